@@ -1,0 +1,122 @@
+//! Online estimates of load time per label, run time per (label, task type) and demand
+//! per label, with priors used until the first measurement arrives.
+
+use std::collections::HashMap;
+
+use super::types::{LabelId, Time};
+
+/// What the core assumes before it has measured anything (seconds).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Priors {
+    pub load_s: f64,
+    pub run_s: f64,
+}
+
+impl Default for Priors {
+    fn default() -> Self {
+        Self {
+            load_s: 2.0,
+            run_s: 1.0,
+        }
+    }
+}
+
+/// Exponentially weighted moving average; `None` until the first sample.
+#[derive(Debug, Clone, Copy, Default)]
+struct Ewma(Option<f64>);
+
+impl Ewma {
+    const ALPHA: f64 = 0.2;
+
+    fn add(&mut self, sample: f64) {
+        self.0 = Some(match self.0 {
+            None => sample,
+            Some(mean) => mean + Self::ALPHA * (sample - mean),
+        });
+    }
+}
+
+/// Arrivals per second, decayed exponentially with time constant `tau`.
+#[derive(Debug, Clone, Copy, Default)]
+struct Rate {
+    value: f64,
+    at: Time,
+}
+
+impl Rate {
+    fn at(&self, now: Time, tau: f64) -> f64 {
+        self.value * (-(now - self.at).max(0.0) / tau).exp()
+    }
+
+    fn bump(&mut self, now: Time, tau: f64) {
+        self.value = self.at(now, tau) + 1.0 / tau;
+        self.at = now;
+    }
+}
+
+/// Everything measured so far. Unknown labels fall back to the mean over all labels,
+/// then to the priors.
+#[derive(Debug, Clone)]
+pub struct Estimates {
+    priors: Priors,
+    demand_tau: f64,
+    load_any: Ewma,
+    load: HashMap<LabelId, Ewma>,
+    run_by_type: HashMap<u16, Ewma>,
+    run: HashMap<(LabelId, u16), Ewma>,
+    demand: HashMap<LabelId, Rate>,
+}
+
+impl Estimates {
+    pub fn new(priors: Priors, demand_tau: f64) -> Self {
+        Self {
+            priors,
+            demand_tau,
+            load_any: Ewma::default(),
+            load: HashMap::new(),
+            run_by_type: HashMap::new(),
+            run: HashMap::new(),
+            demand: HashMap::new(),
+        }
+    }
+
+    /// Expected seconds to load `label` on a worker that does not hold it.
+    pub fn load_s(&self, label: LabelId) -> f64 {
+        self.load
+            .get(&label)
+            .and_then(|e| e.0)
+            .or(self.load_any.0)
+            .unwrap_or(self.priors.load_s)
+    }
+
+    /// Expected seconds to run a task of `task_type` on `label`, once loaded.
+    pub fn run_s(&self, label: LabelId, task_type: u16) -> f64 {
+        self.run
+            .get(&(label, task_type))
+            .and_then(|e| e.0)
+            .or_else(|| self.run_by_type.get(&task_type).and_then(|e| e.0))
+            .unwrap_or(self.priors.run_s)
+    }
+
+    pub fn record(&mut self, label: LabelId, task_type: u16, load_s: Option<f64>, run_s: f64) {
+        if let Some(load_s) = load_s {
+            self.load.entry(label).or_default().add(load_s);
+            self.load_any.add(load_s);
+        }
+        self.run.entry((label, task_type)).or_default().add(run_s);
+        self.run_by_type.entry(task_type).or_default().add(run_s);
+    }
+
+    /// Counts one arrival of a task for `label`.
+    pub fn arrived(&mut self, label: LabelId, now: Time) {
+        let tau = self.demand_tau;
+        self.demand.entry(label).or_default().bump(now, tau);
+    }
+
+    /// Recent arrivals per second for `label`.
+    pub fn demand(&self, label: LabelId, now: Time) -> f64 {
+        self.demand
+            .get(&label)
+            .map_or(0.0, |r| r.at(now, self.demand_tau))
+    }
+}

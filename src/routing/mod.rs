@@ -1,0 +1,24 @@
+//! The routing core: scheduler state and policies, pure data in and decisions out.
+//!
+//! Nothing here may depend on actix, tokio, ort, prost, a clock or any IO: time and
+//! randomness come in as arguments, so the live dispatcher and the simulator run the
+//! same code and tests drive it on a virtual clock.
+
+mod estimate;
+mod policy;
+mod queue;
+mod rng;
+mod scheduler;
+mod types;
+
+#[cfg(test)]
+mod tests;
+
+pub use estimate::Priors;
+pub use policy::Policy;
+pub use rng::SplitMix64;
+pub use scheduler::{Cancelled, Misreport, RoutingConfig, Scheduler};
+pub use types::{
+    Action, LabelEvent, LabelEventKind, LabelId, Outcome, Reject, TaskKey, TaskSpec, Time,
+    WorkerKey, WorkerSpec,
+};

@@ -1,0 +1,313 @@
+//! The routing policies: where a new task goes, what a worker with a free slot takes
+//! next, and which label a worker gives up to load another.
+
+use super::scheduler::{Scheduler, Worker};
+use super::types::{LabelId, TaskKey, Time, WorkerKey};
+
+/// Selectable with `serve --policy` and `simulate --policy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Policy {
+    /// Cost-aware: run where the label is held, or load it elsewhere when that finishes
+    /// sooner than waiting.
+    Affinity,
+    /// The original dispatcher: a free holder at random, else a free worker with spare
+    /// label capacity, else the common queue taken by the first worker to free up.
+    Original,
+    /// The original's RANDOM_DISPATCH: any free worker, labels ignored.
+    Random,
+    /// The free worker running the fewest tasks; holders win ties.
+    LeastLoaded,
+}
+
+impl Policy {
+    pub const ALL: [Policy; 4] = [
+        Policy::Affinity,
+        Policy::Original,
+        Policy::Random,
+        Policy::LeastLoaded,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Policy::Affinity => "affinity",
+            Policy::Original => "original",
+            Policy::Random => "random",
+            Policy::LeastLoaded => "least-loaded",
+        }
+    }
+}
+
+impl std::str::FromStr for Policy {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Policy::ALL
+            .into_iter()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown policy '{s}' (expected affinity, original, random or least-loaded)"
+                )
+            })
+    }
+}
+
+impl std::fmt::Display for Policy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Scheduler {
+    /// Where a just-queued task should start now, if anywhere: `(worker, must load)`.
+    pub(super) fn place(&mut self, task: TaskKey, now: Time) -> Option<(WorkerKey, bool)> {
+        let waiting = self.queue.get(task)?;
+        let (label, task_type) = (waiting.label, waiting.task_type);
+        let free: Vec<WorkerKey> = self
+            .probe_free(task_type)
+            .into_iter()
+            .filter(|w| {
+                let worker = &self.workers[w];
+                worker.held(label).is_some_and(|h| h.loaded)
+                    || (worker.held(label).is_none()
+                        && (has_spare(worker) || self.victim(*w, now).is_some()))
+            })
+            .collect();
+        if free.is_empty() {
+            return None;
+        }
+        let holds =
+            |s: &Scheduler, w: &WorkerKey| s.workers[w].held(label).is_some_and(|h| h.loaded);
+        match self.policy {
+            Policy::Random => Some(self.pick_random(&free)).map(|w| (w, !holds(self, &w))),
+            Policy::LeastLoaded => {
+                let best = free.iter().copied().min_by_key(|w| {
+                    let worker = &self.workers[w];
+                    (worker.running.len() * 2 + usize::from(!holds(self, w)), w.0)
+                })?;
+                Some((best, !holds(self, &best)))
+            }
+            Policy::Original => {
+                let holders = self.free_holders(label, task_type);
+                if !holders.is_empty() {
+                    return Some((self.pick_random(&holders), false));
+                }
+                let spare: Vec<WorkerKey> = free
+                    .iter()
+                    .copied()
+                    .filter(|w| self.workers[w].labels.len() < self.workers[w].max_labels as usize)
+                    .collect();
+                (!spare.is_empty()).then(|| (self.pick_random(&spare), true))
+            }
+            Policy::Affinity => {
+                if let Some(best) = self
+                    .free_holders(label, task_type)
+                    .into_iter()
+                    .max_by_key(|w| (self.workers[w].free_slots(), std::cmp::Reverse(w.0)))
+                {
+                    return Some((best, false));
+                }
+                let target = self.best_load_target(&free, now)?;
+                let ahead = self.queue.count(label).saturating_sub(1);
+                (self.wait_s(label, task_type, ahead, now) > self.estimates.load_s(label))
+                    .then_some((target, true))
+            }
+        }
+    }
+
+    /// What `worker`, which has a free slot, should start next: `(task, must load)`.
+    pub(super) fn pick_for(&mut self, worker_key: WorkerKey, now: Time) -> Option<(TaskKey, bool)> {
+        let worker = self.workers.get(&worker_key)?;
+        if self.queue.len() == 0 {
+            return None;
+        }
+        let can_load = self.victim(worker_key, now).is_some() || has_spare(worker);
+        let probe = self.config.probe;
+        if self.policy != Policy::Affinity {
+            // The common queue, first come first served.
+            return self
+                .queue
+                .oldest()
+                .filter(|(_, w)| worker.accepts(w.task_type))
+                .take(probe)
+                .map(|(task, w)| (task, worker.held(w.label).is_none_or(|h| !h.loaded)))
+                .find(|(_, load)| !load || can_load);
+        }
+        // 1. A task that has waited too long is served first, wherever its label is.
+        if let Some((task, waiting)) = self
+            .queue
+            .oldest()
+            .find(|(_, w)| worker.accepts(w.task_type))
+        {
+            let bound = self.config.starvation_factor
+                * (self.estimates.load_s(waiting.label)
+                    + self.estimates.run_s(waiting.label, waiting.task_type));
+            let held = worker.held(waiting.label).is_some_and(|h| h.loaded);
+            if now - waiting.enqueued_at > bound && (held || can_load) {
+                return Some((task, !held));
+            }
+        }
+        // 2. The oldest task for a label this worker holds.
+        let held_best = worker
+            .labels
+            .iter()
+            .filter(|h| h.loaded)
+            .filter_map(|h| self.queue.head(h.label))
+            .filter(|(_, w)| worker.accepts(w.task_type))
+            .min_by_key(|(_, w)| w.seq);
+        if let Some((task, _)) = held_best {
+            return Some((task, false));
+        }
+        if !can_load {
+            return None;
+        }
+        // 3. Otherwise load the label whose oldest task gains most from not waiting for
+        //    its holders (one with no holder at all gains everything).
+        let mut seen: Vec<LabelId> = Vec::new();
+        let mut best: Option<(f64, TaskKey)> = None;
+        let candidates: Vec<(TaskKey, LabelId, u16)> = self
+            .queue
+            .oldest()
+            .filter(|(_, w)| worker.accepts(w.task_type))
+            .filter(|(_, w)| {
+                let new = !seen.contains(&w.label);
+                seen.push(w.label);
+                new
+            })
+            .take(probe)
+            .map(|(task, w)| (task, w.label, w.task_type))
+            .collect();
+        for (task, label, task_type) in candidates {
+            if worker.held(label).is_some() {
+                continue; // loading here already
+            }
+            let gain = self.wait_s(label, task_type, 0, now) - self.estimates.load_s(label);
+            if gain > 0.0 && best.is_none_or(|(g, _)| gain > g) {
+                best = Some((gain, task));
+            }
+        }
+        best.map(|(_, task)| (task, true))
+    }
+
+    /// Expected seconds until a task for `label` with `ahead` tasks before it could start
+    /// on a worker already holding (or loading) the label. Infinite with no holder.
+    pub(super) fn wait_s(&self, label: LabelId, task_type: u16, ahead: usize, now: Time) -> f64 {
+        let Some(holders) = self.holders.get(&label) else {
+            return f64::INFINITY;
+        };
+        let mut earliest = f64::INFINITY;
+        let mut slots = 0u32;
+        for key in holders {
+            let worker = &self.workers[key];
+            if !worker.accepts(task_type) {
+                continue;
+            }
+            slots += worker.slots;
+            let mut free_at = if worker.free_slots() > 0 {
+                now
+            } else {
+                worker
+                    .running
+                    .iter()
+                    .map(|t| self.running[t].expected_end.max(now))
+                    .fold(f64::INFINITY, f64::min)
+            };
+            if let Some(held) = worker.held(label).filter(|h| !h.loaded) {
+                free_at = free_at.max(held.since + self.estimates.load_s(label));
+            }
+            earliest = earliest.min(free_at);
+        }
+        if slots == 0 {
+            return f64::INFINITY;
+        }
+        let run_s = self.estimates.run_s(label, task_type);
+        (earliest - now) + ahead as f64 * run_s / f64::from(slots)
+    }
+
+    /// The free worker that can load a label at least cost to the labels it holds.
+    fn best_load_target(&mut self, free: &[WorkerKey], now: Time) -> Option<WorkerKey> {
+        free.iter()
+            .copied()
+            .filter_map(|w| {
+                let worker = &self.workers[&w];
+                if has_spare(worker) {
+                    return Some((f64::NEG_INFINITY, w));
+                }
+                let victim = self.victim(w, now)?;
+                Some((self.keep_score(victim, now), w))
+            })
+            .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)))
+            .map(|(_, w)| w)
+    }
+
+    /// The label `worker` should drop to make room, or `None` when it has room or none
+    /// can go (all in use, or, for `affinity`, still under the churn floor).
+    pub(super) fn victim(&self, worker_key: WorkerKey, now: Time) -> Option<LabelId> {
+        let worker = self.workers.get(&worker_key)?;
+        if has_spare(worker) {
+            return None;
+        }
+        let evictable = worker
+            .labels
+            .iter()
+            .filter(|h| h.loaded && h.in_flight == 0);
+        if self.policy != Policy::Affinity {
+            return evictable
+                .min_by(|a, b| a.last_used.total_cmp(&b.last_used))
+                .map(|h| h.label);
+        }
+        evictable
+            .filter(|h| now - h.since >= self.config.churn_factor * self.estimates.load_s(h.label))
+            .map(|h| (self.keep_score(h.label, now), h.last_used, h.label))
+            .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)))
+            .map(|(_, _, label)| label)
+    }
+
+    /// How much keeping `label` on one of its holders is worth: tasks waiting for it plus
+    /// those expected while it would reload, shared among its holders.
+    fn keep_score(&self, label: LabelId, now: Time) -> f64 {
+        let holders = self.holders.get(&label).map_or(1, Vec::len).max(1) as f64;
+        let expected = self.queue.count(label) as f64
+            + self.estimates.demand(label, now) * self.estimates.load_s(label);
+        expected / holders
+    }
+
+    /// Workers holding `label` (loaded) with a free slot and accepting the task type.
+    fn free_holders(&self, label: LabelId, task_type: u16) -> Vec<WorkerKey> {
+        self.holders.get(&label).map_or_else(Vec::new, |holders| {
+            holders
+                .iter()
+                .copied()
+                .filter(|w| {
+                    let worker = &self.workers[w];
+                    worker.free_slots() > 0
+                        && worker.accepts(task_type)
+                        && worker.held(label).is_some_and(|h| h.loaded)
+                })
+                .collect()
+        })
+    }
+
+    /// Up to `probe` free workers that accept the task type, from a random offset.
+    fn probe_free(&mut self, task_type: u16) -> Vec<WorkerKey> {
+        let n = self.free.len();
+        if n == 0 {
+            return Vec::new();
+        }
+        let start = self.rng.below(n);
+        let probe = self.config.probe;
+        (0..n)
+            .map(|i| self.free[(start + i) % n])
+            .filter(|w| self.workers[w].accepts(task_type))
+            .take(probe)
+            .collect()
+    }
+
+    fn pick_random(&mut self, among: &[WorkerKey]) -> WorkerKey {
+        among[self.rng.below(among.len())]
+    }
+}
+
+fn has_spare(worker: &Worker) -> bool {
+    worker.labels.len() < worker.max_labels as usize
+}

@@ -1,0 +1,592 @@
+//! The scheduler state machine: workers, their slots and labels, waiting and running
+//! tasks. Every entry point takes the current time and returns the actions to carry
+//! out; policy decisions live in `policy.rs`.
+
+use std::collections::HashMap;
+
+use super::estimate::{Estimates, Priors};
+use super::policy::Policy;
+use super::queue::{Queue, Waiting};
+use super::rng::SplitMix64;
+use super::types::{
+    Action, LabelEvent, LabelEventKind, LabelId, Outcome, Reject, TaskKey, TaskSpec, Time,
+    WorkerKey, WorkerSpec,
+};
+
+/// Knobs of the routing core. Defaults suit the simulated benchmark and real models.
+#[derive(Debug, Clone)]
+pub struct RoutingConfig {
+    /// Waiting tasks beyond this are refused with [`Reject::QueueFull`].
+    pub max_queue: usize,
+    /// A task whose worker is lost this many times fails.
+    pub max_attempts: u32,
+    pub priors: Priors,
+    /// Time constant of the per-label demand estimate (seconds).
+    pub demand_tau_s: f64,
+    /// A loaded label stays at least this many times its load time (churn floor).
+    pub churn_factor: f64,
+    /// A task waiting longer than this many times (load + run) is served first.
+    pub starvation_factor: f64,
+    /// How many candidates a decision examines at most (keeps decisions O(1) in pool size).
+    pub probe: usize,
+}
+
+impl Default for RoutingConfig {
+    fn default() -> Self {
+        Self {
+            max_queue: 100_000,
+            max_attempts: 3,
+            priors: Priors::default(),
+            demand_tau_s: 30.0,
+            churn_factor: 2.0,
+            starvation_factor: 4.0,
+            probe: 16,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Held {
+    pub label: LabelId,
+    pub loaded: bool,
+    /// When the load started (or the worker joined holding it).
+    pub since: Time,
+    pub last_used: Time,
+    pub in_flight: u32,
+}
+
+#[derive(Debug)]
+pub(super) struct Worker {
+    pub slots: u32,
+    pub max_labels: u32,
+    pub types: u64,
+    pub running: Vec<TaskKey>,
+    pub labels: Vec<Held>,
+}
+
+impl Worker {
+    pub fn free_slots(&self) -> u32 {
+        self.slots.saturating_sub(self.running.len() as u32)
+    }
+
+    pub fn held(&self, label: LabelId) -> Option<&Held> {
+        self.labels.iter().find(|h| h.label == label)
+    }
+
+    pub fn accepts(&self, task_type: u16) -> bool {
+        self.types & (1 << task_type) != 0
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Running {
+    pub worker: WorkerKey,
+    pub waiting: Waiting,
+    pub load: bool,
+    pub expected_end: Time,
+}
+
+/// The routing core's whole state. See the module docs of [`crate::routing`].
+pub struct Scheduler {
+    pub(super) policy: Policy,
+    pub(super) config: RoutingConfig,
+    pub(super) rng: SplitMix64,
+    label_names: Vec<String>,
+    label_ids: HashMap<String, LabelId>,
+    type_ids: HashMap<String, u16>,
+    /// Connected workers able to run each task type.
+    capable: Vec<u32>,
+    pub(super) workers: HashMap<WorkerKey, Worker>,
+    /// Workers holding (or loading) each label.
+    pub(super) holders: HashMap<LabelId, Vec<WorkerKey>>,
+    /// Workers with at least one free slot, in no particular order.
+    pub(super) free: Vec<WorkerKey>,
+    pub(super) queue: Queue,
+    pub(super) running: HashMap<TaskKey, Running>,
+    pub(super) estimates: Estimates,
+    next_seq: u64,
+    events: Vec<LabelEvent>,
+}
+
+/// Why a worker's report was refused: the session that sent it is misbehaving.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Misreport {
+    UnknownWorker,
+    /// The task is not running on this worker.
+    NotAssigned,
+    TooManyTaskTypes,
+}
+
+/// What cancelling a task did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cancelled {
+    /// It was waiting; it is gone.
+    Dequeued,
+    /// It is running; carry out the action, its slot frees when the worker reports.
+    Running(Action),
+    Unknown,
+}
+
+impl Scheduler {
+    pub fn new(policy: Policy, config: RoutingConfig, seed: u64) -> Self {
+        let estimates = Estimates::new(config.priors, config.demand_tau_s);
+        Self {
+            policy,
+            config,
+            rng: SplitMix64::new(seed),
+            label_names: Vec::new(),
+            label_ids: HashMap::new(),
+            type_ids: HashMap::new(),
+            capable: Vec::new(),
+            workers: HashMap::new(),
+            holders: HashMap::new(),
+            free: Vec::new(),
+            queue: Queue::default(),
+            running: HashMap::new(),
+            estimates,
+            next_seq: 0,
+            events: Vec::new(),
+        }
+    }
+
+    pub fn policy(&self) -> Policy {
+        self.policy
+    }
+
+    pub fn label_id(&mut self, name: &str) -> LabelId {
+        if let Some(id) = self.label_ids.get(name) {
+            return *id;
+        }
+        let id = LabelId(self.label_names.len() as u32);
+        self.label_names.push(name.to_owned());
+        self.label_ids.insert(name.to_owned(), id);
+        id
+    }
+
+    pub fn label_name(&self, label: LabelId) -> &str {
+        &self.label_names[label.0 as usize]
+    }
+
+    fn type_id(&mut self, name: &str) -> Option<u16> {
+        if let Some(id) = self.type_ids.get(name) {
+            return Some(*id);
+        }
+        let id = self.type_ids.len();
+        if id >= 64 {
+            return None;
+        }
+        self.type_ids.insert(name.to_owned(), id as u16);
+        self.capable.push(0);
+        Some(id as u16)
+    }
+
+    /// Whether some connected worker accepts `task_type`.
+    pub fn has_capable_worker(&self, task_type: &str) -> bool {
+        self.type_ids
+            .get(task_type)
+            .is_some_and(|id| self.capable[*id as usize] > 0)
+    }
+
+    pub fn queued(&self) -> usize {
+        self.queue.len()
+    }
+
+    pub fn running(&self) -> usize {
+        self.running.len()
+    }
+
+    /// Drains the label placement changes since the last call.
+    pub fn take_label_events(&mut self) -> Vec<LabelEvent> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// Expected seconds to load `label` and to run `task_type` on it, as measured so far.
+    pub fn expected(&mut self, label: &str, task_type: &str) -> (f64, f64) {
+        let label = self.label_id(label);
+        let task_type = self.type_id(task_type).unwrap_or(u16::MAX);
+        (
+            self.estimates.load_s(label),
+            self.estimates.run_s(label, task_type),
+        )
+    }
+
+    pub fn worker_joined(&mut self, spec: WorkerSpec, now: Time) -> Result<Vec<Action>, Misreport> {
+        let mut types = 0u64;
+        for name in &spec.task_types {
+            let id = self.type_id(name).ok_or(Misreport::TooManyTaskTypes)?;
+            types |= 1 << id;
+        }
+        for id in 0..self.capable.len() {
+            if types & (1 << id) != 0 {
+                self.capable[id] += 1;
+            }
+        }
+        let mut worker = Worker {
+            slots: spec.slots.max(1),
+            max_labels: spec.max_labels.max(1),
+            types,
+            running: Vec::new(),
+            labels: Vec::new(),
+        };
+        for name in spec.labels.iter().take(worker.max_labels as usize) {
+            let label = self.label_id(name);
+            if worker.held(label).is_some() {
+                continue;
+            }
+            worker.labels.push(Held {
+                label,
+                loaded: true,
+                // Not loaded by us: no churn floor protects it.
+                since: f64::NEG_INFINITY,
+                last_used: now,
+                in_flight: 0,
+            });
+            self.holders.entry(label).or_default().push(spec.key);
+            self.events.push(LabelEvent {
+                worker: spec.key,
+                label,
+                kind: LabelEventKind::Loaded,
+            });
+        }
+        self.workers.insert(spec.key, worker);
+        self.free.push(spec.key);
+        let mut actions = Vec::new();
+        self.fill(spec.key, now, &mut actions);
+        Ok(actions)
+    }
+
+    /// The worker is gone: its running tasks go back to the queue (or fail after
+    /// `max_attempts`), and queued tasks no remaining worker can run fail.
+    pub fn worker_left(&mut self, key: WorkerKey, now: Time) -> Vec<Action> {
+        let mut actions = Vec::new();
+        let Some(worker) = self.workers.remove(&key) else {
+            return actions;
+        };
+        self.free.retain(|w| *w != key);
+        for id in 0..self.capable.len() {
+            if worker.types & (1 << id) != 0 {
+                self.capable[id] -= 1;
+            }
+        }
+        for held in &worker.labels {
+            self.unhold(key, held.label);
+        }
+        for task in worker.running {
+            let Some(run) = self.running.remove(&task) else {
+                continue;
+            };
+            let mut waiting = run.waiting;
+            waiting.attempts += 1;
+            if waiting.attempts >= self.config.max_attempts {
+                let attempts = waiting.attempts;
+                actions.push(Action::Fail {
+                    task,
+                    reason: Reject::AttemptsExhausted { attempts },
+                });
+            } else {
+                self.queue.push(task, waiting);
+            }
+        }
+        let orphans: Vec<TaskKey> = self
+            .queue
+            .keys()
+            .filter(|t| self.capable[self.queue.get(*t).map_or(0, |w| w.task_type) as usize] == 0)
+            .collect();
+        for task in orphans {
+            let waiting = self.queue.remove(task).expect("key listed from the queue");
+            let task_type = self.type_name(waiting.task_type);
+            actions.push(Action::Fail {
+                task,
+                reason: Reject::NoCapableWorker { task_type },
+            });
+        }
+        self.dispatch_idle(now, &mut actions);
+        actions
+    }
+
+    fn type_name(&self, id: u16) -> String {
+        self.type_ids
+            .iter()
+            .find(|(_, v)| **v == id)
+            .map(|(k, _)| k.clone())
+            .unwrap_or_default()
+    }
+
+    pub fn submit(&mut self, spec: TaskSpec, now: Time) -> Result<Vec<Action>, Reject> {
+        if self.queue.contains(spec.key) || self.running.contains_key(&spec.key) {
+            return Err(Reject::DuplicateTask);
+        }
+        let no_worker = || Reject::NoCapableWorker {
+            task_type: spec.task_type.clone(),
+        };
+        let task_type = self
+            .type_ids
+            .get(&spec.task_type)
+            .copied()
+            .ok_or_else(no_worker)?;
+        if self.capable[task_type as usize] == 0 {
+            return Err(no_worker());
+        }
+        if self.queue.len() >= self.config.max_queue {
+            return Err(Reject::QueueFull {
+                limit: self.config.max_queue,
+            });
+        }
+        let label = self.label_id(&spec.label);
+        self.estimates.arrived(label, now);
+        let waiting = Waiting {
+            seq: self.next_seq,
+            label,
+            task_type,
+            enqueued_at: now,
+            deadline: spec.deadline,
+            attempts: 0,
+        };
+        self.next_seq += 1;
+        self.queue.push(spec.key, waiting);
+        let mut actions = Vec::new();
+        if let Some((worker, load)) = self.place(spec.key, now) {
+            self.start(spec.key, worker, load, now, &mut actions);
+        }
+        Ok(actions)
+    }
+
+    pub fn task_finished(
+        &mut self,
+        worker_key: WorkerKey,
+        task: TaskKey,
+        outcome: Outcome,
+        now: Time,
+    ) -> Result<Vec<Action>, Misreport> {
+        match self.running.get(&task) {
+            Some(run) if run.worker == worker_key => {}
+            _ => return Err(Misreport::NotAssigned),
+        }
+        let run = self.running.remove(&task).expect("checked above");
+        let label = run.waiting.label;
+        self.estimates.record(
+            label,
+            run.waiting.task_type,
+            outcome.load_s.filter(|_| run.load),
+            outcome.run_s,
+        );
+        let worker = self
+            .workers
+            .get_mut(&worker_key)
+            .ok_or(Misreport::UnknownWorker)?;
+        worker.running.retain(|t| *t != task);
+        if worker.running.len() + 1 == worker.slots as usize {
+            self.free.push(worker_key);
+        }
+        let mut newly_loaded = false;
+        if let Some(held) = worker.labels.iter_mut().find(|h| h.label == label) {
+            held.in_flight = held.in_flight.saturating_sub(1);
+            held.last_used = now;
+            newly_loaded = !held.loaded;
+            held.loaded = true;
+        }
+        if newly_loaded {
+            self.events.push(LabelEvent {
+                worker: worker_key,
+                label,
+                kind: LabelEventKind::Loaded,
+            });
+        }
+        let mut actions = Vec::new();
+        self.fill(worker_key, now, &mut actions);
+        Ok(actions)
+    }
+
+    /// The worker finished loading `label` (tasks for it may start in its free slots).
+    pub fn label_loaded(&mut self, worker_key: WorkerKey, label: &str, now: Time) -> Vec<Action> {
+        let label = self.label_id(label);
+        let mut actions = Vec::new();
+        let Some(worker) = self.workers.get_mut(&worker_key) else {
+            return actions;
+        };
+        let spare = worker.labels.len() < worker.max_labels as usize;
+        match worker.labels.iter_mut().find(|h| h.label == label) {
+            Some(held) if held.loaded => return actions,
+            Some(held) => held.loaded = true,
+            None if spare => {
+                worker.labels.push(Held {
+                    label,
+                    loaded: true,
+                    since: now,
+                    last_used: now,
+                    in_flight: 0,
+                });
+                self.holders.entry(label).or_default().push(worker_key);
+            }
+            None => return actions,
+        }
+        self.events.push(LabelEvent {
+            worker: worker_key,
+            label,
+            kind: LabelEventKind::Loaded,
+        });
+        self.fill(worker_key, now, &mut actions);
+        actions
+    }
+
+    /// The worker dropped `label` on its own.
+    pub fn label_evicted(&mut self, worker_key: WorkerKey, label: &str) {
+        let label = self.label_id(label);
+        let Some(worker) = self.workers.get_mut(&worker_key) else {
+            return;
+        };
+        let before = worker.labels.len();
+        worker
+            .labels
+            .retain(|h| h.label != label || h.in_flight > 0);
+        if worker.labels.len() < before {
+            self.unhold(worker_key, label);
+        }
+    }
+
+    pub fn cancel(&mut self, task: TaskKey) -> Cancelled {
+        if self.queue.remove(task).is_some() {
+            return Cancelled::Dequeued;
+        }
+        match self.running.get(&task) {
+            Some(run) => Cancelled::Running(Action::Cancel {
+                task,
+                worker: run.worker,
+            }),
+            None => Cancelled::Unknown,
+        }
+    }
+
+    /// Periodic work: expire waiting tasks past their deadline and reconsider idle workers.
+    pub fn tick(&mut self, now: Time) -> Vec<Action> {
+        let mut actions: Vec<Action> = self
+            .queue
+            .take_expired(now)
+            .into_iter()
+            .map(|task| Action::Fail {
+                task,
+                reason: Reject::DeadlineExceeded,
+            })
+            .collect();
+        self.dispatch_idle(now, &mut actions);
+        actions
+    }
+
+    /// Offers every worker with a free slot the waiting work.
+    fn dispatch_idle(&mut self, now: Time, actions: &mut Vec<Action>) {
+        if self.queue.len() == 0 {
+            return;
+        }
+        let idle: Vec<WorkerKey> = self.free.clone();
+        for worker in idle {
+            self.fill(worker, now, actions);
+        }
+    }
+
+    /// Starts waiting tasks on `worker` while it has free slots and the policy picks one.
+    fn fill(&mut self, worker: WorkerKey, now: Time, actions: &mut Vec<Action>) {
+        while self
+            .workers
+            .get(&worker)
+            .is_some_and(|w| w.free_slots() > 0)
+        {
+            match self.pick_for(worker, now) {
+                Some((task, load)) => self.start(task, worker, load, now, actions),
+                None => break,
+            }
+        }
+    }
+
+    /// Moves a waiting task onto `worker`, evicting a label first if it must load one.
+    fn start(
+        &mut self,
+        task: TaskKey,
+        worker_key: WorkerKey,
+        load: bool,
+        now: Time,
+        actions: &mut Vec<Action>,
+    ) {
+        let Some(waiting) = self.queue.remove(task) else {
+            return;
+        };
+        let label = waiting.label;
+        if load {
+            if let Some(victim) = self.victim(worker_key, now) {
+                let worker = self
+                    .workers
+                    .get_mut(&worker_key)
+                    .expect("worker chosen from the map");
+                worker.labels.retain(|h| h.label != victim);
+                self.unhold(worker_key, victim);
+                actions.push(Action::Evict {
+                    worker: worker_key,
+                    label: victim,
+                });
+            }
+            let worker = self
+                .workers
+                .get_mut(&worker_key)
+                .expect("worker chosen from the map");
+            worker.labels.push(Held {
+                label,
+                loaded: false,
+                since: now,
+                last_used: now,
+                in_flight: 0,
+            });
+            self.holders.entry(label).or_default().push(worker_key);
+            self.events.push(LabelEvent {
+                worker: worker_key,
+                label,
+                kind: LabelEventKind::Loading,
+            });
+        }
+        let run_s = self.estimates.run_s(label, waiting.task_type);
+        let load_s = if load {
+            self.estimates.load_s(label)
+        } else {
+            0.0
+        };
+        let worker = self
+            .workers
+            .get_mut(&worker_key)
+            .expect("worker chosen from the map");
+        if let Some(held) = worker.labels.iter_mut().find(|h| h.label == label) {
+            held.in_flight += 1;
+            held.last_used = now;
+        }
+        worker.running.push(task);
+        if worker.free_slots() == 0 {
+            self.free.retain(|w| *w != worker_key);
+        }
+        self.running.insert(
+            task,
+            Running {
+                worker: worker_key,
+                waiting,
+                load,
+                expected_end: now + load_s + run_s,
+            },
+        );
+        actions.push(Action::Run {
+            task,
+            worker: worker_key,
+            label,
+            load,
+        });
+    }
+
+    fn unhold(&mut self, worker: WorkerKey, label: LabelId) {
+        if let Some(list) = self.holders.get_mut(&label) {
+            list.retain(|w| *w != worker);
+            if list.is_empty() {
+                self.holders.remove(&label);
+            }
+        }
+        self.events.push(LabelEvent {
+            worker,
+            label,
+            kind: LabelEventKind::Evicted,
+        });
+    }
+}
