@@ -1,0 +1,497 @@
+//! Dispatcher: the one place that decides. A thin adapter around the routing core: it
+//! turns messages into scheduler calls, carries out the actions that come back (commands
+//! to workers, task results to clients) and publishes events to the registry and the
+//! log sink. No IO of its own; no blocking work.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use actix::prelude::*;
+use serde_json::json;
+
+use super::messages::*;
+use super::registry::LabelRegistry;
+use crate::protocol::{RunTask, TaskReport, WorkerCommand};
+use crate::routing::{
+    Action, Cancelled, LabelEventKind, Outcome, Policy, Reject, RoutingConfig, Scheduler,
+    TaskSpec, WorkerKey, WorkerSpec,
+};
+use crate::tasks::{ErrorBody, Status, TaskRecord, TaskTable, TaskView, Timings};
+
+const TICK: Duration = Duration::from_millis(50);
+
+struct WorkerEntry {
+    key: WorkerKey,
+    conn: u64,
+    commands: Recipient<Dispatch>,
+}
+
+pub struct Dispatcher {
+    scheduler: Scheduler,
+    tasks: TaskTable,
+    workers: HashMap<String, WorkerEntry>,
+    worker_ids: HashMap<WorkerKey, String>,
+    /// Tasks each worker is running, to put them back in the queue if it goes away.
+    running_on: HashMap<WorkerKey, HashSet<crate::routing::TaskKey>>,
+    next_worker_key: u32,
+    registry: Addr<LabelRegistry>,
+    log: Recipient<Record>,
+    epoch: Instant,
+}
+
+pub fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// The client-facing code of each way a task can fail.
+fn reject_body(reason: &Reject) -> ErrorBody {
+    let code = match reason {
+        Reject::NoCapableWorker { .. } => "no_capable_worker",
+        Reject::DuplicateTask => "duplicate_task",
+        Reject::QueueFull { .. } => "queue_full",
+        Reject::DeadlineExceeded => "deadline_exceeded",
+        Reject::AttemptsExhausted { .. } => "worker_lost",
+    };
+    ErrorBody {
+        code: code.to_owned(),
+        message: reason.to_string(),
+    }
+}
+
+impl Dispatcher {
+    pub fn new(
+        policy: Policy,
+        routing: RoutingConfig,
+        retention: Duration,
+        max_finished: usize,
+        registry: Addr<LabelRegistry>,
+        log: Recipient<Record>,
+    ) -> Self {
+        Self {
+            scheduler: Scheduler::new(policy, routing, unix_ms()),
+            tasks: TaskTable::new(retention, max_finished),
+            workers: HashMap::new(),
+            worker_ids: HashMap::new(),
+            running_on: HashMap::new(),
+            next_worker_key: 0,
+            registry,
+            log,
+            epoch: Instant::now(),
+        }
+    }
+
+    fn now(&self) -> f64 {
+        self.epoch.elapsed().as_secs_f64()
+    }
+
+    fn event(&self, event: &str, view: &TaskView) {
+        self.log.do_send(Record(json!({
+            "unix_ms": unix_ms(),
+            "event": event,
+            "task_id": view.task_id,
+            "worker_id": view.worker,
+            "label": view.label,
+            "task_type": view.task_type,
+            "label_miss": view.label_miss,
+            "status": view.status,
+            "attempts": view.attempts,
+            "timings": view.timings,
+            "error": view.error,
+        })));
+    }
+
+    fn worker_event(&self, event: &str, worker_id: &str, detail: serde_json::Value) {
+        self.log.do_send(Record(json!({
+            "unix_ms": unix_ms(),
+            "event": event,
+            "worker_id": worker_id,
+            "detail": detail,
+        })));
+    }
+
+    /// Carries out the scheduler's decisions, then publishes label moves.
+    fn apply(&mut self, actions: Vec<Action>) {
+        let now = Instant::now();
+        for action in actions {
+            match action {
+                Action::Run { task, worker, .. } => self.start(task, worker, now),
+                Action::Evict { worker, label } => {
+                    let label = self.scheduler.label_name(label).to_owned();
+                    self.send(worker, WorkerCommand::Evict { label });
+                }
+                Action::Cancel { task, worker } => {
+                    if let Some(record) = self.tasks.get_key(task) {
+                        let task_id = record.view.task_id.clone();
+                        self.send(worker, WorkerCommand::Cancel { task_id });
+                    }
+                }
+                Action::Fail { task, reason } => {
+                    let error = reject_body(&reason);
+                    if let Some(view) = self.tasks.finish(task, now, |view| {
+                        view.status = Status::Failed;
+                        view.error = Some(error);
+                    }) {
+                        tracing::warn!(task_id = %view.task_id, label = %view.label, %reason, "task failed");
+                        self.event("task_failed", &view);
+                    }
+                }
+            }
+        }
+        for event in self.scheduler.take_label_events() {
+            let Some(worker_id) = self.worker_ids.get(&event.worker).cloned() else {
+                continue;
+            };
+            let label = self.scheduler.label_name(event.label).to_owned();
+            let (placement, name) = match event.kind {
+                LabelEventKind::Loading => (Placement::Loading, "label_loading"),
+                LabelEventKind::Loaded => (Placement::Loaded, "label_loaded"),
+                LabelEventKind::Evicted => (Placement::Evicted, "label_evicted"),
+            };
+            tracing::debug!(worker_id = %worker_id, label = %label, event = name, "label moved");
+            self.worker_event(name, &worker_id, json!({ "label": label }));
+            self.registry.do_send(LabelPlaced {
+                worker_id,
+                label,
+                placement,
+            });
+        }
+    }
+
+    fn start(&mut self, task: crate::routing::TaskKey, worker: WorkerKey, now: Instant) {
+        let Some(worker_id) = self.worker_ids.get(&worker).cloned() else {
+            return;
+        };
+        let Some(record) = self.tasks.get_key_mut(task) else {
+            return;
+        };
+        record.view.status = Status::Running;
+        record.view.worker = Some(worker_id.clone());
+        record.view.attempts += 1;
+        record.started = Some(now);
+        record.view.timings.queue_ms = now.duration_since(record.submitted).as_millis() as u64;
+        let deadline_unix_ms = record
+            .deadline
+            .map(|d| unix_ms() + d.saturating_duration_since(now).as_millis() as u64);
+        let command = WorkerCommand::Run(RunTask {
+            task_id: record.view.task_id.clone(),
+            task_type: record.view.task_type.clone(),
+            label: record.view.label.clone(),
+            parameters_json: record.parameters_json.clone(),
+            deadline_unix_ms,
+        });
+        let view = record.view.clone();
+        tracing::debug!(task_id = %view.task_id, worker_id = %worker_id, label = %view.label, "task started");
+        self.event("task_started", &view);
+        self.running_on.entry(worker).or_default().insert(task);
+        self.send(worker, command);
+    }
+
+    fn send(&self, worker: WorkerKey, command: WorkerCommand) {
+        if let Some(entry) = self.worker_ids.get(&worker).and_then(|id| self.workers.get(id)) {
+            entry.commands.do_send(Dispatch(command));
+        }
+    }
+
+    /// The worker entry for a message from connection `conn`, if it is still the live one.
+    fn live(&self, worker_id: &str, conn: u64) -> Option<WorkerKey> {
+        self.workers
+            .get(worker_id)
+            .filter(|entry| entry.conn == conn)
+            .map(|entry| entry.key)
+    }
+
+    fn finish_report(&mut self, worker: WorkerKey, report: TaskReport) -> Result<(), String> {
+        let key = self
+            .tasks
+            .key_of(&report.task_id)
+            .ok_or_else(|| format!("result for unknown task '{}'", report.task_id))?;
+        let outcome = Outcome {
+            load_s: report.label_miss.then_some(report.load_ms as f64 / 1000.0),
+            run_s: report.run_ms as f64 / 1000.0,
+        };
+        let now_s = self.now();
+        let actions = self
+            .scheduler
+            .task_finished(worker, key, outcome, now_s)
+            .map_err(|_| format!("result for task '{}', which this worker was not running", report.task_id))?;
+        if let Some(set) = self.running_on.get_mut(&worker) {
+            set.remove(&key);
+        }
+        let (status, result, error) = match report.outcome {
+            Ok(json) => match serde_json::from_str::<serde_json::Value>(&json) {
+                Ok(value) => (Status::Completed, Some(value), None),
+                Err(e) => (
+                    Status::Failed,
+                    None,
+                    Some(ErrorBody {
+                        code: "invalid_result".into(),
+                        message: format!("the worker's result is not JSON: {e}"),
+                    }),
+                ),
+            },
+            Err(message) => (
+                Status::Failed,
+                None,
+                Some(ErrorBody {
+                    code: "task_failed".into(),
+                    message,
+                }),
+            ),
+        };
+        let (label_miss, load_ms, run_ms) = (report.label_miss, report.load_ms, report.run_ms);
+        if let Some(view) = self.tasks.finish(key, Instant::now(), |view| {
+            view.status = status;
+            view.result = result;
+            view.error = error;
+            view.label_miss = label_miss;
+            view.timings = Timings {
+                load_ms,
+                run_ms,
+                ..view.timings.clone()
+            };
+        }) {
+            let event = if status == Status::Completed { "task_completed" } else { "task_failed" };
+            self.event(event, &view);
+            self.registry.do_send(LabelStatsRecorded {
+                label: view.label.clone(),
+                label_miss,
+                load_ms,
+                run_ms,
+            });
+        }
+        self.apply(actions);
+        Ok(())
+    }
+}
+
+impl Actor for Dispatcher {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.run_interval(TICK, |this, _| {
+            let actions = this.scheduler.tick(this.now());
+            this.apply(actions);
+            this.tasks.prune(Instant::now());
+        });
+    }
+}
+
+impl Handler<SubmitTask> for Dispatcher {
+    type Result = Result<Submitted, SubmitError>;
+
+    fn handle(&mut self, msg: SubmitTask, _: &mut Context<Self>) -> Self::Result {
+        let task = msg.task;
+        if self.tasks.get(&task.task_id).is_some_and(|r| !r.view.status.is_final()) {
+            return Err(SubmitError::Duplicate(task.task_id));
+        }
+        let now = Instant::now();
+        let key = self.tasks.next_key();
+        let spec = TaskSpec {
+            key,
+            label: task.label.clone(),
+            task_type: task.task_type.clone(),
+            deadline: task.deadline.map(|d| self.now() + d.as_secs_f64()),
+        };
+        let view = TaskView {
+            task_id: task.task_id.clone(),
+            status: Status::Queued,
+            label: task.label,
+            task_type: task.task_type,
+            worker: None,
+            label_miss: false,
+            attempts: 0,
+            result: None,
+            error: None,
+            timings: Timings::default(),
+        };
+        let (sender, done) = if msg.wait {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            (Some(tx), Some(rx))
+        } else {
+            (None, None)
+        };
+        self.tasks.insert(TaskRecord {
+            key,
+            view,
+            parameters_json: task.parameters_json,
+            deadline: task.deadline.map(|d| now + d),
+            submitted: now,
+            started: None,
+            finished: None,
+            waiters: sender.into_iter().collect(),
+        });
+        let now_s = self.now();
+        match self.scheduler.submit(spec, now_s) {
+            Ok(actions) => {
+                if let Some(record) = self.tasks.get_key(key) {
+                    self.event("task_submitted", &record.view);
+                }
+                self.apply(actions);
+                let view = self.tasks.get_key(key).map(|r| r.view.clone()).ok_or_else(|| {
+                    SubmitError::Duplicate(task.task_id.clone()) // unreachable: just inserted
+                })?;
+                Ok(Submitted { view, done })
+            }
+            Err(reject) => {
+                self.tasks.remove(key);
+                Err(match reject {
+                    Reject::NoCapableWorker { task_type } => SubmitError::NoCapableWorker(task_type),
+                    Reject::QueueFull { limit } => SubmitError::QueueFull(limit),
+                    _ => SubmitError::Duplicate(task.task_id),
+                })
+            }
+        }
+    }
+}
+
+impl Handler<GetTask> for Dispatcher {
+    type Result = Option<TaskView>;
+
+    fn handle(&mut self, msg: GetTask, _: &mut Context<Self>) -> Self::Result {
+        self.tasks.get(&msg.task_id).map(|r| r.view.clone())
+    }
+}
+
+impl Handler<CancelTask> for Dispatcher {
+    type Result = Option<TaskView>;
+
+    fn handle(&mut self, msg: CancelTask, _: &mut Context<Self>) -> Self::Result {
+        let record = self.tasks.get(&msg.task_id)?;
+        if record.view.status.is_final() {
+            return Some(record.view.clone());
+        }
+        let key = record.key;
+        if let Cancelled::Running(action) = self.scheduler.cancel(key) {
+            self.apply(vec![action]);
+        }
+        let view = self.tasks.finish(key, Instant::now(), |view| {
+            view.status = Status::Cancelled;
+            view.error = Some(ErrorBody {
+                code: "cancelled".into(),
+                message: "the task was cancelled".into(),
+            });
+        })?;
+        self.event("task_cancelled", &view);
+        Some(view)
+    }
+}
+
+impl Handler<WorkerJoined> for Dispatcher {
+    type Result = Result<(), JoinError>;
+
+    fn handle(&mut self, msg: WorkerJoined, _: &mut Context<Self>) -> Self::Result {
+        let registration = msg.registration;
+        let worker_id = registration.worker_id.clone();
+        if self.workers.contains_key(&worker_id) {
+            return Err(JoinError::Duplicate(worker_id));
+        }
+        self.next_worker_key += 1;
+        let key = WorkerKey(self.next_worker_key);
+        // The registry must know the worker before its first label event arrives.
+        self.worker_ids.insert(key, worker_id.clone());
+        let spec = WorkerSpec {
+            key,
+            slots: registration.slots,
+            max_labels: registration.max_labels,
+            task_types: registration.task_types.clone(),
+            labels: registration.labels.clone(),
+        };
+        let now_s = self.now();
+        let actions = match self.scheduler.worker_joined(spec, now_s) {
+            Ok(actions) => actions,
+            Err(_) => {
+                self.worker_ids.remove(&key);
+                return Err(JoinError::TooManyTaskTypes);
+            }
+        };
+        self.workers.insert(
+            worker_id.clone(),
+            WorkerEntry {
+                key,
+                conn: msg.conn,
+                commands: msg.commands,
+            },
+        );
+        self.registry.do_send(WorkerConnected {
+            worker_id: worker_id.clone(),
+            task_types: registration.task_types.clone(),
+        });
+        tracing::info!(worker_id = %worker_id, slots = registration.slots, max_labels = registration.max_labels, "worker joined");
+        self.worker_event(
+            "worker_joined",
+            &worker_id,
+            json!({
+                "slots": registration.slots,
+                "max_labels": registration.max_labels,
+                "task_types": registration.task_types,
+                "labels": registration.labels,
+            }),
+        );
+        self.apply(actions);
+        Ok(())
+    }
+}
+
+impl Handler<WorkerLeft> for Dispatcher {
+    type Result = ();
+
+    fn handle(&mut self, msg: WorkerLeft, _: &mut Context<Self>) {
+        let Some(key) = self.live(&msg.worker_id, msg.conn) else {
+            return;
+        };
+        self.workers.remove(&msg.worker_id);
+        for task in self.running_on.remove(&key).unwrap_or_default() {
+            if let Some(record) = self.tasks.get_key_mut(task) {
+                if !record.view.status.is_final() {
+                    record.view.status = Status::Queued;
+                    record.view.worker = None;
+                }
+            }
+        }
+        let now_s = self.now();
+        let actions = self.scheduler.worker_left(key, now_s);
+        self.apply(actions);
+        self.worker_ids.remove(&key);
+        self.registry.do_send(WorkerDisconnected {
+            worker_id: msg.worker_id.clone(),
+        });
+        tracing::info!(worker_id = %msg.worker_id, reason = %msg.reason, "worker left");
+        self.worker_event("worker_left", &msg.worker_id, json!({ "reason": msg.reason }));
+    }
+}
+
+impl Handler<TaskFinished> for Dispatcher {
+    type Result = Result<(), String>;
+
+    fn handle(&mut self, msg: TaskFinished, _: &mut Context<Self>) -> Self::Result {
+        let key = self
+            .live(&msg.worker_id, msg.conn)
+            .ok_or_else(|| "worker is not registered".to_owned())?;
+        self.finish_report(key, msg.report)
+    }
+}
+
+impl Handler<LabelLoaded> for Dispatcher {
+    type Result = ();
+
+    fn handle(&mut self, msg: LabelLoaded, _: &mut Context<Self>) {
+        if let Some(key) = self.live(&msg.worker_id, msg.conn) {
+            let now_s = self.now();
+            let actions = self.scheduler.label_loaded(key, &msg.label, now_s);
+            self.apply(actions);
+        }
+    }
+}
+
+impl Handler<LabelEvicted> for Dispatcher {
+    type Result = ();
+
+    fn handle(&mut self, msg: LabelEvicted, _: &mut Context<Self>) {
+        if let Some(key) = self.live(&msg.worker_id, msg.conn) {
+            self.scheduler.label_evicted(key, &msg.label);
+            self.apply(Vec::new());
+        }
+    }
+}

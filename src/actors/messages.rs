@@ -1,0 +1,205 @@
+//! Messages shared by several actors, named in the receiver's terms.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use actix::prelude::*;
+use tokio::sync::oneshot;
+
+use crate::protocol::{Registration, TaskReport, WorkerCommand};
+use crate::tasks::TaskView;
+
+/// A task as submitted over HTTP, already validated.
+#[derive(Debug, Clone)]
+pub struct NewTask {
+    pub task_id: String,
+    pub task_type: String,
+    pub label: String,
+    pub parameters_json: String,
+    /// Relative deadline from submission.
+    pub deadline: Option<Duration>,
+}
+
+/// Why a submission was refused; nothing changed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SubmitError {
+    #[error("task '{0}' is already queued or running")]
+    Duplicate(String),
+    #[error("no connected worker accepts task type '{0}'")]
+    NoCapableWorker(String),
+    #[error("the task queue is full ({0} tasks); retry later")]
+    QueueFull(usize),
+}
+
+/// The dispatcher accepted a task.
+#[derive(Debug)]
+pub struct Submitted {
+    pub view: TaskView,
+    /// The final view, when the submitter asked to wait.
+    pub done: Option<oneshot::Receiver<TaskView>>,
+}
+
+/// Submit a task to the dispatcher.
+#[derive(Message)]
+#[rtype(result = "Result<Submitted, SubmitError>")]
+pub struct SubmitTask {
+    pub task: NewTask,
+    /// Return a receiver for the final result (`/run-task`).
+    pub wait: bool,
+}
+
+/// Read one task's current view.
+#[derive(Message)]
+#[rtype(result = "Option<TaskView>")]
+pub struct GetTask {
+    pub task_id: String,
+}
+
+/// Cancel a task (client request or a `/run-task` client that went away).
+#[derive(Message)]
+#[rtype(result = "Option<TaskView>")]
+pub struct CancelTask {
+    pub task_id: String,
+}
+
+/// A command for one worker, remote or local.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct Dispatch(pub WorkerCommand);
+
+/// Why a worker could not join.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum JoinError {
+    #[error("worker id '{0}' is already connected")]
+    Duplicate(String),
+    #[error("too many distinct task types across workers (64 at most)")]
+    TooManyTaskTypes,
+}
+
+/// A worker registered; `conn` tells its connection apart from any other with its id.
+#[derive(Message)]
+#[rtype(result = "Result<(), JoinError>")]
+pub struct WorkerJoined {
+    pub conn: u64,
+    pub registration: Registration,
+    pub commands: Recipient<Dispatch>,
+}
+
+/// A worker's connection ended (closed, broken, or silent too long).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct WorkerLeft {
+    pub conn: u64,
+    pub worker_id: String,
+    pub reason: String,
+}
+
+/// A worker reports a task's result; an error means it was never given that task.
+#[derive(Message)]
+#[rtype(result = "Result<(), String>")]
+pub struct TaskFinished {
+    pub conn: u64,
+    pub worker_id: String,
+    pub report: TaskReport,
+}
+
+/// A worker finished loading a label.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct LabelLoaded {
+    pub conn: u64,
+    pub worker_id: String,
+    pub label: String,
+}
+
+/// A worker dropped a label.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct LabelEvicted {
+    pub conn: u64,
+    pub worker_id: String,
+    pub label: String,
+}
+
+/// Where a label stands on one worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    Loading,
+    Loaded,
+    Evicted,
+}
+
+/// The dispatcher moved a label (registry read side).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct LabelPlaced {
+    pub worker_id: String,
+    pub label: String,
+    pub placement: Placement,
+}
+
+/// A worker is connected (registry read side).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct WorkerConnected {
+    pub worker_id: String,
+    pub task_types: Vec<String>,
+}
+
+/// A worker is gone (registry read side).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct WorkerDisconnected {
+    pub worker_id: String,
+}
+
+/// A task finished on a label: per-label statistics.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct LabelStatsRecorded {
+    pub label: String,
+    pub label_miss: bool,
+    pub load_ms: u64,
+    pub run_ms: u64,
+}
+
+/// Labels present in the model repository (known even when not loaded).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RepositoryLabels {
+    pub labels: Vec<String>,
+}
+
+/// Connected worker ids, in order of joining.
+#[derive(Message)]
+#[rtype(result = "Vec<String>")]
+pub struct ListWorkers;
+
+/// Whether a worker with this id is connected.
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct IsConnected {
+    pub worker_id: String,
+}
+
+/// Each known label and the workers holding or loading it.
+#[derive(Message)]
+#[rtype(result = "BTreeMap<String, Vec<String>>")]
+pub struct ListLabels;
+
+/// Per-label statistics.
+#[derive(Message)]
+#[rtype(result = "BTreeMap<String, crate::actors::registry::LabelStats>")]
+pub struct GetLabelStats;
+
+/// One JSONL record for the log sink.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Record(pub serde_json::Value);
+
+/// The most recent records, newest last.
+#[derive(Message)]
+#[rtype(result = "Vec<serde_json::Value>")]
+pub struct RecentRecords {
+    pub limit: usize,
+}

@@ -1,0 +1,14 @@
+//! The actors: dispatcher (decides), label registry (read side), worker sessions (one per
+//! remote worker), log sink (JSONL on disk). Messages shared between them live in
+//! `messages`.
+
+mod dispatcher;
+mod log_sink;
+pub mod messages;
+pub mod registry;
+mod session;
+
+pub use dispatcher::{unix_ms, Dispatcher};
+pub use log_sink::LogSink;
+pub use registry::LabelRegistry;
+pub use session::WorkerSession;

@@ -1,0 +1,185 @@
+//! WorkerSession: one actor per remote worker WebSocket. It decodes and checks frames,
+//! registers the worker with the dispatcher, relays its reports, sends it commands, and
+//! drops it when it breaks the protocol or falls silent. Protobuf stays in `protocol`.
+
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use actix_web_actors::ws::{self, CloseCode, CloseReason};
+use serde_json::json;
+
+use super::dispatcher::Dispatcher;
+use super::messages::{Dispatch, LabelEvicted, LabelLoaded, Record, TaskFinished, WorkerJoined, WorkerLeft};
+use crate::protocol::{decode_from_worker, encode_command, FromWorker};
+
+const CHECK_EVERY: Duration = Duration::from_secs(1);
+const PING_EVERY: Duration = Duration::from_secs(5);
+
+pub struct WorkerSession {
+    conn: u64,
+    worker_id: String,
+    dispatcher: Addr<Dispatcher>,
+    log: Recipient<Record>,
+    registered: bool,
+    last_seen: Instant,
+    last_ping: Instant,
+    heartbeat_timeout: Duration,
+    close_reason: String,
+}
+
+impl WorkerSession {
+    pub fn new(
+        conn: u64,
+        worker_id: String,
+        dispatcher: Addr<Dispatcher>,
+        log: Recipient<Record>,
+        heartbeat_timeout: Duration,
+    ) -> Self {
+        Self {
+            conn,
+            worker_id,
+            dispatcher,
+            log,
+            registered: false,
+            last_seen: Instant::now(),
+            last_ping: Instant::now(),
+            heartbeat_timeout,
+            close_reason: "connection closed".to_owned(),
+        }
+    }
+
+    /// Closes the connection with a reason the worker can read, and stops.
+    fn refuse(&mut self, ctx: &mut ws::WebsocketContext<Self>, code: CloseCode, reason: String) {
+        tracing::warn!(worker_id = %self.worker_id, %reason, "closing worker connection");
+        ctx.close(Some(CloseReason {
+            code,
+            description: Some(reason.clone()),
+        }));
+        self.close_reason = reason;
+        ctx.stop();
+    }
+
+    fn on_frame(&mut self, frame: &[u8], ctx: &mut ws::WebsocketContext<Self>) {
+        let message = match decode_from_worker(frame) {
+            Ok(message) => message,
+            Err(error) => return self.refuse(ctx, CloseCode::Protocol, error.to_string()),
+        };
+        let (conn, worker_id) = (self.conn, self.worker_id.clone());
+        match message {
+            FromWorker::Register(_) if self.registered => {
+                self.refuse(ctx, CloseCode::Protocol, "registered twice".into())
+            }
+            FromWorker::Register(registration) => {
+                if let Err(error) = registration.validate(&self.worker_id) {
+                    return self.refuse(ctx, CloseCode::Protocol, format!("bad register: {error}"));
+                }
+                self.dispatcher
+                    .send(WorkerJoined {
+                        conn,
+                        registration,
+                        commands: ctx.address().recipient(),
+                    })
+                    .into_actor(self)
+                    .then(|joined, this, ctx| {
+                        match joined {
+                            Ok(Ok(())) => this.registered = true,
+                            Ok(Err(error)) => this.refuse(ctx, CloseCode::Policy, error.to_string()),
+                            Err(_) => this.refuse(ctx, CloseCode::Error, "dispatcher unavailable".into()),
+                        }
+                        fut::ready(())
+                    })
+                    .wait(ctx);
+            }
+            FromWorker::Heartbeat => {}
+            _ if !self.registered => {
+                self.refuse(ctx, CloseCode::Protocol, "the first frame must be Register".into())
+            }
+            FromWorker::TaskResult(report) => {
+                self.dispatcher
+                    .send(TaskFinished { conn, worker_id, report })
+                    .into_actor(self)
+                    .then(|accepted, this, ctx| {
+                        if let Ok(Err(reason)) = accepted {
+                            this.refuse(ctx, CloseCode::Policy, reason);
+                        }
+                        fut::ready(())
+                    })
+                    .wait(ctx);
+            }
+            FromWorker::LabelLoaded { label } => self.dispatcher.do_send(LabelLoaded { conn, worker_id, label }),
+            FromWorker::LabelEvicted { label } => self.dispatcher.do_send(LabelEvicted { conn, worker_id, label }),
+            FromWorker::Log(record) => self.log.do_send(Record(json!({
+                "unix_ms": record.unix_ms,
+                "event": "worker_log",
+                "worker_id": worker_id,
+                "level": record.level,
+                "message": record.message,
+                "fields": record.fields,
+            }))),
+        }
+    }
+}
+
+impl Actor for WorkerSession {
+    type Context = ws::WebsocketContext<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.run_interval(CHECK_EVERY, |this, ctx| {
+            if this.last_seen.elapsed() > this.heartbeat_timeout {
+                let reason = format!("no heartbeat for {} s", this.heartbeat_timeout.as_secs());
+                this.refuse(ctx, CloseCode::Away, reason);
+            } else if this.last_ping.elapsed() >= PING_EVERY {
+                this.last_ping = Instant::now();
+                ctx.ping(b"");
+            }
+        });
+    }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        if self.registered {
+            self.dispatcher.do_send(WorkerLeft {
+                conn: self.conn,
+                worker_id: self.worker_id.clone(),
+                reason: self.close_reason.clone(),
+            });
+        }
+    }
+}
+
+impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for WorkerSession {
+    fn handle(&mut self, item: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
+        self.last_seen = Instant::now();
+        match item {
+            Ok(ws::Message::Binary(frame)) => self.on_frame(&frame, ctx),
+            Ok(ws::Message::Ping(payload)) => ctx.pong(&payload),
+            Ok(ws::Message::Pong(_)) | Ok(ws::Message::Nop) => {}
+            Ok(ws::Message::Text(_)) => {
+                self.refuse(ctx, CloseCode::Unsupported, "text frames are not part of the protocol".into())
+            }
+            Ok(ws::Message::Continuation(_)) => {
+                self.refuse(ctx, CloseCode::Unsupported, "fragmented frames are not supported".into())
+            }
+            Ok(ws::Message::Close(reason)) => {
+                self.close_reason = reason
+                    .and_then(|r| r.description)
+                    .unwrap_or_else(|| "worker closed the connection".to_owned());
+                ctx.close(None);
+                ctx.stop();
+            }
+            Err(error) => self.refuse(ctx, CloseCode::Protocol, format!("websocket error: {error}")),
+        }
+    }
+
+    fn finished(&mut self, ctx: &mut Self::Context) {
+        self.close_reason = "connection lost".to_owned();
+        ctx.stop();
+    }
+}
+
+impl Handler<Dispatch> for WorkerSession {
+    type Result = ();
+
+    fn handle(&mut self, msg: Dispatch, ctx: &mut Self::Context) {
+        ctx.binary(encode_command(&msg.0));
+    }
+}

@@ -1,0 +1,153 @@
+//! `/run-task`, `/send-task` and `/tasks/{id}`: submit, wait, read and cancel tasks.
+
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{body, ApiError, AppState};
+use crate::actors::messages::{CancelTask, GetTask, NewTask, SubmitTask};
+use crate::tasks::{Status, TaskView};
+
+/// The submission body, as the original API defines it.
+#[derive(Debug, Deserialize)]
+struct TaskBody {
+    task_id: String,
+    task_type: String,
+    label: String,
+    /// A string holding JSON: the task's parameters.
+    parameters_json: String,
+    /// Optional: give up if the task has not finished this many milliseconds after
+    /// submission (504).
+    #[serde(default)]
+    deadline_ms: Option<u64>,
+}
+
+fn validate(body: TaskBody, max_len: usize) -> Result<NewTask, ApiError> {
+    for (field, value) in [
+        ("task_id", &body.task_id),
+        ("task_type", &body.task_type),
+        ("label", &body.label),
+    ] {
+        if value.trim().is_empty() {
+            return Err(ApiError::invalid(field, "must not be empty"));
+        }
+        if value.len() > max_len {
+            return Err(ApiError::invalid(field, format!("longer than {max_len} bytes")));
+        }
+    }
+    if body.task_id.contains('/') {
+        return Err(ApiError::invalid("task_id", "must not contain '/'"));
+    }
+    if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&body.parameters_json) {
+        return Err(ApiError::invalid("parameters_json", format!("is not JSON: {e}")));
+    }
+    if body.deadline_ms == Some(0) {
+        return Err(ApiError::invalid("deadline_ms", "must be positive"));
+    }
+    Ok(NewTask {
+        task_id: body.task_id,
+        task_type: body.task_type,
+        label: body.label,
+        parameters_json: body.parameters_json,
+        deadline: body.deadline_ms.map(Duration::from_millis),
+    })
+}
+
+async fn submit(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+    wait: bool,
+) -> Result<crate::actors::messages::Submitted, ApiError> {
+    AppState::authorize(req, &state.config.client_token)?;
+    let bytes = body::read(req, payload, state.config.max_body_bytes).await?;
+    let task = validate(body::decode(&bytes)?, state.config.max_name_len)?;
+    Ok(state.dispatcher.send(SubmitTask { task, wait }).await??)
+}
+
+/// The HTTP status for a task's final view.
+fn final_status(view: &TaskView) -> StatusCode {
+    match (view.status, view.error.as_ref().map(|e| e.code.as_str())) {
+        (Status::Completed, _) => StatusCode::OK,
+        (Status::Cancelled, _) => StatusCode::CONFLICT,
+        (_, Some("deadline_exceeded")) => StatusCode::GATEWAY_TIMEOUT,
+        (_, Some("no_capable_worker")) => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::BAD_GATEWAY,
+    }
+}
+
+/// Cancels the task if the client goes away before its result is ready.
+struct CancelOnDrop {
+    task_id: Option<String>,
+    dispatcher: actix::Addr<crate::actors::Dispatcher>,
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if let Some(task_id) = self.task_id.take() {
+            tracing::info!(task_id = %task_id, "client went away; cancelling its task");
+            self.dispatcher.do_send(CancelTask { task_id });
+        }
+    }
+}
+
+pub async fn run_task(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let submitted = submit(&req, payload, &state, true).await?;
+    let mut guard = CancelOnDrop {
+        task_id: Some(submitted.view.task_id.clone()),
+        dispatcher: state.dispatcher.clone(),
+    };
+    let done = submitted
+        .done
+        .ok_or_else(|| ApiError::Internal("no result channel".into()))?;
+    let view = done
+        .await
+        .map_err(|_| ApiError::Internal("the dispatcher dropped the task".into()))?;
+    guard.task_id = None;
+    Ok(HttpResponse::build(final_status(&view)).json(view))
+}
+
+pub async fn send_task(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let submitted = submit(&req, payload, &state, false).await?;
+    Ok(HttpResponse::Accepted().json(json!({
+        "task_id": submitted.view.task_id,
+        "status": submitted.view.status,
+    })))
+}
+
+pub async fn get_task(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    AppState::authorize(&req, &state.config.client_token)?;
+    let task_id = path.into_inner();
+    match state.dispatcher.send(GetTask { task_id: task_id.clone() }).await? {
+        Some(view) => Ok(HttpResponse::Ok().json(view)),
+        None => Err(ApiError::NotFound(format!("no task '{task_id}'"))),
+    }
+}
+
+pub async fn cancel_task(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    AppState::authorize(&req, &state.config.client_token)?;
+    let task_id = path.into_inner();
+    match state.dispatcher.send(CancelTask { task_id: task_id.clone() }).await? {
+        Some(view) => Ok(HttpResponse::Ok().json(view)),
+        None => Err(ApiError::NotFound(format!("no task '{task_id}'"))),
+    }
+}

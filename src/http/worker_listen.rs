@@ -1,0 +1,52 @@
+//! `GET /worker-listen`: the WebSocket upgrade for remote workers. Refuses before the
+//! upgrade (400 without a usable `Worker-Id`, 401 without the worker token, 409 when the
+//! id is connected already); the session actor takes it from there.
+
+use std::time::Duration;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web_actors::ws;
+
+use super::{ApiError, AppState};
+use crate::actors::messages::IsConnected;
+use crate::actors::WorkerSession;
+
+pub async fn worker_listen(
+    req: HttpRequest,
+    stream: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    AppState::authorize(&req, &state.config.worker_token)?;
+    let worker_id = req
+        .headers()
+        .get("Worker-Id")
+        .ok_or_else(|| ApiError::Malformed("the Worker-Id header is required".into()))?
+        .to_str()
+        .map_err(|_| ApiError::Malformed("the Worker-Id header must be visible ASCII".into()))?
+        .trim()
+        .to_owned();
+    if worker_id.is_empty() || worker_id.len() > state.config.max_name_len {
+        return Err(ApiError::Malformed(format!(
+            "the Worker-Id header must be 1..={} bytes",
+            state.config.max_name_len
+        )));
+    }
+    if state
+        .registry
+        .send(IsConnected { worker_id: worker_id.clone() })
+        .await?
+    {
+        return Err(ApiError::Conflict(format!("worker '{worker_id}' is already connected")));
+    }
+    let session = WorkerSession::new(
+        state.next_conn(),
+        worker_id,
+        state.dispatcher.clone(),
+        state.log.clone().recipient(),
+        Duration::from_secs(state.config.heartbeat_timeout_s),
+    );
+    ws::WsResponseBuilder::new(session, &req, stream)
+        .frame_size(state.config.max_body_bytes)
+        .start()
+        .map_err(|e| ApiError::Malformed(format!("websocket upgrade failed: {e}")))
+}

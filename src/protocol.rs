@@ -1,0 +1,269 @@
+//! The worker protocol's domain types and their protobuf encoding. prost types stay in
+//! here: the rest of the crate speaks `FromWorker` and `WorkerCommand`.
+
+use std::collections::BTreeMap;
+
+use prost::Message;
+
+/// The generated protobuf types of `proto/smart_routing/v1/worker.proto`.
+pub mod pb {
+    include!(concat!(env!("OUT_DIR"), "/smart_routing.v1.rs"));
+}
+
+/// A frame that is not a valid protocol message.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ProtocolError {
+    #[error("frame is not a valid protobuf message: {0}")]
+    Decode(String),
+    #[error("frame holds no message")]
+    Empty,
+    #[error("invalid {field}: {reason}")]
+    Invalid { field: &'static str, reason: String },
+}
+
+/// What a worker sends.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FromWorker {
+    Register(Registration),
+    TaskResult(TaskReport),
+    LabelLoaded { label: String },
+    LabelEvicted { label: String },
+    Log(LogRecord),
+    Heartbeat,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Registration {
+    pub worker_id: String,
+    pub max_labels: u32,
+    pub slots: u32,
+    pub task_types: Vec<String>,
+    pub labels: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskReport {
+    pub task_id: String,
+    /// The result JSON, or the worker's error.
+    pub outcome: Result<String, String>,
+    pub label_miss: bool,
+    pub load_ms: u64,
+    pub run_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogRecord {
+    pub level: String,
+    pub message: String,
+    pub fields: BTreeMap<String, String>,
+    pub unix_ms: u64,
+}
+
+/// What the dispatcher tells a worker.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WorkerCommand {
+    Run(RunTask),
+    Cancel { task_id: String },
+    Load { label: String },
+    Evict { label: String },
+    Drain,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunTask {
+    pub task_id: String,
+    pub task_type: String,
+    pub label: String,
+    pub parameters_json: String,
+    pub deadline_unix_ms: Option<u64>,
+}
+
+/// Largest slots or max_labels a worker may announce.
+pub const MAX_CAPACITY: u32 = 4096;
+
+impl Registration {
+    /// Checks a worker's register frame, against the id in its `Worker-Id` header.
+    pub fn validate(&self, header_id: &str) -> Result<(), ProtocolError> {
+        let invalid = |field, reason: &str| ProtocolError::Invalid {
+            field,
+            reason: reason.to_owned(),
+        };
+        if self.worker_id != header_id {
+            return Err(invalid(
+                "worker_id",
+                &format!("'{}' does not match the Worker-Id header '{header_id}'", self.worker_id),
+            ));
+        }
+        if !(1..=MAX_CAPACITY).contains(&self.max_labels) {
+            return Err(invalid("max_labels", &format!("must be 1..={MAX_CAPACITY}")));
+        }
+        if !(1..=MAX_CAPACITY).contains(&self.slots) {
+            return Err(invalid("slots", &format!("must be 1..={MAX_CAPACITY}")));
+        }
+        if self.task_types.is_empty() || self.task_types.iter().any(|t| t.is_empty() || t.len() > 256) {
+            return Err(invalid("task_types", "need at least one, each 1..=256 bytes"));
+        }
+        if self.labels.len() > self.max_labels as usize || self.labels.iter().any(|l| l.is_empty()) {
+            return Err(invalid("labels", "at most max_labels non-empty labels"));
+        }
+        Ok(())
+    }
+}
+
+pub fn decode_from_worker(frame: &[u8]) -> Result<FromWorker, ProtocolError> {
+    use pb::worker_message::Msg;
+    let message = pb::WorkerMessage::decode(frame).map_err(|e| ProtocolError::Decode(e.to_string()))?;
+    Ok(match message.msg.ok_or(ProtocolError::Empty)? {
+        Msg::Register(r) => FromWorker::Register(Registration {
+            worker_id: r.worker_id,
+            max_labels: r.max_labels,
+            slots: r.slots,
+            task_types: r.task_types,
+            labels: r.labels,
+        }),
+        Msg::TaskResult(r) => FromWorker::TaskResult(TaskReport {
+            task_id: r.task_id,
+            outcome: if r.ok { Ok(r.result_json) } else { Err(r.error) },
+            label_miss: r.label_miss,
+            load_ms: r.load_ms,
+            run_ms: r.run_ms,
+        }),
+        Msg::LabelLoaded(l) => FromWorker::LabelLoaded { label: l.label },
+        Msg::LabelEvicted(l) => FromWorker::LabelEvicted { label: l.label },
+        Msg::Log(l) => FromWorker::Log(LogRecord {
+            level: l.level,
+            message: l.message,
+            fields: l.fields.into_iter().collect(),
+            unix_ms: l.unix_ms,
+        }),
+        Msg::Heartbeat(_) => FromWorker::Heartbeat,
+    })
+}
+
+pub fn encode_from_worker(message: &FromWorker) -> Vec<u8> {
+    use pb::worker_message::Msg;
+    let msg = match message.clone() {
+        FromWorker::Register(r) => Msg::Register(pb::Register {
+            worker_id: r.worker_id,
+            max_labels: r.max_labels,
+            slots: r.slots,
+            task_types: r.task_types,
+            labels: r.labels,
+        }),
+        FromWorker::TaskResult(r) => {
+            let ok = r.outcome.is_ok();
+            let (result_json, error) = match r.outcome {
+                Ok(json) => (json, String::new()),
+                Err(error) => (String::new(), error),
+            };
+            Msg::TaskResult(pb::TaskResult {
+                task_id: r.task_id,
+                ok,
+                result_json,
+                error,
+                label_miss: r.label_miss,
+                load_ms: r.load_ms,
+                run_ms: r.run_ms,
+            })
+        }
+        FromWorker::LabelLoaded { label } => Msg::LabelLoaded(pb::LabelLoaded { label }),
+        FromWorker::LabelEvicted { label } => Msg::LabelEvicted(pb::LabelEvicted { label }),
+        FromWorker::Log(l) => Msg::Log(pb::Log {
+            level: l.level,
+            message: l.message,
+            fields: l.fields.into_iter().collect(),
+            unix_ms: l.unix_ms,
+        }),
+        FromWorker::Heartbeat => Msg::Heartbeat(pb::Heartbeat {}),
+    };
+    pb::WorkerMessage { msg: Some(msg) }.encode_to_vec()
+}
+
+pub fn decode_command(frame: &[u8]) -> Result<WorkerCommand, ProtocolError> {
+    use pb::dispatcher_message::Msg;
+    let message = pb::DispatcherMessage::decode(frame).map_err(|e| ProtocolError::Decode(e.to_string()))?;
+    Ok(match message.msg.ok_or(ProtocolError::Empty)? {
+        Msg::RunTask(r) => WorkerCommand::Run(RunTask {
+            task_id: r.task_id,
+            task_type: r.task_type,
+            label: r.label,
+            parameters_json: r.parameters_json,
+            deadline_unix_ms: (r.deadline_unix_ms > 0).then_some(r.deadline_unix_ms),
+        }),
+        Msg::CancelTask(c) => WorkerCommand::Cancel { task_id: c.task_id },
+        Msg::LoadLabel(l) => WorkerCommand::Load { label: l.label },
+        Msg::EvictLabel(l) => WorkerCommand::Evict { label: l.label },
+        Msg::Drain(_) => WorkerCommand::Drain,
+    })
+}
+
+pub fn encode_command(command: &WorkerCommand) -> Vec<u8> {
+    use pb::dispatcher_message::Msg;
+    let msg = match command.clone() {
+        WorkerCommand::Run(r) => Msg::RunTask(pb::RunTask {
+            task_id: r.task_id,
+            task_type: r.task_type,
+            label: r.label,
+            parameters_json: r.parameters_json,
+            deadline_unix_ms: r.deadline_unix_ms.unwrap_or(0),
+        }),
+        WorkerCommand::Cancel { task_id } => Msg::CancelTask(pb::CancelTask { task_id }),
+        WorkerCommand::Load { label } => Msg::LoadLabel(pb::LoadLabel { label }),
+        WorkerCommand::Evict { label } => Msg::EvictLabel(pb::EvictLabel { label }),
+        WorkerCommand::Drain => Msg::Drain(pb::Drain {}),
+    };
+    pb::DispatcherMessage { msg: Some(msg) }.encode_to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_survive_a_round_trip() {
+        let report = FromWorker::TaskResult(TaskReport {
+            task_id: "t".into(),
+            outcome: Err("boom".into()),
+            label_miss: true,
+            load_ms: 3,
+            run_ms: 4,
+        });
+        assert_eq!(decode_from_worker(&encode_from_worker(&report)), Ok(report));
+        let run = WorkerCommand::Run(RunTask {
+            task_id: "t".into(),
+            task_type: "x".into(),
+            label: "l".into(),
+            parameters_json: "{}".into(),
+            deadline_unix_ms: None,
+        });
+        assert_eq!(decode_command(&encode_command(&run)), Ok(run));
+    }
+
+    #[test]
+    fn garbage_and_empty_frames_are_errors() {
+        assert!(matches!(decode_from_worker(&[0xff, 0xff, 0xff]), Err(ProtocolError::Decode(_))));
+        assert_eq!(decode_from_worker(&[]), Err(ProtocolError::Empty));
+    }
+
+    #[test]
+    fn registration_must_match_the_header_and_be_sane() {
+        let good = Registration {
+            worker_id: "w".into(),
+            max_labels: 2,
+            slots: 1,
+            task_types: vec!["sample_task_1".into()],
+            labels: vec![],
+        };
+        assert!(good.validate("w").is_ok());
+        assert!(good.validate("other").is_err());
+        let mut bad = good.clone();
+        bad.slots = 0;
+        assert!(bad.validate("w").is_err());
+        let mut bad = good.clone();
+        bad.task_types.clear();
+        assert!(bad.validate("w").is_err());
+        let mut bad = good;
+        bad.labels = vec!["a".into(), "b".into(), "c".into()];
+        assert!(bad.validate("w").is_err());
+    }
+}
