@@ -45,6 +45,19 @@ impl Default for RoutingConfig {
     }
 }
 
+impl RoutingConfig {
+    /// The same knobs for a world whose durations are all multiplied by `scale` (the
+    /// simulator's and the simulated workers' time scale): every duration scales, ratios
+    /// and counts stay.
+    pub fn time_scaled(&self, scale: f64) -> Self {
+        let mut scaled = self.clone();
+        scaled.priors.load_s *= scale;
+        scaled.priors.run_s *= scale;
+        scaled.demand_tau_s *= scale;
+        scaled
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(super) struct Held {
     pub label: LabelId,
@@ -435,10 +448,10 @@ impl Scheduler {
         let Some(worker) = self.workers.get_mut(&worker_key) else {
             return;
         };
+        // Tasks still running on it report back as usual; a failed load is reported
+        // this way before its task's error.
         let before = worker.labels.len();
-        worker
-            .labels
-            .retain(|h| h.label != label || h.in_flight > 0);
+        worker.labels.retain(|h| h.label != label);
         if worker.labels.len() < before {
             self.unhold(worker_key, label);
         }

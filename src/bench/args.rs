@@ -1,0 +1,103 @@
+//! The flags of `smart-routing bench` and the configuration it reports.
+
+use serde_json::{Map, Value};
+
+use crate::workload;
+
+/// Flags of `smart-routing bench`. Durations are in original (unscaled) seconds.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// The dispatcher's base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// Requests the producers send in total.
+    #[arg(long, default_value_t = 2400)]
+    pub requests: usize,
+    /// Concurrent closed-loop producers (each waits for its result before the next).
+    #[arg(long, default_value_t = 2)]
+    pub producers: usize,
+    /// Mean think time between a result and the next request (seconds, unscaled).
+    #[arg(long, default_value_t = 0.75)]
+    pub wait_avg: f64,
+    /// Standard deviation of the think time; it never drops below 0.05 s.
+    #[arg(long, default_value_t = 1.0)]
+    pub wait_stddev: f64,
+    /// Labels `label-1..label-L`, drawn uniformly.
+    #[arg(long, default_value_t = 4)]
+    pub labels: usize,
+    /// The workers' time scale: think times are multiplied by it and every reported time
+    /// divided by it, so results are in original seconds.
+    #[arg(long, default_value_t = 1.0)]
+    pub time_scale: f64,
+    /// Seed of the producers' draws (labels, task types, think times).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Task types sent, uniformly [default: sample_task_1,sample_task_2].
+    #[arg(long, value_delimiter = ',', num_args = 1..)]
+    pub task_types: Vec<String>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// The report's column name (e.g. the server's policy); the server is not asked.
+    #[arg(long, default_value = "live")]
+    pub policy_name: String,
+    /// Give up on one request after this many (wall-clock) seconds; it counts as failed.
+    #[arg(long, default_value_t = 600.0)]
+    pub request_timeout: f64,
+}
+
+impl Default for BenchArgs {
+    fn default() -> Self {
+        Self {
+            url: "http://127.0.0.1:8080".to_owned(),
+            requests: 2400,
+            producers: 2,
+            wait_avg: 0.75,
+            wait_stddev: 1.0,
+            labels: 4,
+            time_scale: 1.0,
+            seed: 1,
+            task_types: Vec::new(),
+            json: false,
+            policy_name: "live".to_owned(),
+            request_timeout: 600.0,
+        }
+    }
+}
+
+impl BenchArgs {
+    /// Checks the flags; returns the task types to send.
+    pub(super) fn validate(&self) -> Result<Vec<String>, String> {
+        if self.producers == 0 || self.labels == 0 {
+            return Err("--producers and --labels must be at least 1".to_owned());
+        }
+        if !(self.time_scale > 0.0 && self.time_scale.is_finite()) {
+            return Err("--time-scale must be a positive number".to_owned());
+        }
+        if !self.wait_avg.is_finite() || !self.wait_stddev.is_finite() {
+            return Err("--wait-avg and --wait-stddev must be numbers".to_owned());
+        }
+        if !(self.request_timeout > 0.0 && self.request_timeout.is_finite()) {
+            return Err("--request-timeout must be a positive number of seconds".to_owned());
+        }
+        let types = workload::task_types_or_default(&self.task_types);
+        if types.iter().any(String::is_empty) {
+            return Err("--task-types must not contain an empty name".to_owned());
+        }
+        Ok(types)
+    }
+
+    pub(super) fn config_json(&self, task_types: &[String]) -> Map<String, Value> {
+        let mut c = Map::new();
+        c.insert("url".into(), self.url.clone().into());
+        c.insert("requests".into(), self.requests.into());
+        c.insert("producers".into(), self.producers.into());
+        c.insert("wait_avg".into(), self.wait_avg.into());
+        c.insert("wait_stddev".into(), self.wait_stddev.into());
+        c.insert("labels".into(), self.labels.into());
+        c.insert("task_types".into(), task_types.to_vec().into());
+        c.insert("time_scale".into(), self.time_scale.into());
+        c.insert("seed".into(), self.seed.into());
+        c
+    }
+}

@@ -1,0 +1,14 @@
+//! `smart-routing bench`: the live load generator. Closed-loop producers send
+//! `POST /run-task` to a running dispatcher with the same producer model as `simulate`,
+//! and the answers become the same report (`crate::report`).
+//!
+//! Talks plain HTTP with reqwest on whatever tokio runtime calls it; must not depend on
+//! the server's own modules (it is written against the HTTP contract only).
+
+mod args;
+mod client;
+mod run;
+
+pub use args::BenchArgs;
+pub use client::{RunTaskRequest, RunTaskResponse, TaskReply, Timings};
+pub use run::{run, BenchError};

@@ -1,0 +1,261 @@
+//! The `simulate` subcommand: its flags, turning them into a [`Scenario`], running every
+//! requested policy over every seed, and the averaged report.
+
+use std::path::PathBuf;
+
+use serde_json::{Map, Value};
+
+use super::engine::{simulate, Arrivals, Broken, Scenario};
+use super::trace::{parse_trace, TraceError};
+use crate::report::{PolicyResult, Report};
+use crate::routing::{Policy, RoutingConfig};
+use crate::workload::{self, ProducerModel};
+
+/// Flags of `smart-routing simulate`. Durations are in original (unscaled) seconds.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SimulateArgs {
+    /// Simulated workers.
+    #[arg(long, default_value_t = 2)]
+    pub workers: u32,
+    /// K: labels each worker can hold at once.
+    #[arg(long, default_value_t = 2)]
+    pub max_labels: u32,
+    /// Concurrent tasks per worker.
+    #[arg(long, default_value_t = 1)]
+    pub slots: u32,
+    /// Requests the closed-loop producers send in total.
+    #[arg(long, default_value_t = 2400)]
+    pub requests: usize,
+    /// Closed-loop producers (each waits for its result before thinking and sending again).
+    #[arg(long, default_value_t = 2)]
+    pub producers: usize,
+    /// Mean think time between a result and the next request (seconds).
+    #[arg(long, default_value_t = 0.75)]
+    pub wait_avg: f64,
+    /// Standard deviation of the think time (seconds); it never drops below 0.05 s.
+    #[arg(long, default_value_t = 1.0)]
+    pub wait_stddev: f64,
+    /// Labels `label-1..label-L`, drawn uniformly.
+    #[arg(long, default_value_t = 4)]
+    pub labels: usize,
+    /// Task types sent (uniformly) and accepted by the workers [default: sample_task_1,sample_task_2].
+    #[arg(long, value_delimiter = ',', num_args = 1..)]
+    pub task_types: Vec<String>,
+    /// Replay arrivals from a JSONL trace (`{"at_s":12.5,"label":"x","task_type":"..."}`)
+    /// instead of closed-loop producers.
+    #[arg(long, conflicts_with_all = ["requests", "producers", "wait_avg", "wait_stddev", "labels"])]
+    pub trace: Option<PathBuf>,
+    /// A policy name, several separated by commas, or `all`.
+    #[arg(long, default_value = "all")]
+    pub policy: String,
+    /// Seed of the first run; the same seed gives the same result.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Runs per policy, with seeds seed, seed+1, ...; the report shows their mean.
+    #[arg(long, default_value_t = 1)]
+    pub seeds: u32,
+    /// Multiplies every simulated duration; results are reported divided by it.
+    #[arg(long, default_value_t = 1.0)]
+    pub time_scale: f64,
+    /// Seconds (unscaled) between the scheduler's periodic ticks.
+    #[arg(long, default_value_t = 0.1)]
+    pub tick: f64,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl Default for SimulateArgs {
+    fn default() -> Self {
+        Self {
+            workers: 2,
+            max_labels: 2,
+            slots: 1,
+            requests: 2400,
+            producers: 2,
+            wait_avg: 0.75,
+            wait_stddev: 1.0,
+            labels: 4,
+            task_types: Vec::new(),
+            trace: None,
+            policy: "all".to_owned(),
+            seed: 1,
+            seeds: 1,
+            time_scale: 1.0,
+            tick: 0.1,
+            json: false,
+        }
+    }
+}
+
+/// Why `simulate` could not produce a report.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("invalid arguments: {0}")]
+    InvalidArgs(String),
+    #[error("cannot read trace {path}: {source}")]
+    ReadTrace {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Trace(#[from] TraceError),
+    #[error("policy {policy}, seed {seed}: {source}")]
+    Broken {
+        policy: Policy,
+        seed: u64,
+        source: Broken,
+    },
+}
+
+/// Parses `--policy`: a name, a comma-separated list, or `all`.
+pub fn parse_policies(text: &str) -> Result<Vec<Policy>, SimError> {
+    if text.trim() == "all" {
+        return Ok(Policy::ALL.to_vec());
+    }
+    let mut policies = Vec::new();
+    for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let policy: Policy = name.parse().map_err(SimError::InvalidArgs)?;
+        if !policies.contains(&policy) {
+            policies.push(policy);
+        }
+    }
+    if policies.is_empty() {
+        return Err(SimError::InvalidArgs("--policy names no policy".to_owned()));
+    }
+    Ok(policies)
+}
+
+impl SimulateArgs {
+    fn validate(&self) -> Result<Vec<String>, SimError> {
+        let invalid = |m: &str| Err(SimError::InvalidArgs(m.to_owned()));
+        if self.workers == 0 || self.max_labels == 0 || self.slots == 0 {
+            return invalid("--workers, --max-labels and --slots must be at least 1");
+        }
+        if !(self.time_scale > 0.0 && self.time_scale.is_finite()) {
+            return invalid("--time-scale must be a positive number");
+        }
+        if !(self.tick > 0.0 && self.tick.is_finite()) {
+            return invalid("--tick must be a positive number of seconds");
+        }
+        if self.seeds == 0 {
+            return invalid("--seeds must be at least 1");
+        }
+        if self.trace.is_none() && (self.producers == 0 || self.labels == 0) {
+            return invalid("--producers and --labels must be at least 1");
+        }
+        if !self.wait_avg.is_finite() || !self.wait_stddev.is_finite() {
+            return invalid("--wait-avg and --wait-stddev must be numbers");
+        }
+        let types = workload::task_types_or_default(&self.task_types);
+        if let Some(unknown) = types.iter().find(|t| !workload::is_simulated_type(t)) {
+            return Err(SimError::InvalidArgs(format!(
+                "the simulated workers cannot run task type '{unknown}' (known: {})",
+                workload::DEFAULT_TASK_TYPES.join(", ")
+            )));
+        }
+        Ok(types)
+    }
+
+    /// The scenario these flags describe (reads the trace file, if any).
+    pub fn scenario(&self) -> Result<Scenario, SimError> {
+        let task_types = self.validate()?;
+        let arrivals = match &self.trace {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| SimError::ReadTrace {
+                    path: path.clone(),
+                    source,
+                })?;
+                Arrivals::Trace(parse_trace(&text)?)
+            }
+            None => Arrivals::Closed {
+                requests: self.requests,
+                producers: self.producers,
+                model: ProducerModel {
+                    labels: self.labels,
+                    task_types: task_types.clone(),
+                    wait_avg: self.wait_avg,
+                    wait_stddev: self.wait_stddev,
+                },
+            },
+        };
+        Ok(Scenario {
+            workers: self.workers,
+            max_labels: self.max_labels,
+            slots: self.slots,
+            task_types,
+            arrivals,
+            time_scale: self.time_scale,
+            tick_s: self.tick,
+            routing: RoutingConfig::default(),
+        })
+    }
+
+    fn config_json(&self, scenario: &Scenario) -> Map<String, Value> {
+        let mut c = Map::new();
+        c.insert("workers".into(), self.workers.into());
+        c.insert("max_labels".into(), self.max_labels.into());
+        c.insert("slots".into(), self.slots.into());
+        match &scenario.arrivals {
+            Arrivals::Closed {
+                requests,
+                producers,
+                model,
+            } => {
+                c.insert("requests".into(), (*requests).into());
+                c.insert("producers".into(), (*producers).into());
+                c.insert("wait_avg".into(), model.wait_avg.into());
+                c.insert("wait_stddev".into(), model.wait_stddev.into());
+                c.insert("labels".into(), model.labels.into());
+            }
+            Arrivals::Trace(entries) => {
+                let path = self.trace.as_ref().map(|p| p.display().to_string());
+                c.insert("trace".into(), path.unwrap_or_default().into());
+                c.insert("requests".into(), entries.len().into());
+            }
+        }
+        c.insert("task_types".into(), scenario.task_types.clone().into());
+        c.insert("time_scale".into(), self.time_scale.into());
+        c.insert("seed".into(), self.seed.into());
+        c.insert("seeds".into(), self.seeds.into());
+        c
+    }
+}
+
+/// Runs the simulation the flags describe and returns the text to print: a table, or
+/// JSON with `--json`.
+pub fn run(args: &SimulateArgs) -> Result<String, SimError> {
+    let report = report(args)?;
+    Ok(if args.json {
+        report.to_json_string()
+    } else {
+        report.to_table()
+    })
+}
+
+/// Runs every requested policy over every seed; one averaged column per policy.
+pub fn report(args: &SimulateArgs) -> Result<Report, SimError> {
+    let policies = parse_policies(&args.policy)?;
+    let scenario = args.scenario()?;
+    let mut results = Vec::new();
+    for policy in policies {
+        let runs = (0..u64::from(args.seeds))
+            .map(|i| {
+                let seed = args.seed.wrapping_add(i);
+                simulate(&scenario, policy, seed)
+                    .map(|s| PolicyResult::from_samples(&s, args.time_scale, false))
+                    .map_err(|source| SimError::Broken {
+                        policy,
+                        seed,
+                        source,
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let averaged = PolicyResult::average(&runs).expect("at least one seed, checked above");
+        results.push((policy.name().to_owned(), averaged));
+    }
+    Ok(Report {
+        config: args.config_json(&scenario),
+        results,
+    })
+}

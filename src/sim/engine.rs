@@ -1,0 +1,473 @@
+//! The discrete-event loop: simulated workers and producers around the real
+//! [`Scheduler`], in virtual time. One call runs one policy with one seed.
+//!
+//! Pure: no clock, no IO, no threads. Every random draw comes from generators seeded
+//! from the seed, split so that each producer's requests (label, task type, run time,
+//! think time) are the same whatever the policy: policies are compared on the same work.
+
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, HashMap};
+
+use rand::rngs::SmallRng;
+use rand::{RngCore, SeedableRng};
+
+use super::trace::TraceEntry;
+use crate::report::Samples;
+use crate::routing::{
+    Action, LabelId, Outcome, Policy, RoutingConfig, Scheduler, TaskKey, TaskSpec, WorkerKey,
+    WorkerSpec,
+};
+use crate::workload::{self, ProducerModel};
+
+/// Where requests come from.
+#[derive(Debug, Clone)]
+pub enum Arrivals {
+    /// `producers` producers share `requests`: each sends one, waits for its result,
+    /// thinks, and sends the next.
+    Closed {
+        requests: usize,
+        producers: usize,
+        model: ProducerModel,
+    },
+    /// Requests at fixed times, whatever the results.
+    Trace(Vec<TraceEntry>),
+}
+
+/// Everything a simulation needs besides the policy and the seed. Durations unscaled.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub workers: u32,
+    pub max_labels: u32,
+    pub slots: u32,
+    /// What the workers accept (simulated types only).
+    pub task_types: Vec<String>,
+    pub arrivals: Arrivals,
+    /// Multiplies every simulated duration; results are divided by it.
+    pub time_scale: f64,
+    /// Seconds (unscaled) between the scheduler's periodic ticks.
+    pub tick_s: f64,
+    /// The routing knobs, in unscaled seconds.
+    pub routing: RoutingConfig,
+}
+
+/// A simulation that went wrong: the routing core broke a rule the workers rely on, or
+/// stopped making progress.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("at t={at:.3}s: {message}")]
+pub struct Broken {
+    pub at: f64,
+    pub message: String,
+}
+
+#[derive(Debug)]
+enum Event {
+    /// A closed-loop producer sends its next request.
+    Wake {
+        producer: usize,
+    },
+    /// The trace entry with this index arrives.
+    Arrival {
+        index: usize,
+    },
+    LoadDone {
+        worker: usize,
+        label: LabelId,
+    },
+    TaskDone {
+        worker: usize,
+        task: TaskKey,
+    },
+    Tick,
+}
+
+#[derive(Debug)]
+struct Scheduled {
+    at: f64,
+    seq: u64,
+    event: Event,
+}
+
+impl PartialEq for Scheduled {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Scheduled {}
+impl PartialOrd for Scheduled {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Scheduled {
+    /// Reversed, so the max-heap pops the earliest (then first scheduled) event.
+    fn cmp(&self, other: &Self) -> Ordering {
+        other.at.total_cmp(&self.at).then(other.seq.cmp(&self.seq))
+    }
+}
+
+struct SimWorker {
+    rng: SmallRng,
+    /// Labels held, with the time each is (or was) ready.
+    labels: HashMap<LabelId, f64>,
+    busy: u32,
+}
+
+struct SimTask {
+    producer: Option<usize>,
+    submitted: f64,
+    /// Scaled seconds it runs once its label is ready.
+    run_s: f64,
+    load_s: Option<f64>,
+}
+
+struct Producer {
+    rng: SmallRng,
+}
+
+struct World<'a> {
+    scenario: &'a Scenario,
+    scheduler: Scheduler,
+    heap: BinaryHeap<Scheduled>,
+    seq: u64,
+    now: f64,
+    /// Events other than ticks still to come.
+    pending: usize,
+    tick_scheduled: bool,
+    workers: Vec<SimWorker>,
+    producers: Vec<Producer>,
+    tasks: HashMap<TaskKey, SimTask>,
+    next_task: u64,
+    sent: usize,
+    trace_rng: SmallRng,
+    samples: Samples,
+    loads: u64,
+    first_sent: Option<f64>,
+    last_done: f64,
+}
+
+/// Derives independent generator seeds from one seed.
+fn stream(seed: u64, kind: u64, index: u64) -> SmallRng {
+    let mut mix = crate::routing::SplitMix64::new(
+        seed ^ kind.wrapping_mul(0xA076_1D64_78BD_642F) ^ index.wrapping_mul(0xE703_7ED1_A0B4_28DB),
+    );
+    SmallRng::seed_from_u64(mix.next_u64())
+}
+
+/// Runs `scenario` under `policy` with `seed`; the samples are in scaled seconds.
+pub fn simulate(scenario: &Scenario, policy: Policy, seed: u64) -> Result<Samples, Broken> {
+    let scale = scenario.time_scale;
+    let config = scenario.routing.time_scaled(scale);
+    let mut world = World {
+        scenario,
+        scheduler: Scheduler::new(policy, config, RngCore::next_u64(&mut stream(seed, 1, 0))),
+        heap: BinaryHeap::new(),
+        seq: 0,
+        now: 0.0,
+        pending: 0,
+        tick_scheduled: false,
+        workers: (0..scenario.workers)
+            .map(|i| SimWorker {
+                rng: stream(seed, 2, u64::from(i)),
+                labels: HashMap::new(),
+                busy: 0,
+            })
+            .collect(),
+        producers: Vec::new(),
+        tasks: HashMap::new(),
+        next_task: 0,
+        sent: 0,
+        trace_rng: stream(seed, 3, 0),
+        samples: Samples::default(),
+        loads: 0,
+        first_sent: None,
+        last_done: 0.0,
+    };
+    for i in 0..scenario.workers {
+        let spec = WorkerSpec {
+            key: WorkerKey(i),
+            slots: scenario.slots,
+            max_labels: scenario.max_labels,
+            task_types: scenario.task_types.clone(),
+            labels: Vec::new(),
+        };
+        let actions = world
+            .scheduler
+            .worker_joined(spec, 0.0)
+            .map_err(|e| world.broken(format!("worker {i} refused: {e:?}")))?;
+        world.apply(actions)?;
+    }
+    match &scenario.arrivals {
+        Arrivals::Closed { producers, .. } => {
+            for p in 0..*producers {
+                world.producers.push(Producer {
+                    rng: stream(seed, 4, p as u64),
+                });
+                world.schedule(0.0, Event::Wake { producer: p });
+            }
+        }
+        Arrivals::Trace(entries) => {
+            if let Some(first) = entries.first() {
+                world.schedule(first.at_s * scale, Event::Arrival { index: 0 });
+            }
+        }
+    }
+    world.run()?;
+    let mut samples = world.samples;
+    samples.loads = Some(world.loads);
+    samples.makespan_s = world.last_done - world.first_sent.unwrap_or(0.0);
+    Ok(samples)
+}
+
+impl World<'_> {
+    fn broken(&self, message: String) -> Broken {
+        Broken {
+            at: self.now,
+            message,
+        }
+    }
+
+    fn schedule(&mut self, at: f64, event: Event) {
+        match event {
+            Event::Tick => self.tick_scheduled = true,
+            _ => self.pending += 1,
+        }
+        self.seq += 1;
+        self.heap.push(Scheduled {
+            at,
+            seq: self.seq,
+            event,
+        });
+    }
+
+    fn run(&mut self) -> Result<(), Broken> {
+        let tick = (self.scenario.tick_s * self.scenario.time_scale).max(1e-9);
+        // Ticks in a row with nothing else to come while tasks wait: the core is stuck.
+        let mut idle_ticks = 0u32;
+        loop {
+            if !self.tick_scheduled && (self.pending > 0 || self.scheduler.queued() > 0) {
+                self.schedule(self.now + tick, Event::Tick);
+            }
+            let Some(next) = self.heap.pop() else {
+                break;
+            };
+            self.now = next.at;
+            match next.event {
+                Event::Tick => {
+                    self.tick_scheduled = false;
+                    let actions = self.scheduler.tick(self.now);
+                    self.apply(actions)?;
+                    if self.pending == 0 && self.scheduler.queued() > 0 {
+                        idle_ticks += 1;
+                        if idle_ticks > 100_000 {
+                            return Err(self.broken(format!(
+                                "{} tasks wait and nothing will ever run them",
+                                self.scheduler.queued()
+                            )));
+                        }
+                    } else {
+                        idle_ticks = 0;
+                    }
+                }
+                event => {
+                    self.pending -= 1;
+                    self.handle(event)?;
+                }
+            }
+            self.scheduler.take_label_events();
+        }
+        if !self.tasks.is_empty() {
+            return Err(self.broken(format!("{} tasks never finished", self.tasks.len())));
+        }
+        Ok(())
+    }
+
+    fn handle(&mut self, event: Event) -> Result<(), Broken> {
+        match event {
+            Event::Wake { producer } => self.wake(producer),
+            Event::Arrival { index } => self.arrive(index),
+            Event::LoadDone { worker, label } => {
+                let name = self.scheduler.label_name(label).to_owned();
+                let actions =
+                    self.scheduler
+                        .label_loaded(WorkerKey(worker as u32), &name, self.now);
+                self.apply(actions)
+            }
+            Event::TaskDone { worker, task } => self.task_done(worker, task),
+            Event::Tick => Ok(()),
+        }
+    }
+
+    fn wake(&mut self, producer: usize) -> Result<(), Broken> {
+        let Arrivals::Closed {
+            requests, model, ..
+        } = &self.scenario.arrivals
+        else {
+            return Ok(());
+        };
+        if self.sent >= *requests {
+            return Ok(());
+        }
+        let rng = &mut self.producers[producer].rng;
+        let request = model.next_request(rng);
+        let run_s = workload::run_time_s(&request.task_type, rng).unwrap_or(0.0);
+        self.submit(Some(producer), request.label, request.task_type, run_s)
+    }
+
+    fn arrive(&mut self, index: usize) -> Result<(), Broken> {
+        let Arrivals::Trace(entries) = &self.scenario.arrivals else {
+            return Ok(());
+        };
+        let entry = &entries[index];
+        if let Some(next) = entries.get(index + 1) {
+            let at = next.at_s * self.scenario.time_scale;
+            self.schedule(at, Event::Arrival { index: index + 1 });
+        }
+        let run_s = workload::run_time_s(&entry.task_type, &mut self.trace_rng).unwrap_or(0.0);
+        self.submit(None, entry.label.clone(), entry.task_type.clone(), run_s)
+    }
+
+    fn submit(
+        &mut self,
+        producer: Option<usize>,
+        label: String,
+        task_type: String,
+        run_s: f64,
+    ) -> Result<(), Broken> {
+        let key = TaskKey(self.next_task);
+        self.next_task += 1;
+        self.sent += 1;
+        self.samples.requests += 1;
+        self.first_sent.get_or_insert(self.now);
+        self.tasks.insert(
+            key,
+            SimTask {
+                producer,
+                submitted: self.now,
+                run_s: run_s * self.scenario.time_scale,
+                load_s: None,
+            },
+        );
+        let spec = TaskSpec {
+            key,
+            label,
+            task_type,
+            deadline: None,
+        };
+        match self.scheduler.submit(spec, self.now) {
+            Ok(actions) => self.apply(actions),
+            Err(_) => {
+                self.fail(key);
+                Ok(())
+            }
+        }
+    }
+
+    /// The request failed: its producer hears at once and moves on.
+    fn fail(&mut self, task: TaskKey) {
+        self.samples.failed += 1;
+        self.last_done = self.last_done.max(self.now);
+        if let Some(t) = self.tasks.remove(&task) {
+            self.producer_done(t.producer);
+        }
+    }
+
+    fn producer_done(&mut self, producer: Option<usize>) {
+        let (Some(p), Arrivals::Closed { model, .. }) = (producer, &self.scenario.arrivals) else {
+            return;
+        };
+        let think = model.think_s(&mut self.producers[p].rng) * self.scenario.time_scale;
+        self.schedule(self.now + think, Event::Wake { producer: p });
+    }
+
+    fn task_done(&mut self, worker: usize, task: TaskKey) -> Result<(), Broken> {
+        let t = self
+            .tasks
+            .remove(&task)
+            .ok_or_else(|| self.broken(format!("task {} finished twice", task.0)))?;
+        self.workers[worker].busy -= 1;
+        let outcome = Outcome {
+            load_s: t.load_s,
+            run_s: t.run_s,
+        };
+        self.samples
+            .task_runtimes_s
+            .push(t.load_s.unwrap_or(0.0) + t.run_s);
+        self.samples.latencies_s.push(self.now - t.submitted);
+        self.last_done = self.last_done.max(self.now);
+        self.producer_done(t.producer);
+        let actions = self
+            .scheduler
+            .task_finished(WorkerKey(worker as u32), task, outcome, self.now)
+            .map_err(|e| self.broken(format!("task_finished refused: {e:?}")))?;
+        self.apply(actions)
+    }
+
+    /// Carries out the scheduler's decisions as the workers would.
+    fn apply(&mut self, actions: Vec<Action>) -> Result<(), Broken> {
+        for action in actions {
+            match action {
+                Action::Run {
+                    task,
+                    worker,
+                    label,
+                    load,
+                } => self.run_task(task, worker.0 as usize, label, load)?,
+                Action::Evict { worker, label } => {
+                    self.workers[worker.0 as usize].labels.remove(&label);
+                }
+                Action::Fail { task, .. } => self.fail(task),
+                Action::Cancel { .. } => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn run_task(
+        &mut self,
+        task: TaskKey,
+        worker: usize,
+        label: LabelId,
+        load: bool,
+    ) -> Result<(), Broken> {
+        let now = self.now;
+        let (slots, max_labels) = (self.scenario.slots, self.scenario.max_labels);
+        let w = &mut self.workers[worker];
+        if w.busy >= slots {
+            return Err(self.broken(format!("worker {worker} given a task with no free slot")));
+        }
+        let ready = match (load, w.labels.get(&label)) {
+            (false, Some(ready)) => ready.max(now),
+            (false, None) => {
+                return Err(self.broken(format!(
+                    "worker {worker} told to run {} without holding it",
+                    self.scheduler.label_name(label)
+                )))
+            }
+            (true, _) => {
+                if w.labels.len() >= max_labels as usize && !w.labels.contains_key(&label) {
+                    return Err(self.broken(format!(
+                        "worker {worker} told to load past its {max_labels} labels"
+                    )));
+                }
+                let load_s = workload::load_time_s(&mut w.rng) * self.scenario.time_scale;
+                w.labels.insert(label, now + load_s);
+                self.loads += 1;
+                self.samples.label_misses += 1;
+                if let Some(t) = self.tasks.get_mut(&task) {
+                    t.load_s = Some(load_s);
+                }
+                self.schedule(now + load_s, Event::LoadDone { worker, label });
+                now + load_s
+            }
+        };
+        let w = &mut self.workers[worker];
+        w.busy += 1;
+        let run_s = self
+            .tasks
+            .get(&task)
+            .map(|t| t.run_s)
+            .ok_or_else(|| self.broken(format!("unknown task {} started", task.0)))?;
+        self.schedule(ready + run_s, Event::TaskDone { worker, task });
+        Ok(())
+    }
+}
