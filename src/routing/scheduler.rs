@@ -29,6 +29,11 @@ pub struct RoutingConfig {
     pub starvation_factor: f64,
     /// How many candidates a decision examines at most (keeps decisions O(1) in pool size).
     pub probe: usize,
+    /// Weight of the reload a victim will need in the wait-or-load decision (0: compare
+    /// the wait with the load time alone).
+    pub reload_weight: f64,
+    /// Horizon (seconds) over which a victim's recent demand counts as a future reload.
+    pub reload_horizon_s: f64,
 }
 
 impl Default for RoutingConfig {
@@ -41,6 +46,8 @@ impl Default for RoutingConfig {
             churn_factor: 2.0,
             starvation_factor: 4.0,
             probe: 16,
+            reload_weight: 1.0,
+            reload_horizon_s: 30.0,
         }
     }
 }
@@ -54,6 +61,7 @@ impl RoutingConfig {
         scaled.priors.load_s *= scale;
         scaled.priors.run_s *= scale;
         scaled.demand_tau_s *= scale;
+        scaled.reload_horizon_s *= scale;
         scaled
     }
 }

@@ -1,0 +1,141 @@
+//! The command line: `serve`, `worker`, `bench`, `simulate`. Parses flags, builds the
+//! configuration and hands over to the library; prints what a person reads.
+
+use std::path::PathBuf;
+use std::rc::Rc;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::bench::BenchArgs;
+use crate::config::{Config, ConfigError};
+use crate::sim::SimulateArgs;
+use crate::worker::{self, Simulated, WorkerOptions};
+
+#[derive(Debug, Parser)]
+#[command(name = "smart-routing", version, about = "A model-aware task router for pools of ML inference workers")]
+pub struct Cli {
+    /// Log format on stderr: pretty or json (also SMART_ROUTING_LOG_FORMAT).
+    #[arg(long, global = true, env = "SMART_ROUTING_LOG_FORMAT", default_value = "pretty")]
+    pub log_format: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the dispatcher: HTTP API, worker WebSocket, optional local ONNX workers.
+    Serve(ServeArgs),
+    /// Run a remote worker that connects to a dispatcher.
+    Worker(WorkerArgs),
+    /// Load a running server like the original benchmark and report.
+    Bench(BenchArgs),
+    /// Run the routing core in virtual time on a workload, every policy side by side.
+    Simulate(SimulateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Config file (TOML); see config/default.toml for every setting.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks one).
+    #[arg(long)]
+    pub bind: Option<String>,
+    /// affinity, original, random or least-loaded.
+    #[arg(long)]
+    pub policy: Option<String>,
+    /// Directory for the JSONL event log.
+    #[arg(long)]
+    pub log_dir: Option<PathBuf>,
+    /// Model repository for local ONNX workers (one folder per label).
+    #[arg(long)]
+    pub models: Option<PathBuf>,
+    /// Number of in-process ONNX workers.
+    #[arg(long)]
+    pub local_workers: Option<u32>,
+    /// ONNX Runtime's shared library (else ORT_DYLIB_PATH, else scripts/setup.sh's copy).
+    #[arg(long)]
+    pub ort_lib: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// The dispatcher's worker endpoint, e.g. ws://127.0.0.1:8080/worker-listen.
+    #[arg(long)]
+    pub dispatcher: String,
+    #[arg(long)]
+    pub worker_id: String,
+    /// K: labels held at once.
+    #[arg(long, default_value_t = 2)]
+    pub max_labels: u32,
+    /// Tasks run concurrently.
+    #[arg(long, default_value_t = 1)]
+    pub slots: u32,
+    /// Run the original benchmark's simulated tasks.
+    #[arg(long, conflicts_with = "models", required_unless_present = "models")]
+    pub simulate: bool,
+    /// Multiply every simulated duration by this.
+    #[arg(long, default_value_t = 1.0)]
+    pub time_scale: f64,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Task types to announce (comma-separated); default: all the executor runs.
+    #[arg(long, value_delimiter = ',')]
+    pub task_types: Vec<String>,
+    /// Model repository: run ONNX models with ort instead of simulating.
+    #[arg(long)]
+    pub models: Option<PathBuf>,
+    #[arg(long)]
+    pub ort_lib: Option<PathBuf>,
+    /// Token the dispatcher requires of workers (also SMART_ROUTING_WORKER_TOKEN).
+    #[arg(long, env = "SMART_ROUTING_WORKER_TOKEN")]
+    pub token: Option<String>,
+    /// Exit after this many failed connection attempts in a row (default: retry forever).
+    #[arg(long)]
+    pub max_retries: Option<u32>,
+}
+
+/// Builds the server configuration: file < env < flags.
+pub fn serve_config(args: &ServeArgs) -> Result<Config, ConfigError> {
+    let default = PathBuf::from("config/default.toml");
+    let path = args.config.clone().or_else(|| default.exists().then_some(default));
+    let mut config = Config::load(path.as_deref(), std::env::vars())?;
+    let flags: [(&str, Option<String>); 6] = [
+        ("bind", args.bind.clone()),
+        ("policy", args.policy.clone()),
+        ("log_dir", args.log_dir.as_ref().map(|p| p.display().to_string())),
+        ("models", args.models.as_ref().map(|p| p.display().to_string())),
+        ("local_workers", args.local_workers.map(|n| n.to_string())),
+        ("ort_lib", args.ort_lib.as_ref().map(|p| p.display().to_string())),
+    ];
+    for (key, value) in flags {
+        if let Some(value) = value {
+            config.set(key, &value)?;
+        }
+    }
+    config.validate()?;
+    Ok(config)
+}
+
+pub fn run_worker(args: WorkerArgs) -> anyhow::Result<()> {
+    if args.time_scale <= 0.0 || !args.time_scale.is_finite() {
+        anyhow::bail!("--time-scale must be a positive number");
+    }
+    let options = WorkerOptions {
+        url: args.dispatcher.clone(),
+        worker_id: args.worker_id.clone(),
+        max_labels: args.max_labels,
+        slots: args.slots,
+        token: args.token.clone(),
+        max_retries: args.max_retries,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&runtime, async move {
+        if args.models.is_some() {
+            anyhow::bail!("--models is not available in this build yet");
+        }
+        let executor = Rc::new(Simulated::new(args.time_scale, args.seed, args.task_types));
+        Ok(worker::run(options, executor).await?)
+    })
+}

@@ -1,0 +1,26 @@
+//! smart-routing: a model-aware task router for pools of ML inference workers.
+//!
+//! - `routing` — the pure routing core: scheduler state and policies (no IO, no clock).
+//! - `actors` — dispatcher, label registry, worker sessions, log sink (actix).
+//! - `http` — the HTTP API and the worker WebSocket endpoint (actix-web).
+//! - `protocol` — the worker protocol's domain types and protobuf encoding.
+//! - `tasks` — the dispatcher's table of tasks, results and timings.
+//! - `config` — settings: file < env < flags.
+//! - `server` — starts the actors and the HTTP listener.
+//! - `worker` — the remote worker client (`smart-routing worker`).
+//! - `sim`, `workload`, `report` — the simulator, the benchmark workload and its report.
+//! - `bench` — the live load generator (`smart-routing bench`).
+
+pub mod actors;
+pub mod bench;
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod protocol;
+pub mod report;
+pub mod routing;
+pub mod server;
+pub mod sim;
+pub mod tasks;
+pub mod worker;
+pub mod workload;

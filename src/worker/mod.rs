@@ -1,0 +1,25 @@
+//! The remote worker (`smart-routing worker`): a WebSocket client of the dispatcher that
+//! keeps up to K labels and runs tasks with an [`Executor`]: simulated tasks for
+//! benchmarks and tests, or ONNX models with ort.
+
+mod client;
+mod labels;
+mod simulated;
+
+pub use client::{run, WorkerError, WorkerOptions};
+pub use simulated::Simulated;
+
+use crate::protocol::RunTask;
+
+/// What actually loads labels and runs tasks on a worker.
+#[allow(async_fn_in_trait)] // used with concrete types on one thread only
+pub trait Executor: 'static {
+    /// The task types to announce.
+    fn task_types(&self) -> Vec<String>;
+    /// Makes `label` ready to run tasks.
+    async fn load(&self, label: &str) -> Result<(), String>;
+    /// Drops `label`.
+    fn evict(&self, label: &str);
+    /// Runs a task on a loaded label; the result is a JSON document.
+    async fn run(&self, task: &RunTask) -> Result<String, String>;
+}

@@ -1,0 +1,196 @@
+//! The shared harness: the real binary as server and workers on loopback, an HTTP client,
+//! and a raw WebSocket client speaking the protobuf protocol.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use smart_routing::protocol::{self, FromWorker, Registration, WorkerCommand};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::Message;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_smart-routing");
+
+/// A child process killed when dropped.
+pub struct Proc(pub Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub struct Server {
+    /// Kept for its `Drop`: the server stops with the test.
+    pub _proc: Proc,
+    pub url: String,
+    pub port: u16,
+    pub log_dir: std::path::PathBuf,
+    pub http: reqwest::Client,
+}
+
+/// Starts `smart-routing serve --bind 127.0.0.1:0` with extra args and env vars.
+pub fn serve(args: &[&str], env: &[(&str, &str)]) -> Server {
+    let log_dir = std::env::temp_dir().join(format!("sr-test-{}-{}", std::process::id(), unique()));
+    let mut command = Command::new(BIN);
+    command
+        .args(["serve", "--bind", "127.0.0.1:0", "--log-dir"])
+        .arg(&log_dir)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let mut child = command.spawn().expect("spawn serve");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).expect("read serve output");
+    let addr = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line from serve: {line:?}"))
+        .to_owned();
+    let port = addr.rsplit(':').next().unwrap().parse().unwrap();
+    Server {
+        _proc: Proc(child),
+        url: format!("http://{addr}"),
+        port,
+        log_dir,
+        http: reqwest::Client::new(),
+    }
+}
+
+fn unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+impl Server {
+    pub fn ws_url(&self) -> String {
+        format!("ws://127.0.0.1:{}/worker-listen", self.port)
+    }
+
+    /// Starts `smart-routing worker --simulate` connected to this server.
+    pub fn sim_worker(&self, id: &str, max_labels: u32, time_scale: f64) -> Proc {
+        let child = Command::new(BIN)
+            .args(["worker", "--dispatcher", &self.ws_url(), "--worker-id", id, "--simulate"])
+            .args(["--max-labels", &max_labels.to_string(), "--time-scale", &time_scale.to_string()])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("spawn worker");
+        Proc(child)
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let response = self.http.get(format!("{}{path}", self.url)).send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.post_raw(path, body.to_string()).await
+    }
+
+    pub async fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn workers(&self) -> Vec<String> {
+        let (_, body) = self.get("/workers").await;
+        serde_json::from_value(body["workers"].clone()).unwrap()
+    }
+
+    /// Waits until exactly these many workers are connected.
+    pub async fn wait_workers(&self, n: usize) {
+        for _ in 0..200 {
+            if self.workers().await.len() == n {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("expected {n} workers, have {:?}", self.workers().await);
+    }
+
+    /// Polls `/tasks/{id}` until its status is final.
+    pub async fn wait_final(&self, task_id: &str) -> Value {
+        for _ in 0..400 {
+            let (_, view) = self.get(&format!("/tasks/{task_id}")).await;
+            if matches!(view["status"].as_str(), Some("completed" | "failed" | "cancelled")) {
+                return view;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("task {task_id} never finished");
+    }
+}
+
+pub fn task(task_id: &str, task_type: &str, label: &str) -> Value {
+    json!({ "task_id": task_id, "task_type": task_type, "label": label, "parameters_json": "{}" })
+}
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A hand-driven worker connection, to send exactly the frames a test wants.
+pub struct RawWorker {
+    pub ws: Ws,
+}
+
+impl RawWorker {
+    pub async fn connect(server: &Server, id: &str) -> Result<RawWorker, tokio_tungstenite::tungstenite::Error> {
+        let mut request = server.ws_url().into_client_request().unwrap();
+        request.headers_mut().insert("Worker-Id", HeaderValue::from_str(id).unwrap());
+        let (ws, _) = tokio_tungstenite::connect_async(request).await?;
+        Ok(RawWorker { ws })
+    }
+
+    pub async fn send(&mut self, message: &FromWorker) {
+        let frame = protocol::encode_from_worker(message);
+        self.ws.send(Message::Binary(frame.into())).await.unwrap();
+    }
+
+    pub async fn register(&mut self, id: &str, task_types: &[&str], labels: &[&str]) {
+        self.send(&FromWorker::Register(Registration {
+            worker_id: id.to_owned(),
+            max_labels: 2,
+            slots: 1,
+            task_types: task_types.iter().map(|t| (*t).to_owned()).collect(),
+            labels: labels.iter().map(|l| (*l).to_owned()).collect(),
+        }))
+        .await;
+    }
+
+    /// The next command from the dispatcher (skipping pings), or `Err(close reason)`.
+    pub async fn next_command(&mut self) -> Result<WorkerCommand, String> {
+        loop {
+            let frame = tokio::time::timeout(Duration::from_secs(10), self.ws.next())
+                .await
+                .map_err(|_| "timed out".to_owned())?;
+            match frame {
+                Some(Ok(Message::Binary(bytes))) => return protocol::decode_command(&bytes).map_err(|e| e.to_string()),
+                Some(Ok(Message::Close(frame))) => {
+                    return Err(frame.map(|f| f.reason.to_string()).unwrap_or_default());
+                }
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => return Err(format!("error: {e}")),
+                None => return Err("ended".to_owned()),
+            }
+        }
+    }
+}

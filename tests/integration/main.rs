@@ -1,0 +1,6 @@
+//! Integration tests: the real binary on loopback, real workers, real WebSocket frames.
+
+mod common;
+mod http_api;
+mod reliability;
+mod worker_protocol;
