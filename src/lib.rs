@@ -10,11 +10,13 @@
 //! - `worker` — the remote worker client (`smart-routing worker`).
 //! - `sim`, `workload`, `report` — the simulator, the benchmark workload and its report.
 //! - `bench` — the live load generator (`smart-routing bench`).
+//! - `engine` — ONNX models with ort: loading, tokenizing, embedding, batching.
 
 pub mod actors;
 pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod engine;
 pub mod http;
 pub mod protocol;
 pub mod report;

@@ -8,7 +8,8 @@ use std::time::Duration;
 use actix::prelude::*;
 use actix_web::{web, App, HttpServer};
 
-use crate::actors::{Dispatcher, LabelRegistry, LogSink};
+use crate::actors::messages::RepositoryLabels;
+use crate::actors::{Dispatcher, LabelRegistry, LocalWorker, LocalWorkerSpec, LogSink};
 use crate::config::Config;
 use crate::http::{self, AppState};
 
@@ -19,6 +20,8 @@ pub enum StartError {
         dir: std::path::PathBuf,
         source: std::io::Error,
     },
+    #[error("cannot start local workers: {0}")]
+    LocalWorkers(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -33,6 +36,7 @@ pub struct Running {
     pub server: actix_web::dev::Server,
     pub dispatcher: Addr<Dispatcher>,
     pub registry: Addr<LabelRegistry>,
+    pub local_workers: Vec<Addr<LocalWorker>>,
 }
 
 /// Starts the actors and the HTTP server; must run inside an actix system.
@@ -58,6 +62,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         log.clone().recipient(),
     )
     .start();
+    let local_workers = start_local_workers(&config, &dispatcher, &registry, log.clone().recipient())?;
     let state = web::Data::new(AppState::new(
         dispatcher.clone(),
         registry.clone(),
@@ -79,5 +84,60 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         server,
         dispatcher,
         registry,
+        local_workers,
     })
+}
+
+/// Labels of a model repository: its folders that hold a `model.onnx`.
+pub fn repository_labels(dir: &std::path::Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut labels: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.path().join(crate::engine::MODEL_FILE).is_file())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|name| crate::worker::inference::valid_label(name))
+        .collect();
+    labels.sort();
+    labels
+}
+
+fn start_local_workers(
+    config: &Config,
+    dispatcher: &Addr<Dispatcher>,
+    registry: &Addr<LabelRegistry>,
+    log: Recipient<crate::actors::messages::Record>,
+) -> Result<Vec<Addr<LocalWorker>>, StartError> {
+    let Some(repository) = config.local.models.clone() else {
+        return Ok(Vec::new());
+    };
+    if !repository.is_dir() {
+        return Err(StartError::LocalWorkers(format!(
+            "the model repository {} is not a directory (run scripts/setup.sh for the default one)",
+            repository.display()
+        )));
+    }
+    registry.do_send(RepositoryLabels {
+        labels: repository_labels(&repository),
+    });
+    if config.local.workers == 0 {
+        return Ok(Vec::new());
+    }
+    let library = crate::engine::init_runtime(config.local.ort_lib.as_deref())
+        .map_err(|e| StartError::LocalWorkers(e.to_string()))?;
+    tracing::info!(library = %library.display(), workers = config.local.workers, "ONNX Runtime loaded");
+    (1..=config.local.workers)
+        .map(|i| {
+            let spec = LocalWorkerSpec {
+                worker_id: format!("local-{i}"),
+                repository: repository.clone(),
+                max_labels: config.local.max_labels,
+                slots: config.local.slots,
+            };
+            // Local connections count down from the top so they never meet a remote one's.
+            LocalWorker::spawn(spec, u64::MAX - u64::from(i), dispatcher.clone(), log.clone())
+                .map_err(|e| StartError::LocalWorkers(e.to_string()))
+        })
+        .collect()
 }

@@ -1,14 +1,16 @@
 //! The actors: dispatcher (decides), label registry (read side), worker sessions (one per
-//! remote worker), log sink (JSONL on disk). Messages shared between them live in
+//! remote worker), local ONNX workers, log sink (JSONL on disk). Messages shared between them live in
 //! `messages`.
 
 mod dispatcher;
+mod local_worker;
 mod log_sink;
 pub mod messages;
 pub mod registry;
 mod session;
 
 pub use dispatcher::{unix_ms, Dispatcher};
+pub use local_worker::{LocalWorker, LocalWorkerSpec};
 pub use log_sink::LogSink;
 pub use registry::LabelRegistry;
 pub use session::WorkerSession;

@@ -44,6 +44,11 @@ fn validate(body: TaskBody, max_len: usize) -> Result<NewTask, ApiError> {
     if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&body.parameters_json) {
         return Err(ApiError::invalid("parameters_json", format!("is not JSON: {e}")));
     }
+    if crate::engine::TASK_TYPES.contains(&body.task_type.as_str()) {
+        // Refused here, before any worker is involved.
+        crate::engine::parse_params(&body.task_type, &body.parameters_json)
+            .map_err(|e| ApiError::invalid("parameters_json", e.to_string()))?;
+    }
     if body.deadline_ms == Some(0) {
         return Err(ApiError::invalid("deadline_ms", "must be positive"));
     }

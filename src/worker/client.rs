@@ -2,25 +2,19 @@
 //! heartbeat, and reconnect with backoff when the dispatcher goes away. Runs on one
 //! thread (tasks are `spawn_local`ed); protobuf stays in `protocol`.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
-use tokio::task::AbortHandle;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::labels::Labels;
+use super::runner::{handle, Running};
 use super::Executor;
-use crate::actors::unix_ms;
-use crate::protocol::{
-    decode_command, encode_from_worker, FromWorker, LogRecord, Registration, RunTask, TaskReport,
-    WorkerCommand,
-};
+use crate::protocol::{decode_command, encode_from_worker, FromWorker, Registration, WorkerCommand};
 
 const HEARTBEAT: Duration = Duration::from_secs(5);
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
@@ -113,7 +107,7 @@ async fn connection<E: Executor>(options: &WorkerOptions, executor: &Rc<E>, labe
         return Ok(End::Lost(format!("cannot register: {e}")));
     }
     tracing::info!(worker_id = %options.worker_id, url = %options.url, "connected to the dispatcher");
-    let running: Rc<RefCell<HashMap<String, AbortHandle>>> = Rc::default();
+    let running: Running = Rc::default();
     let mut draining = false;
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
     let end = loop {
@@ -152,124 +146,4 @@ async fn connection<E: Executor>(options: &WorkerOptions, executor: &Rc<E>, labe
         task.abort();
     }
     Ok(end)
-}
-
-fn log(tx: &mpsc::UnboundedSender<FromWorker>, level: &str, message: String) {
-    let _ = tx.send(FromWorker::Log(LogRecord {
-        level: level.to_owned(),
-        message,
-        fields: Default::default(),
-        unix_ms: unix_ms(),
-    }));
-}
-
-fn handle<E: Executor>(
-    command: WorkerCommand,
-    executor: &Rc<E>,
-    labels: &Rc<Labels>,
-    running: &Rc<RefCell<HashMap<String, AbortHandle>>>,
-    tx: &mpsc::UnboundedSender<FromWorker>,
-) {
-    match command {
-        WorkerCommand::Run(task) => {
-            let task_id = task.task_id.clone();
-            let (executor, labels, tx2, running2) = (executor.clone(), labels.clone(), tx.clone(), running.clone());
-            let handle = tokio::task::spawn_local(async move {
-                let report = run_task(&task, &executor, &labels, &tx2).await;
-                running2.borrow_mut().remove(&task.task_id);
-                let _ = tx2.send(FromWorker::TaskResult(report));
-            });
-            running.borrow_mut().insert(task_id, handle.abort_handle());
-        }
-        WorkerCommand::Cancel { task_id } => {
-            if let Some(task) = running.borrow_mut().remove(&task_id) {
-                task.abort();
-                let _ = tx.send(FromWorker::TaskResult(TaskReport {
-                    task_id,
-                    outcome: Err("cancelled".to_owned()),
-                    label_miss: false,
-                    load_ms: 0,
-                    run_ms: 0,
-                }));
-            }
-        }
-        WorkerCommand::Load { label } => {
-            let (executor, labels, tx) = (executor.clone(), labels.clone(), tx.clone());
-            tokio::task::spawn_local(async move {
-                let _ = ensure(&label, &executor, &labels, &tx).await;
-                labels.release(&label);
-            });
-        }
-        WorkerCommand::Evict { label } => {
-            if labels.evict(&label) {
-                executor.evict(&label);
-                log(tx, "info", format!("evicted label {label}"));
-            }
-            let _ = tx.send(FromWorker::LabelEvicted { label });
-        }
-        WorkerCommand::Drain => {}
-    }
-}
-
-/// Makes the label ready; returns the load time when this call loaded it.
-async fn ensure<E: Executor>(
-    label: &str,
-    executor: &Rc<E>,
-    labels: &Labels,
-    tx: &mpsc::UnboundedSender<FromWorker>,
-) -> Result<Option<Duration>, String> {
-    let started = Instant::now();
-    let evict = |old: &str| {
-        executor.evict(old);
-        let _ = tx.send(FromWorker::LabelEvicted { label: old.to_owned() });
-    };
-    let (result, ready) = labels.acquire(label, evict, || executor.load(label)).await;
-    match result {
-        Ok(()) if ready.loaded_now => {
-            let _ = tx.send(FromWorker::LabelLoaded { label: label.to_owned() });
-            log(tx, "info", format!("loaded label {label} in {} ms", started.elapsed().as_millis()));
-            Ok(Some(started.elapsed()))
-        }
-        Ok(()) => Ok(None),
-        Err(e) => {
-            let _ = tx.send(FromWorker::LabelEvicted { label: label.to_owned() });
-            log(tx, "error", format!("cannot load label {label}: {e}"));
-            Err(format!("cannot load label '{label}': {e}"))
-        }
-    }
-}
-
-async fn run_task<E: Executor>(
-    task: &RunTask,
-    executor: &Rc<E>,
-    labels: &Labels,
-    tx: &mpsc::UnboundedSender<FromWorker>,
-) -> TaskReport {
-    let loaded = ensure(&task.label, executor, labels, tx).await;
-    let load = loaded.as_ref().ok().copied().flatten();
-    let (label_miss, load_ms) = (load.is_some(), load.map_or(0, |d| d.as_millis() as u64));
-    let started = Instant::now();
-    let outcome = match loaded {
-        Err(e) => Err(e),
-        Ok(_) => {
-            let outcome = match task.deadline_unix_ms {
-                Some(deadline) => {
-                    let left = Duration::from_millis(deadline.saturating_sub(unix_ms()));
-                    tokio::time::timeout(left, executor.run(task))
-                        .await
-                        .unwrap_or_else(|_| Err("deadline exceeded while running".to_owned()))
-                }
-                None => executor.run(task).await,
-            };
-            labels.release(&task.label);
-            outcome
-        }
-    };
-    TaskReport {
-        task_id: task.task_id.clone(),
-        outcome,
-        label_miss,
-        load_ms,
-        run_ms: started.elapsed().as_millis() as u64,
-    }
 }

@@ -3,10 +3,14 @@
 //! benchmarks and tests, or ONNX models with ort.
 
 mod client;
+pub mod inference;
 mod labels;
+mod onnx;
+pub mod runner;
 mod simulated;
 
 pub use client::{run, WorkerError, WorkerOptions};
+pub use onnx::Onnx;
 pub use simulated::Simulated;
 
 use crate::protocol::RunTask;

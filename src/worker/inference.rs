@@ -1,0 +1,195 @@
+//! The inference thread of an ONNX worker: one OS thread that owns the worker's loaded
+//! models and runs jobs in order, off every async executor and actor. Runs for one label
+//! that wait together are batched into one session call (dynamic batching): up to the
+//! model's `max_batch_size` items, waiting at most `max_queue_delay_us` to fill.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::oneshot;
+
+use crate::engine::{parse_params, LoadedModel, TaskInput};
+
+enum Job {
+    Load {
+        label: String,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+    Evict {
+        label: String,
+    },
+    Run {
+        label: String,
+        task_type: String,
+        input: TaskInput,
+        reply: oneshot::Sender<Result<String, String>>,
+    },
+}
+
+/// A handle to one inference thread; the thread ends when the handle is dropped.
+pub struct InferenceHost {
+    jobs: mpsc::Sender<Job>,
+}
+
+/// Whether `label` can name a folder inside the repository (no path tricks).
+pub fn valid_label(label: &str) -> bool {
+    !label.is_empty()
+        && label.len() <= 128
+        && label != "."
+        && label != ".."
+        && !label.starts_with('.')
+        && label.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+impl InferenceHost {
+    /// Starts the thread; models are loaded from `repository/<label>/`.
+    pub fn start(repository: PathBuf, name: &str) -> std::io::Result<Self> {
+        let (jobs, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name(format!("inference-{name}"))
+            .spawn(move || serve(&repository, &rx))?;
+        Ok(Self { jobs })
+    }
+
+    pub async fn load(&self, label: &str) -> Result<(), String> {
+        let (reply, answer) = oneshot::channel();
+        self.submit(Job::Load {
+            label: label.to_owned(),
+            reply,
+        })?;
+        answer.await.map_err(|_| "the inference thread stopped".to_owned())?
+    }
+
+    pub fn evict(&self, label: &str) {
+        let _ = self.submit(Job::Evict {
+            label: label.to_owned(),
+        });
+    }
+
+    /// Runs one task; its result JSON or the error message.
+    pub async fn run(&self, label: &str, task_type: &str, parameters_json: &str) -> Result<String, String> {
+        let input = parse_params(task_type, parameters_json).map_err(|e| e.to_string())?;
+        let (reply, answer) = oneshot::channel();
+        self.submit(Job::Run {
+            label: label.to_owned(),
+            task_type: task_type.to_owned(),
+            input,
+            reply,
+        })?;
+        answer.await.map_err(|_| "the inference thread stopped".to_owned())?
+    }
+
+    fn submit(&self, job: Job) -> Result<(), String> {
+        self.jobs.send(job).map_err(|_| "the inference thread stopped".to_owned())
+    }
+}
+
+fn serve(repository: &Path, jobs: &mpsc::Receiver<Job>) {
+    let mut models: HashMap<String, LoadedModel> = HashMap::new();
+    let mut pending: VecDeque<Job> = VecDeque::new();
+    loop {
+        let job = match pending.pop_front() {
+            Some(job) => job,
+            None => match jobs.recv() {
+                Ok(job) => job,
+                Err(_) => return, // the host was dropped
+            },
+        };
+        match job {
+            Job::Load { label, reply } => {
+                let result = if models.contains_key(&label) {
+                    Ok(())
+                } else {
+                    load(repository, &label).map(|model| {
+                        models.insert(label, model);
+                    })
+                };
+                let _ = reply.send(result);
+            }
+            Job::Evict { label } => {
+                models.remove(&label);
+            }
+            Job::Run {
+                label,
+                task_type,
+                input,
+                reply,
+            } => {
+                let Some(model) = models.get_mut(&label) else {
+                    let _ = reply.send(Err(format!("label '{label}' is not loaded on this worker")));
+                    continue;
+                };
+                let max_items = model.config().max_batch_size.max(1);
+                let delay = Duration::from_micros(model.config().max_queue_delay_us);
+                let mut batch = vec![(input, reply)];
+                collect(&label, &task_type, max_items, delay, &mut batch, &mut pending, jobs);
+                let (inputs, replies): (Vec<TaskInput>, Vec<_>) = batch.into_iter().unzip();
+                let results = model.run_batch(&task_type, &inputs);
+                for (result, reply) in results.into_iter().zip(replies) {
+                    let _ = reply.send(result.map(|v| v.to_string()).map_err(|e| e.to_string()));
+                }
+            }
+        }
+    }
+}
+
+/// Adds to `batch` the waiting runs of the same label and task type, first from
+/// `pending`, then from the channel until `max_items` or `delay` is reached. Other jobs
+/// go to `pending` in order.
+fn collect(
+    label: &str,
+    task_type: &str,
+    max_items: usize,
+    delay: Duration,
+    batch: &mut Vec<(TaskInput, oneshot::Sender<Result<String, String>>)>,
+    pending: &mut VecDeque<Job>,
+    jobs: &mpsc::Receiver<Job>,
+) {
+    let mut items: usize = batch.iter().map(|(input, _)| input.len()).sum();
+    let mut kept = VecDeque::new();
+    let mut take = |job: Job, items: &mut usize, kept: &mut VecDeque<Job>| match job {
+        Job::Run {
+            label: l,
+            task_type: t,
+            input,
+            reply,
+        } if l == label && t == task_type && *items + input.len() <= max_items => {
+            *items += input.len();
+            batch.push((input, reply));
+        }
+        other => kept.push_back(other),
+    };
+    while let Some(job) = pending.pop_front() {
+        take(job, &mut items, &mut kept);
+    }
+    let deadline = Instant::now() + delay;
+    while items < max_items {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let job = if left.is_zero() {
+            match jobs.try_recv() {
+                Ok(job) => job,
+                Err(_) => break,
+            }
+        } else {
+            match jobs.recv_timeout(left) {
+                Ok(job) => job,
+                Err(_) => break,
+            }
+        };
+        take(job, &mut items, &mut kept);
+    }
+    *pending = kept;
+}
+
+fn load(repository: &Path, label: &str) -> Result<LoadedModel, String> {
+    if !valid_label(label) {
+        return Err(format!("'{label}' is not a valid model label"));
+    }
+    let dir = repository.join(label);
+    if !dir.is_dir() {
+        return Err(format!("no model '{label}' in the repository {}", repository.display()));
+    }
+    Ok(LoadedModel::load(&dir).map_err(|e| e.to_string())?.with_label(label))
+}
