@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::bench::BenchArgs;
 use crate::config::{Config, ConfigError};
 use crate::sim::SimulateArgs;
-use crate::worker::{self, Simulated, WorkerOptions};
+use crate::worker::{self, Onnx, Simulated, WorkerOptions};
 
 #[derive(Debug, Parser)]
 #[command(name = "smart-routing", version, about = "A model-aware task router for pools of ML inference workers")]
@@ -131,11 +131,15 @@ pub fn run_worker(args: WorkerArgs) -> anyhow::Result<()> {
     };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let local = tokio::task::LocalSet::new();
-    local.block_on(&runtime, async move {
-        if args.models.is_some() {
-            anyhow::bail!("--models is not available in this build yet");
+    if let Some(models) = args.models {
+        if !models.is_dir() {
+            anyhow::bail!("--models {}: not a directory", models.display());
         }
-        let executor = Rc::new(Simulated::new(args.time_scale, args.seed, args.task_types));
-        Ok(worker::run(options, executor).await?)
-    })
+        let library = crate::engine::init_runtime(args.ort_lib.as_deref())?;
+        tracing::info!(library = %library.display(), "ONNX Runtime loaded");
+        let executor = Rc::new(Onnx::start(models, &args.worker_id, args.task_types)?);
+        return local.block_on(&runtime, async move { Ok(worker::run(options, executor).await?) });
+    }
+    let executor = Rc::new(Simulated::new(args.time_scale, args.seed, args.task_types));
+    local.block_on(&runtime, async move { Ok(worker::run(options, executor).await?) })
 }

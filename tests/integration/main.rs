@@ -2,5 +2,6 @@
 
 mod common;
 mod http_api;
+mod onnx;
 mod reliability;
 mod worker_protocol;
