@@ -12,10 +12,19 @@ use crate::sim::SimulateArgs;
 use crate::worker::{self, Onnx, Simulated, WorkerOptions};
 
 #[derive(Debug, Parser)]
-#[command(name = "smart-routing", version, about = "A model-aware task router for pools of ML inference workers")]
+#[command(
+    name = "smart-routing",
+    version,
+    about = "A model-aware task router for pools of ML inference workers"
+)]
 pub struct Cli {
     /// Log format on stderr: pretty or json (also SMART_ROUTING_LOG_FORMAT).
-    #[arg(long, global = true, env = "SMART_ROUTING_LOG_FORMAT", default_value = "pretty")]
+    #[arg(
+        long,
+        global = true,
+        env = "SMART_ROUTING_LOG_FORMAT",
+        default_value = "pretty"
+    )]
     pub log_format: String,
     #[command(subcommand)]
     pub command: Command,
@@ -98,15 +107,27 @@ pub struct WorkerArgs {
 /// Builds the server configuration: file < env < flags.
 pub fn serve_config(args: &ServeArgs) -> Result<Config, ConfigError> {
     let default = PathBuf::from("config/default.toml");
-    let path = args.config.clone().or_else(|| default.exists().then_some(default));
+    let path = args
+        .config
+        .clone()
+        .or_else(|| default.exists().then_some(default));
     let mut config = Config::load(path.as_deref(), std::env::vars())?;
     let flags: [(&str, Option<String>); 6] = [
         ("bind", args.bind.clone()),
         ("policy", args.policy.clone()),
-        ("log_dir", args.log_dir.as_ref().map(|p| p.display().to_string())),
-        ("models", args.models.as_ref().map(|p| p.display().to_string())),
+        (
+            "log_dir",
+            args.log_dir.as_ref().map(|p| p.display().to_string()),
+        ),
+        (
+            "models",
+            args.models.as_ref().map(|p| p.display().to_string()),
+        ),
         ("local_workers", args.local_workers.map(|n| n.to_string())),
-        ("ort_lib", args.ort_lib.as_ref().map(|p| p.display().to_string())),
+        (
+            "ort_lib",
+            args.ort_lib.as_ref().map(|p| p.display().to_string()),
+        ),
     ];
     for (key, value) in flags {
         if let Some(value) = value {
@@ -129,7 +150,9 @@ pub fn run_worker(args: WorkerArgs) -> anyhow::Result<()> {
         token: args.token.clone(),
         max_retries: args.max_retries,
     };
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let local = tokio::task::LocalSet::new();
     if let Some(models) = args.models {
         if !models.is_dir() {
@@ -138,8 +161,12 @@ pub fn run_worker(args: WorkerArgs) -> anyhow::Result<()> {
         let library = crate::engine::init_runtime(args.ort_lib.as_deref())?;
         tracing::info!(library = %library.display(), "ONNX Runtime loaded");
         let executor = Rc::new(Onnx::start(models, &args.worker_id, args.task_types)?);
-        return local.block_on(&runtime, async move { Ok(worker::run(options, executor).await?) });
+        return local.block_on(&runtime, async move {
+            Ok(worker::run(options, executor).await?)
+        });
     }
     let executor = Rc::new(Simulated::new(args.time_scale, args.seed, args.task_types));
-    local.block_on(&runtime, async move { Ok(worker::run(options, executor).await?) })
+    local.block_on(&runtime, async move {
+        Ok(worker::run(options, executor).await?)
+    })
 }

@@ -213,7 +213,10 @@ impl Config {
             return Err(invalid("local", "max_labels and slots must be at least 1"));
         }
         if self.local.workers > 0 && self.local.models.is_none() {
-            return Err(invalid("local_workers", "local workers need a model repository (--models DIR)"));
+            return Err(invalid(
+                "local_workers",
+                "local workers need a model repository (--models DIR)",
+            ));
         }
         Ok(())
     }

@@ -7,7 +7,9 @@ use tracing_subscriber::EnvFilter;
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if cli.log_format == "json" {
         logs.json().init();
     } else {
@@ -26,7 +28,9 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Worker(args) => smart_routing::cli::run_worker(args),
         Command::Bench(args) => {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
             print!("{}", runtime.block_on(smart_routing::bench::run(&args))?);
             Ok(())
         }

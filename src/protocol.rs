@@ -91,19 +91,34 @@ impl Registration {
         if self.worker_id != header_id {
             return Err(invalid(
                 "worker_id",
-                &format!("'{}' does not match the Worker-Id header '{header_id}'", self.worker_id),
+                &format!(
+                    "'{}' does not match the Worker-Id header '{header_id}'",
+                    self.worker_id
+                ),
             ));
         }
         if !(1..=MAX_CAPACITY).contains(&self.max_labels) {
-            return Err(invalid("max_labels", &format!("must be 1..={MAX_CAPACITY}")));
+            return Err(invalid(
+                "max_labels",
+                &format!("must be 1..={MAX_CAPACITY}"),
+            ));
         }
         if !(1..=MAX_CAPACITY).contains(&self.slots) {
             return Err(invalid("slots", &format!("must be 1..={MAX_CAPACITY}")));
         }
-        if self.task_types.is_empty() || self.task_types.iter().any(|t| t.is_empty() || t.len() > 256) {
-            return Err(invalid("task_types", "need at least one, each 1..=256 bytes"));
+        if self.task_types.is_empty()
+            || self
+                .task_types
+                .iter()
+                .any(|t| t.is_empty() || t.len() > 256)
+        {
+            return Err(invalid(
+                "task_types",
+                "need at least one, each 1..=256 bytes",
+            ));
         }
-        if self.labels.len() > self.max_labels as usize || self.labels.iter().any(|l| l.is_empty()) {
+        if self.labels.len() > self.max_labels as usize || self.labels.iter().any(|l| l.is_empty())
+        {
             return Err(invalid("labels", "at most max_labels non-empty labels"));
         }
         Ok(())
@@ -112,7 +127,8 @@ impl Registration {
 
 pub fn decode_from_worker(frame: &[u8]) -> Result<FromWorker, ProtocolError> {
     use pb::worker_message::Msg;
-    let message = pb::WorkerMessage::decode(frame).map_err(|e| ProtocolError::Decode(e.to_string()))?;
+    let message =
+        pb::WorkerMessage::decode(frame).map_err(|e| ProtocolError::Decode(e.to_string()))?;
     Ok(match message.msg.ok_or(ProtocolError::Empty)? {
         Msg::Register(r) => FromWorker::Register(Registration {
             worker_id: r.worker_id,
@@ -123,7 +139,11 @@ pub fn decode_from_worker(frame: &[u8]) -> Result<FromWorker, ProtocolError> {
         }),
         Msg::TaskResult(r) => FromWorker::TaskResult(TaskReport {
             task_id: r.task_id,
-            outcome: if r.ok { Ok(r.result_json) } else { Err(r.error) },
+            outcome: if r.ok {
+                Ok(r.result_json)
+            } else {
+                Err(r.error)
+            },
             label_miss: r.label_miss,
             load_ms: r.load_ms,
             run_ms: r.run_ms,
@@ -181,7 +201,8 @@ pub fn encode_from_worker(message: &FromWorker) -> Vec<u8> {
 
 pub fn decode_command(frame: &[u8]) -> Result<WorkerCommand, ProtocolError> {
     use pb::dispatcher_message::Msg;
-    let message = pb::DispatcherMessage::decode(frame).map_err(|e| ProtocolError::Decode(e.to_string()))?;
+    let message =
+        pb::DispatcherMessage::decode(frame).map_err(|e| ProtocolError::Decode(e.to_string()))?;
     Ok(match message.msg.ok_or(ProtocolError::Empty)? {
         Msg::RunTask(r) => WorkerCommand::Run(RunTask {
             task_id: r.task_id,
@@ -241,7 +262,10 @@ mod tests {
 
     #[test]
     fn garbage_and_empty_frames_are_errors() {
-        assert!(matches!(decode_from_worker(&[0xff, 0xff, 0xff]), Err(ProtocolError::Decode(_))));
+        assert!(matches!(
+            decode_from_worker(&[0xff, 0xff, 0xff]),
+            Err(ProtocolError::Decode(_))
+        ));
         assert_eq!(decode_from_worker(&[]), Err(ProtocolError::Empty));
     }
 

@@ -49,7 +49,9 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let sink = std::sync::Mutex::new(Some(sink));
     let log = SyncArbiter::start(1, move || {
         // A SyncArbiter calls the factory once per thread; with one thread, exactly once.
-        let mut sink = sink.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut sink = sink
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         sink.take().expect("log sink factory called once")
     });
     let registry = LabelRegistry::default().start();
@@ -62,21 +64,26 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         log.clone().recipient(),
     )
     .start();
-    let local_workers = start_local_workers(&config, &dispatcher, &registry, log.clone().recipient())?;
+    let local_workers =
+        start_local_workers(&config, &dispatcher, &registry, log.clone().recipient())?;
     let state = web::Data::new(AppState::new(
         dispatcher.clone(),
         registry.clone(),
         log,
         config.clone(),
     ));
-    let server = HttpServer::new(move || App::new().app_data(state.clone()).configure(http::configure))
-        .workers(2)
-        .shutdown_timeout(30)
-        .bind(config.bind)
-        .map_err(|source| StartError::Bind {
-            addr: config.bind,
-            source,
-        })?;
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .configure(http::configure)
+    })
+    .workers(2)
+    .shutdown_timeout(30)
+    .bind(config.bind)
+    .map_err(|source| StartError::Bind {
+        addr: config.bind,
+        source,
+    })?;
     let addr = server.addrs()[0];
     let server = server.run();
     Ok(Running {
@@ -136,8 +143,13 @@ fn start_local_workers(
                 slots: config.local.slots,
             };
             // Local connections count down from the top so they never meet a remote one's.
-            LocalWorker::spawn(spec, u64::MAX - u64::from(i), dispatcher.clone(), log.clone())
-                .map_err(|e| StartError::LocalWorkers(e.to_string()))
+            LocalWorker::spawn(
+                spec,
+                u64::MAX - u64::from(i),
+                dispatcher.clone(),
+                log.clone(),
+            )
+            .map_err(|e| StartError::LocalWorkers(e.to_string()))
         })
         .collect()
 }

@@ -132,7 +132,12 @@ impl TaskTable {
     }
 
     /// Marks the task final, answers its waiters and schedules it for retention.
-    pub fn finish(&mut self, key: TaskKey, now: Instant, finish: impl FnOnce(&mut TaskView)) -> Option<TaskView> {
+    pub fn finish(
+        &mut self,
+        key: TaskKey,
+        now: Instant,
+        finish: impl FnOnce(&mut TaskView),
+    ) -> Option<TaskView> {
         let record = self.get_key_mut(key)?;
         if record.view.status.is_final() {
             return None;

@@ -13,8 +13,8 @@ use super::messages::*;
 use super::registry::LabelRegistry;
 use crate::protocol::{RunTask, TaskReport, WorkerCommand};
 use crate::routing::{
-    Action, Cancelled, LabelEventKind, Outcome, Policy, Reject, RoutingConfig, Scheduler,
-    TaskSpec, WorkerKey, WorkerSpec,
+    Action, Cancelled, LabelEventKind, Outcome, Policy, Reject, RoutingConfig, Scheduler, TaskSpec,
+    WorkerKey, WorkerSpec,
 };
 use crate::tasks::{ErrorBody, Status, TaskRecord, TaskTable, TaskView, Timings};
 
@@ -189,7 +189,11 @@ impl Dispatcher {
     }
 
     fn send(&self, worker: WorkerKey, command: WorkerCommand) {
-        if let Some(entry) = self.worker_ids.get(&worker).and_then(|id| self.workers.get(id)) {
+        if let Some(entry) = self
+            .worker_ids
+            .get(&worker)
+            .and_then(|id| self.workers.get(id))
+        {
             entry.commands.do_send(Dispatch(command));
         }
     }
@@ -215,7 +219,12 @@ impl Dispatcher {
         let actions = self
             .scheduler
             .task_finished(worker, key, outcome, now_s)
-            .map_err(|_| format!("result for task '{}', which this worker was not running", report.task_id))?;
+            .map_err(|_| {
+                format!(
+                    "result for task '{}', which this worker was not running",
+                    report.task_id
+                )
+            })?;
         if let Some(set) = self.running_on.get_mut(&worker) {
             set.remove(&key);
         }
@@ -252,7 +261,11 @@ impl Dispatcher {
                 ..view.timings.clone()
             };
         }) {
-            let event = if status == Status::Completed { "task_completed" } else { "task_failed" };
+            let event = if status == Status::Completed {
+                "task_completed"
+            } else {
+                "task_failed"
+            };
             self.event(event, &view);
             self.registry.do_send(LabelStatsRecorded {
                 label: view.label.clone(),
@@ -283,7 +296,11 @@ impl Handler<SubmitTask> for Dispatcher {
 
     fn handle(&mut self, msg: SubmitTask, _: &mut Context<Self>) -> Self::Result {
         let task = msg.task;
-        if self.tasks.get(&task.task_id).is_some_and(|r| !r.view.status.is_final()) {
+        if self
+            .tasks
+            .get(&task.task_id)
+            .is_some_and(|r| !r.view.status.is_final())
+        {
             return Err(SubmitError::Duplicate(task.task_id));
         }
         let now = Instant::now();
@@ -329,15 +346,21 @@ impl Handler<SubmitTask> for Dispatcher {
                     self.event("task_submitted", &record.view);
                 }
                 self.apply(actions);
-                let view = self.tasks.get_key(key).map(|r| r.view.clone()).ok_or_else(|| {
-                    SubmitError::Duplicate(task.task_id.clone()) // unreachable: just inserted
-                })?;
+                let view = self
+                    .tasks
+                    .get_key(key)
+                    .map(|r| r.view.clone())
+                    .ok_or_else(|| {
+                        SubmitError::Duplicate(task.task_id.clone()) // unreachable: just inserted
+                    })?;
                 Ok(Submitted { view, done })
             }
             Err(reject) => {
                 self.tasks.remove(key);
                 Err(match reject {
-                    Reject::NoCapableWorker { task_type } => SubmitError::NoCapableWorker(task_type),
+                    Reject::NoCapableWorker { task_type } => {
+                        SubmitError::NoCapableWorker(task_type)
+                    }
                     Reject::QueueFull { limit } => SubmitError::QueueFull(limit),
                     _ => SubmitError::Duplicate(task.task_id),
                 })
@@ -458,7 +481,11 @@ impl Handler<WorkerLeft> for Dispatcher {
             worker_id: msg.worker_id.clone(),
         });
         tracing::info!(worker_id = %msg.worker_id, reason = %msg.reason, "worker left");
-        self.worker_event("worker_left", &msg.worker_id, json!({ "reason": msg.reason }));
+        self.worker_event(
+            "worker_left",
+            &msg.worker_id,
+            json!({ "reason": msg.reason }),
+        );
     }
 }
 

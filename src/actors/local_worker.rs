@@ -48,12 +48,20 @@ impl LocalWorker {
         std::thread::Builder::new()
             .name(format!("{}-runner", spec.worker_id))
             .spawn(move || {
-                let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
                     Ok(runtime) => runtime,
-                    Err(error) => return tracing::error!(%error, "cannot start a local worker runtime"),
+                    Err(error) => {
+                        return tracing::error!(%error, "cannot start a local worker runtime")
+                    }
                 };
                 let local = tokio::task::LocalSet::new();
-                local.block_on(&runtime, runner::serve(command_rx, report_tx, Rc::new(executor), max_labels));
+                local.block_on(
+                    &runtime,
+                    runner::serve(command_rx, report_tx, Rc::new(executor), max_labels),
+                );
             })?;
         let registration = Registration {
             worker_id: spec.worker_id,
@@ -116,9 +124,21 @@ impl StreamHandler<FromWorker> for LocalWorker {
     fn handle(&mut self, report: FromWorker, _: &mut Context<Self>) {
         let (conn, worker_id) = (self.conn, self.registration.worker_id.clone());
         match report {
-            FromWorker::TaskResult(report) => self.dispatcher.do_send(TaskFinished { conn, worker_id, report }),
-            FromWorker::LabelLoaded { label } => self.dispatcher.do_send(LabelLoaded { conn, worker_id, label }),
-            FromWorker::LabelEvicted { label } => self.dispatcher.do_send(LabelEvicted { conn, worker_id, label }),
+            FromWorker::TaskResult(report) => self.dispatcher.do_send(TaskFinished {
+                conn,
+                worker_id,
+                report,
+            }),
+            FromWorker::LabelLoaded { label } => self.dispatcher.do_send(LabelLoaded {
+                conn,
+                worker_id,
+                label,
+            }),
+            FromWorker::LabelEvicted { label } => self.dispatcher.do_send(LabelEvicted {
+                conn,
+                worker_id,
+                label,
+            }),
             FromWorker::Log(record) => self.log.do_send(Record(json!({
                 "unix_ms": record.unix_ms,
                 "event": "worker_log",

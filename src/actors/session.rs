@@ -9,7 +9,9 @@ use actix_web_actors::ws::{self, CloseCode, CloseReason};
 use serde_json::json;
 
 use super::dispatcher::Dispatcher;
-use super::messages::{Dispatch, LabelEvicted, LabelLoaded, Record, TaskFinished, WorkerJoined, WorkerLeft};
+use super::messages::{
+    Dispatch, LabelEvicted, LabelLoaded, Record, TaskFinished, WorkerJoined, WorkerLeft,
+};
 use crate::protocol::{decode_from_worker, encode_command, FromWorker};
 
 const CHECK_EVERY: Duration = Duration::from_secs(1);
@@ -83,20 +85,30 @@ impl WorkerSession {
                     .then(|joined, this, ctx| {
                         match joined {
                             Ok(Ok(())) => this.registered = true,
-                            Ok(Err(error)) => this.refuse(ctx, CloseCode::Policy, error.to_string()),
-                            Err(_) => this.refuse(ctx, CloseCode::Error, "dispatcher unavailable".into()),
+                            Ok(Err(error)) => {
+                                this.refuse(ctx, CloseCode::Policy, error.to_string())
+                            }
+                            Err(_) => {
+                                this.refuse(ctx, CloseCode::Error, "dispatcher unavailable".into())
+                            }
                         }
                         fut::ready(())
                     })
                     .wait(ctx);
             }
             FromWorker::Heartbeat => {}
-            _ if !self.registered => {
-                self.refuse(ctx, CloseCode::Protocol, "the first frame must be Register".into())
-            }
+            _ if !self.registered => self.refuse(
+                ctx,
+                CloseCode::Protocol,
+                "the first frame must be Register".into(),
+            ),
             FromWorker::TaskResult(report) => {
                 self.dispatcher
-                    .send(TaskFinished { conn, worker_id, report })
+                    .send(TaskFinished {
+                        conn,
+                        worker_id,
+                        report,
+                    })
                     .into_actor(self)
                     .then(|accepted, this, ctx| {
                         if let Ok(Err(reason)) = accepted {
@@ -106,8 +118,16 @@ impl WorkerSession {
                     })
                     .wait(ctx);
             }
-            FromWorker::LabelLoaded { label } => self.dispatcher.do_send(LabelLoaded { conn, worker_id, label }),
-            FromWorker::LabelEvicted { label } => self.dispatcher.do_send(LabelEvicted { conn, worker_id, label }),
+            FromWorker::LabelLoaded { label } => self.dispatcher.do_send(LabelLoaded {
+                conn,
+                worker_id,
+                label,
+            }),
+            FromWorker::LabelEvicted { label } => self.dispatcher.do_send(LabelEvicted {
+                conn,
+                worker_id,
+                label,
+            }),
             FromWorker::Log(record) => self.log.do_send(Record(json!({
                 "unix_ms": record.unix_ms,
                 "event": "worker_log",
@@ -153,12 +173,16 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for WorkerSession {
             Ok(ws::Message::Binary(frame)) => self.on_frame(&frame, ctx),
             Ok(ws::Message::Ping(payload)) => ctx.pong(&payload),
             Ok(ws::Message::Pong(_)) | Ok(ws::Message::Nop) => {}
-            Ok(ws::Message::Text(_)) => {
-                self.refuse(ctx, CloseCode::Unsupported, "text frames are not part of the protocol".into())
-            }
-            Ok(ws::Message::Continuation(_)) => {
-                self.refuse(ctx, CloseCode::Unsupported, "fragmented frames are not supported".into())
-            }
+            Ok(ws::Message::Text(_)) => self.refuse(
+                ctx,
+                CloseCode::Unsupported,
+                "text frames are not part of the protocol".into(),
+            ),
+            Ok(ws::Message::Continuation(_)) => self.refuse(
+                ctx,
+                CloseCode::Unsupported,
+                "fragmented frames are not supported".into(),
+            ),
             Ok(ws::Message::Close(reason)) => {
                 self.close_reason = reason
                     .and_then(|r| r.description)
@@ -166,7 +190,11 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for WorkerSession {
                 ctx.close(None);
                 ctx.stop();
             }
-            Err(error) => self.refuse(ctx, CloseCode::Protocol, format!("websocket error: {error}")),
+            Err(error) => self.refuse(
+                ctx,
+                CloseCode::Protocol,
+                format!("websocket error: {error}"),
+            ),
         }
     }
 

@@ -35,14 +35,20 @@ fn validate(body: TaskBody, max_len: usize) -> Result<NewTask, ApiError> {
             return Err(ApiError::invalid(field, "must not be empty"));
         }
         if value.len() > max_len {
-            return Err(ApiError::invalid(field, format!("longer than {max_len} bytes")));
+            return Err(ApiError::invalid(
+                field,
+                format!("longer than {max_len} bytes"),
+            ));
         }
     }
     if body.task_id.contains('/') {
         return Err(ApiError::invalid("task_id", "must not contain '/'"));
     }
     if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&body.parameters_json) {
-        return Err(ApiError::invalid("parameters_json", format!("is not JSON: {e}")));
+        return Err(ApiError::invalid(
+            "parameters_json",
+            format!("is not JSON: {e}"),
+        ));
     }
     if crate::engine::TASK_TYPES.contains(&body.task_type.as_str()) {
         // Refused here, before any worker is involved.
@@ -138,7 +144,13 @@ pub async fn get_task(
 ) -> Result<HttpResponse, ApiError> {
     AppState::authorize(&req, &state.config.client_token)?;
     let task_id = path.into_inner();
-    match state.dispatcher.send(GetTask { task_id: task_id.clone() }).await? {
+    match state
+        .dispatcher
+        .send(GetTask {
+            task_id: task_id.clone(),
+        })
+        .await?
+    {
         Some(view) => Ok(HttpResponse::Ok().json(view)),
         None => Err(ApiError::NotFound(format!("no task '{task_id}'"))),
     }
@@ -151,7 +163,13 @@ pub async fn cancel_task(
 ) -> Result<HttpResponse, ApiError> {
     AppState::authorize(&req, &state.config.client_token)?;
     let task_id = path.into_inner();
-    match state.dispatcher.send(CancelTask { task_id: task_id.clone() }).await? {
+    match state
+        .dispatcher
+        .send(CancelTask {
+            task_id: task_id.clone(),
+        })
+        .await?
+    {
         Some(view) => Ok(HttpResponse::Ok().json(view)),
         None => Err(ApiError::NotFound(format!("no task '{task_id}'"))),
     }

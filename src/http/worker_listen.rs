@@ -33,10 +33,14 @@ pub async fn worker_listen(
     }
     if state
         .registry
-        .send(IsConnected { worker_id: worker_id.clone() })
+        .send(IsConnected {
+            worker_id: worker_id.clone(),
+        })
         .await?
     {
-        return Err(ApiError::Conflict(format!("worker '{worker_id}' is already connected")));
+        return Err(ApiError::Conflict(format!(
+            "worker '{worker_id}' is already connected"
+        )));
     }
     let session = WorkerSession::new(
         state.next_conn(),

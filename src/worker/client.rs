@@ -14,7 +14,9 @@ use tokio_tungstenite::tungstenite::Message;
 use super::labels::Labels;
 use super::runner::{handle, Running};
 use super::Executor;
-use crate::protocol::{decode_command, encode_from_worker, FromWorker, Registration, WorkerCommand};
+use crate::protocol::{
+    decode_command, encode_from_worker, FromWorker, Registration, WorkerCommand,
+};
 
 const HEARTBEAT: Duration = Duration::from_secs(5);
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
@@ -78,16 +80,26 @@ pub async fn run<E: Executor>(options: WorkerOptions, executor: Rc<E>) -> Result
     }
 }
 
-async fn connection<E: Executor>(options: &WorkerOptions, executor: &Rc<E>, labels: &Rc<Labels>) -> Result<End, WorkerError> {
+async fn connection<E: Executor>(
+    options: &WorkerOptions,
+    executor: &Rc<E>,
+    labels: &Rc<Labels>,
+) -> Result<End, WorkerError> {
     let bad_url = |reason: String| WorkerError::BadUrl {
         url: options.url.clone(),
         reason,
     };
-    let mut request = options.url.as_str().into_client_request().map_err(|e| bad_url(e.to_string()))?;
-    let id = HeaderValue::from_str(&options.worker_id).map_err(|e| bad_url(format!("worker id: {e}")))?;
+    let mut request = options
+        .url
+        .as_str()
+        .into_client_request()
+        .map_err(|e| bad_url(e.to_string()))?;
+    let id = HeaderValue::from_str(&options.worker_id)
+        .map_err(|e| bad_url(format!("worker id: {e}")))?;
     request.headers_mut().insert("Worker-Id", id);
     if let Some(token) = &options.token {
-        let value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|e| bad_url(format!("token: {e}")))?;
+        let value = HeaderValue::from_str(&format!("Bearer {token}"))
+            .map_err(|e| bad_url(format!("token: {e}")))?;
         request.headers_mut().insert("Authorization", value);
     }
     let ws = match tokio_tungstenite::connect_async(request).await {
@@ -103,7 +115,10 @@ async fn connection<E: Executor>(options: &WorkerOptions, executor: &Rc<E>, labe
         task_types: executor.task_types(),
         labels: labels.held(),
     });
-    if let Err(e) = sink.send(Message::Binary(encode_from_worker(&register).into())).await {
+    if let Err(e) = sink
+        .send(Message::Binary(encode_from_worker(&register).into()))
+        .await
+    {
         return Ok(End::Lost(format!("cannot register: {e}")));
     }
     tracing::info!(worker_id = %options.worker_id, url = %options.url, "connected to the dispatcher");

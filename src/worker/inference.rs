@@ -3,6 +3,7 @@
 //! that wait together are batched into one session call (dynamic batching): up to the
 //! model's `max_batch_size` items, waiting at most `max_queue_delay_us` to fill.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -40,7 +41,9 @@ pub fn valid_label(label: &str) -> bool {
         && label != "."
         && label != ".."
         && !label.starts_with('.')
-        && label.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && label
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 impl InferenceHost {
@@ -59,7 +62,9 @@ impl InferenceHost {
             label: label.to_owned(),
             reply,
         })?;
-        answer.await.map_err(|_| "the inference thread stopped".to_owned())?
+        answer
+            .await
+            .map_err(|_| "the inference thread stopped".to_owned())?
     }
 
     pub fn evict(&self, label: &str) {
@@ -69,7 +74,12 @@ impl InferenceHost {
     }
 
     /// Runs one task; its result JSON or the error message.
-    pub async fn run(&self, label: &str, task_type: &str, parameters_json: &str) -> Result<String, String> {
+    pub async fn run(
+        &self,
+        label: &str,
+        task_type: &str,
+        parameters_json: &str,
+    ) -> Result<String, String> {
         let input = parse_params(task_type, parameters_json).map_err(|e| e.to_string())?;
         let (reply, answer) = oneshot::channel();
         self.submit(Job::Run {
@@ -78,11 +88,15 @@ impl InferenceHost {
             input,
             reply,
         })?;
-        answer.await.map_err(|_| "the inference thread stopped".to_owned())?
+        answer
+            .await
+            .map_err(|_| "the inference thread stopped".to_owned())?
     }
 
     fn submit(&self, job: Job) -> Result<(), String> {
-        self.jobs.send(job).map_err(|_| "the inference thread stopped".to_owned())
+        self.jobs
+            .send(job)
+            .map_err(|_| "the inference thread stopped".to_owned())
     }
 }
 
@@ -99,12 +113,11 @@ fn serve(repository: &Path, jobs: &mpsc::Receiver<Job>) {
         };
         match job {
             Job::Load { label, reply } => {
-                let result = if models.contains_key(&label) {
-                    Ok(())
-                } else {
-                    load(repository, &label).map(|model| {
-                        models.insert(label, model);
-                    })
+                let result = match models.entry(label) {
+                    Entry::Occupied(_) => Ok(()),
+                    Entry::Vacant(slot) => load(repository, slot.key()).map(|model| {
+                        slot.insert(model);
+                    }),
                 };
                 let _ = reply.send(result);
             }
@@ -118,13 +131,22 @@ fn serve(repository: &Path, jobs: &mpsc::Receiver<Job>) {
                 reply,
             } => {
                 let Some(model) = models.get_mut(&label) else {
-                    let _ = reply.send(Err(format!("label '{label}' is not loaded on this worker")));
+                    let _ =
+                        reply.send(Err(format!("label '{label}' is not loaded on this worker")));
                     continue;
                 };
                 let max_items = model.config().max_batch_size.max(1);
                 let delay = Duration::from_micros(model.config().max_queue_delay_us);
                 let mut batch = vec![(input, reply)];
-                collect(&label, &task_type, max_items, delay, &mut batch, &mut pending, jobs);
+                collect(
+                    &label,
+                    &task_type,
+                    max_items,
+                    delay,
+                    &mut batch,
+                    &mut pending,
+                    jobs,
+                );
                 let (inputs, replies): (Vec<TaskInput>, Vec<_>) = batch.into_iter().unzip();
                 let results = model.run_batch(&task_type, &inputs);
                 for (result, reply) in results.into_iter().zip(replies) {
@@ -189,7 +211,12 @@ fn load(repository: &Path, label: &str) -> Result<LoadedModel, String> {
     }
     let dir = repository.join(label);
     if !dir.is_dir() {
-        return Err(format!("no model '{label}' in the repository {}", repository.display()));
+        return Err(format!(
+            "no model '{label}' in the repository {}",
+            repository.display()
+        ));
     }
-    Ok(LoadedModel::load(&dir).map_err(|e| e.to_string())?.with_label(label))
+    Ok(LoadedModel::load(&dir)
+        .map_err(|e| e.to_string())?
+        .with_label(label))
 }

@@ -47,7 +47,12 @@ impl Labels {
 
     /// Makes `label` ready (loading it with `load` unless held or loading), marks it in
     /// use until [`Labels::release`]. On failure the label is forgotten.
-    pub async fn acquire<F, Fut>(&self, label: &str, evict: impl Fn(&str), load: F) -> (Result<(), String>, Ready)
+    pub async fn acquire<F, Fut>(
+        &self,
+        label: &str,
+        evict: impl Fn(&str),
+        load: F,
+    ) -> (Result<(), String>, Ready)
     where
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<(), String>>,
@@ -62,7 +67,10 @@ impl Labels {
                 slot
             } else {
                 while entries.len() >= self.max {
-                    let Some(pos) = entries.iter().position(|e| e.in_use == 0 && e.slot.initialized()) else {
+                    let Some(pos) = entries
+                        .iter()
+                        .position(|e| e.in_use == 0 && e.slot.initialized())
+                    else {
                         break; // everything is busy: hold one extra until something frees
                     };
                     let old = entries.remove(pos);
@@ -86,13 +94,20 @@ impl Labels {
             .await
             .clone();
         if result.is_err() {
-            self.entries.borrow_mut().retain(|e| !Rc::ptr_eq(&e.slot, &slot));
+            self.entries
+                .borrow_mut()
+                .retain(|e| !Rc::ptr_eq(&e.slot, &slot));
         }
         (result, Ready { loaded_now })
     }
 
     pub fn release(&self, label: &str) {
-        if let Some(entry) = self.entries.borrow_mut().iter_mut().find(|e| e.label == label) {
+        if let Some(entry) = self
+            .entries
+            .borrow_mut()
+            .iter_mut()
+            .find(|e| e.label == label)
+        {
             entry.in_use = entry.in_use.saturating_sub(1);
         }
     }

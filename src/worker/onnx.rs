@@ -15,7 +15,11 @@ pub struct Onnx {
 
 impl Onnx {
     /// `task_types` empty means every task type the engine serves.
-    pub fn start(repository: PathBuf, name: &str, task_types: Vec<String>) -> std::io::Result<Self> {
+    pub fn start(
+        repository: PathBuf,
+        name: &str,
+        task_types: Vec<String>,
+    ) -> std::io::Result<Self> {
         let task_types = if task_types.is_empty() {
             TASK_TYPES.iter().map(|t| (*t).to_owned()).collect()
         } else {
@@ -42,6 +46,8 @@ impl Executor for Onnx {
     }
 
     async fn run(&self, task: &RunTask) -> Result<String, String> {
-        self.host.run(&task.label, &task.task_type, &task.parameters_json).await
+        self.host
+            .run(&task.label, &task.task_type, &task.parameters_json)
+            .await
     }
 }

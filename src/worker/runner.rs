@@ -23,7 +23,12 @@ pub type Running = Rc<RefCell<HashMap<String, AbortHandle>>>;
 pub type Reports = mpsc::UnboundedSender<FromWorker>;
 
 /// Serves commands until the channel closes; for workers that live in-process.
-pub async fn serve<E: Executor>(mut commands: mpsc::UnboundedReceiver<WorkerCommand>, tx: Reports, executor: Rc<E>, max_labels: u32) {
+pub async fn serve<E: Executor>(
+    mut commands: mpsc::UnboundedReceiver<WorkerCommand>,
+    tx: Reports,
+    executor: Rc<E>,
+    max_labels: u32,
+) {
     let labels = Rc::new(Labels::new(max_labels as usize));
     let running: Running = Rc::default();
     while let Some(command) = commands.recv().await {
@@ -53,7 +58,12 @@ pub fn handle<E: Executor>(
     match command {
         WorkerCommand::Run(task) => {
             let task_id = task.task_id.clone();
-            let (executor, labels, tx2, running2) = (executor.clone(), labels.clone(), tx.clone(), running.clone());
+            let (executor, labels, tx2, running2) = (
+                executor.clone(),
+                labels.clone(),
+                tx.clone(),
+                running.clone(),
+            );
             let handle = tokio::task::spawn_local(async move {
                 let report = run_task(&task, &executor, &labels, &tx2).await;
                 running2.borrow_mut().remove(&task.task_id);
@@ -101,18 +111,31 @@ async fn ensure<E: Executor>(
     let started = Instant::now();
     let evict = |old: &str| {
         executor.evict(old);
-        let _ = tx.send(FromWorker::LabelEvicted { label: old.to_owned() });
+        let _ = tx.send(FromWorker::LabelEvicted {
+            label: old.to_owned(),
+        });
     };
     let (result, ready) = labels.acquire(label, evict, || executor.load(label)).await;
     match result {
         Ok(()) if ready.loaded_now => {
-            let _ = tx.send(FromWorker::LabelLoaded { label: label.to_owned() });
-            log(tx, "info", format!("loaded label {label} in {} ms", started.elapsed().as_millis()));
+            let _ = tx.send(FromWorker::LabelLoaded {
+                label: label.to_owned(),
+            });
+            log(
+                tx,
+                "info",
+                format!(
+                    "loaded label {label} in {} ms",
+                    started.elapsed().as_millis()
+                ),
+            );
             Ok(Some(started.elapsed()))
         }
         Ok(()) => Ok(None),
         Err(e) => {
-            let _ = tx.send(FromWorker::LabelEvicted { label: label.to_owned() });
+            let _ = tx.send(FromWorker::LabelEvicted {
+                label: label.to_owned(),
+            });
             log(tx, "error", format!("cannot load label {label}: {e}"));
             Err(format!("cannot load label '{label}': {e}"))
         }

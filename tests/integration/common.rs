@@ -50,7 +50,9 @@ pub fn serve(args: &[&str], env: &[(&str, &str)]) -> Server {
     let mut child = command.spawn().expect("spawn serve");
     let stdout = child.stdout.take().expect("piped stdout");
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("read serve output");
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read serve output");
     let addr = line
         .trim()
         .strip_prefix("listening on http://")
@@ -80,8 +82,20 @@ impl Server {
     /// Starts `smart-routing worker --simulate` connected to this server.
     pub fn sim_worker(&self, id: &str, max_labels: u32, time_scale: f64) -> Proc {
         let child = Command::new(BIN)
-            .args(["worker", "--dispatcher", &self.ws_url(), "--worker-id", id, "--simulate"])
-            .args(["--max-labels", &max_labels.to_string(), "--time-scale", &time_scale.to_string()])
+            .args([
+                "worker",
+                "--dispatcher",
+                &self.ws_url(),
+                "--worker-id",
+                id,
+                "--simulate",
+            ])
+            .args([
+                "--max-labels",
+                &max_labels.to_string(),
+                "--time-scale",
+                &time_scale.to_string(),
+            ])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .spawn()
@@ -90,7 +104,12 @@ impl Server {
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let response = self.http.get(format!("{}{path}", self.url)).send().await.unwrap();
+        let response = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .unwrap();
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
     }
@@ -132,7 +151,10 @@ impl Server {
     pub async fn wait_final(&self, task_id: &str) -> Value {
         for _ in 0..400 {
             let (_, view) = self.get(&format!("/tasks/{task_id}")).await;
-            if matches!(view["status"].as_str(), Some("completed" | "failed" | "cancelled")) {
+            if matches!(
+                view["status"].as_str(),
+                Some("completed" | "failed" | "cancelled")
+            ) {
                 return view;
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
@@ -145,7 +167,8 @@ pub fn task(task_id: &str, task_type: &str, label: &str) -> Value {
     json!({ "task_id": task_id, "task_type": task_type, "label": label, "parameters_json": "{}" })
 }
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// A hand-driven worker connection, to send exactly the frames a test wants.
 pub struct RawWorker {
@@ -153,9 +176,14 @@ pub struct RawWorker {
 }
 
 impl RawWorker {
-    pub async fn connect(server: &Server, id: &str) -> Result<RawWorker, tokio_tungstenite::tungstenite::Error> {
+    pub async fn connect(
+        server: &Server,
+        id: &str,
+    ) -> Result<RawWorker, tokio_tungstenite::tungstenite::Error> {
         let mut request = server.ws_url().into_client_request().unwrap();
-        request.headers_mut().insert("Worker-Id", HeaderValue::from_str(id).unwrap());
+        request
+            .headers_mut()
+            .insert("Worker-Id", HeaderValue::from_str(id).unwrap());
         let (ws, _) = tokio_tungstenite::connect_async(request).await?;
         Ok(RawWorker { ws })
     }
@@ -183,7 +211,9 @@ impl RawWorker {
                 .await
                 .map_err(|_| "timed out".to_owned())?;
             match frame {
-                Some(Ok(Message::Binary(bytes))) => return protocol::decode_command(&bytes).map_err(|e| e.to_string()),
+                Some(Ok(Message::Binary(bytes))) => {
+                    return protocol::decode_command(&bytes).map_err(|e| e.to_string())
+                }
                 Some(Ok(Message::Close(frame))) => {
                     return Err(frame.map(|f| f.reason.to_string()).unwrap_or_default());
                 }

@@ -16,7 +16,9 @@ async fn health_workers_labels_and_run_task() {
     workers.sort();
     assert_eq!(workers, ["w-1", "w-2"]);
 
-    let (status, view) = server.post("/run-task", &task("t-1", "sample_task_1", "label-1")).await;
+    let (status, view) = server
+        .post("/run-task", &task("t-1", "sample_task_1", "label-1"))
+        .await;
     assert_eq!(status, 200, "{view}");
     assert_eq!(view["task_id"], "t-1");
     assert_eq!(view["status"], "completed");
@@ -33,7 +35,10 @@ async fn health_workers_labels_and_run_task() {
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
         .find(|e| e["event"] == "task_completed")
         .expect("a task_completed event");
-    assert_eq!((done["task_id"].as_str(), done["worker_id"].as_str()), (Some("t-1"), Some(worker.as_str())));
+    assert_eq!(
+        (done["task_id"].as_str(), done["worker_id"].as_str()),
+        (Some("t-1"), Some(worker.as_str()))
+    );
     assert_eq!(done["label_miss"], true);
     assert!(done["unix_ms"].as_u64().is_some() && done["timings"]["run_ms"].as_u64().is_some());
 }
@@ -43,14 +48,19 @@ async fn send_task_then_poll_it() {
     let server = serve(&[], &[]);
     let _w = server.sim_worker("w-1", 2, 0.02);
     server.wait_workers(1).await;
-    let (status, body) = server.post("/send-task", &task("s-1", "sample_task_2", "label-1")).await;
+    let (status, body) = server
+        .post("/send-task", &task("s-1", "sample_task_2", "label-1"))
+        .await;
     assert_eq!(status, 202);
     assert_eq!(body["task_id"], "s-1");
     let view = server.wait_final("s-1").await;
     assert_eq!(view["status"], "completed");
     assert_eq!(view["task_type"], "sample_task_2");
     assert_eq!(view["worker"], "w-1");
-    assert!(view["timings"]["total_ms"].as_u64().unwrap() >= view["timings"]["run_ms"].as_u64().unwrap());
+    assert!(
+        view["timings"]["total_ms"].as_u64().unwrap()
+            >= view["timings"]["run_ms"].as_u64().unwrap()
+    );
     assert_eq!(server.get("/tasks/nope").await.0, 404);
 }
 
@@ -60,10 +70,17 @@ async fn repeated_tasks_on_one_label_stay_on_its_holder() {
     let _w1 = server.sim_worker("w-1", 2, 0.01);
     let _w2 = server.sim_worker("w-2", 2, 0.01);
     server.wait_workers(2).await;
-    let (_, first) = server.post("/run-task", &task("a-0", "sample_task_1", "label-7")).await;
+    let (_, first) = server
+        .post("/run-task", &task("a-0", "sample_task_1", "label-7"))
+        .await;
     assert_eq!(first["label_miss"], true);
     for i in 1..10 {
-        let (status, view) = server.post("/run-task", &task(&format!("a-{i}"), "sample_task_1", "label-7")).await;
+        let (status, view) = server
+            .post(
+                "/run-task",
+                &task(&format!("a-{i}"), "sample_task_1", "label-7"),
+            )
+            .await;
         assert_eq!(status, 200);
         assert_eq!(view["label_miss"], false, "task {i} missed: {view}");
         assert_eq!(view["worker"], first["worker"]);
@@ -76,27 +93,71 @@ async fn bad_submissions_get_clear_errors_and_change_nothing() {
     let _w = server.sim_worker("w-1", 2, 0.02);
     server.wait_workers(1).await;
     let cases: Vec<(serde_json::Value, u16, &str)> = vec![
-        (json!({"task_id": "x", "task_type": "sample_task_1", "label": "l"}), 422, "invalid_field"),
-        (json!({"task_id": "", "task_type": "sample_task_1", "label": "l", "parameters_json": "{}"}), 422, "invalid_field"),
-        (json!({"task_id": "x", "task_type": "sample_task_1", "label": " ", "parameters_json": "{}"}), 422, "invalid_field"),
-        (json!({"task_id": "x", "task_type": "sample_task_1", "label": "l", "parameters_json": "{not json"}), 422, "invalid_field"),
-        (json!({"task_id": "x", "task_type": "sample_task_1", "label": "l", "parameters_json": {"a": 1}}), 422, "invalid_field"),
-        (json!({"task_id": 5, "task_type": "sample_task_1", "label": "l", "parameters_json": "{}"}), 422, "invalid_field"),
-        (json!({"task_id": "x".repeat(300), "task_type": "sample_task_1", "label": "l", "parameters_json": "{}"}), 422, "invalid_field"),
-        (json!({"task_id": "x", "task_type": "no_such_type", "label": "l", "parameters_json": "{}"}), 503, "no_capable_worker"),
+        (
+            json!({"task_id": "x", "task_type": "sample_task_1", "label": "l"}),
+            422,
+            "invalid_field",
+        ),
+        (
+            json!({"task_id": "", "task_type": "sample_task_1", "label": "l", "parameters_json": "{}"}),
+            422,
+            "invalid_field",
+        ),
+        (
+            json!({"task_id": "x", "task_type": "sample_task_1", "label": " ", "parameters_json": "{}"}),
+            422,
+            "invalid_field",
+        ),
+        (
+            json!({"task_id": "x", "task_type": "sample_task_1", "label": "l", "parameters_json": "{not json"}),
+            422,
+            "invalid_field",
+        ),
+        (
+            json!({"task_id": "x", "task_type": "sample_task_1", "label": "l", "parameters_json": {"a": 1}}),
+            422,
+            "invalid_field",
+        ),
+        (
+            json!({"task_id": 5, "task_type": "sample_task_1", "label": "l", "parameters_json": "{}"}),
+            422,
+            "invalid_field",
+        ),
+        (
+            json!({"task_id": "x".repeat(300), "task_type": "sample_task_1", "label": "l", "parameters_json": "{}"}),
+            422,
+            "invalid_field",
+        ),
+        (
+            json!({"task_id": "x", "task_type": "no_such_type", "label": "l", "parameters_json": "{}"}),
+            503,
+            "no_capable_worker",
+        ),
     ];
     for (body, status, code) in cases {
         for path in ["/run-task", "/send-task"] {
             let (got, error) = server.post(path, &body).await;
-            assert_eq!((got, error["error"]["code"].as_str()), (status, Some(code)), "{path} {body}");
-            assert!(error["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+            assert_eq!(
+                (got, error["error"]["code"].as_str()),
+                (status, Some(code)),
+                "{path} {body}"
+            );
+            assert!(error["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()));
         }
     }
     let (status, error) = server.post_raw("/run-task", "{\"task_id\": ").await;
-    assert_eq!((status, error["error"]["code"].as_str()), (400, Some("malformed_request")));
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (400, Some("malformed_request"))
+    );
     let huge = json!({"task_id": "big", "task_type": "sample_task_1", "label": "l", "parameters_json": "x".repeat(4096)});
     let (status, error) = server.post("/run-task", &huge).await;
-    assert_eq!((status, error["error"]["code"].as_str()), (413, Some("body_too_large")));
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (413, Some("body_too_large"))
+    );
     // Nothing was created by any of them.
     assert_eq!(server.get("/tasks/x").await.0, 404);
     assert_eq!(server.get("/tasks/big").await.0, 404);
@@ -108,14 +169,27 @@ async fn duplicate_task_id_in_flight_is_a_conflict() {
     let server = serve(&[], &[]);
     let _w = server.sim_worker("w-1", 2, 0.2);
     server.wait_workers(1).await;
-    let (status, _) = server.post("/send-task", &task("dup", "sample_task_2", "label-1")).await;
+    let (status, _) = server
+        .post("/send-task", &task("dup", "sample_task_2", "label-1"))
+        .await;
     assert_eq!(status, 202);
-    let (status, error) = server.post("/send-task", &task("dup", "sample_task_2", "label-1")).await;
-    assert_eq!((status, error["error"]["code"].as_str()), (409, Some("conflict")));
+    let (status, error) = server
+        .post("/send-task", &task("dup", "sample_task_2", "label-1"))
+        .await;
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (409, Some("conflict"))
+    );
     let view = server.wait_final("dup").await;
     assert_eq!(view["status"], "completed");
     // Once finished, the id can be used again.
-    assert_eq!(server.post("/send-task", &task("dup", "sample_task_1", "label-1")).await.0, 202);
+    assert_eq!(
+        server
+            .post("/send-task", &task("dup", "sample_task_1", "label-1"))
+            .await
+            .0,
+        202
+    );
 }
 
 #[tokio::test]
@@ -124,15 +198,35 @@ async fn queued_task_can_be_cancelled_and_deadlines_give_504() {
     let _w = server.sim_worker("w-1", 2, 0.5);
     server.wait_workers(1).await;
     // Occupy the only slot for a while (sample_task_2 takes >= 0.25 s at this scale).
-    assert_eq!(server.post("/send-task", &task("busy", "sample_task_2", "label-1")).await.0, 202);
-    assert_eq!(server.post("/send-task", &task("waiting", "sample_task_1", "label-1")).await.0, 202);
-    let response = server.http.delete(format!("{}/tasks/waiting", server.url)).send().await.unwrap();
+    assert_eq!(
+        server
+            .post("/send-task", &task("busy", "sample_task_2", "label-1"))
+            .await
+            .0,
+        202
+    );
+    assert_eq!(
+        server
+            .post("/send-task", &task("waiting", "sample_task_1", "label-1"))
+            .await
+            .0,
+        202
+    );
+    let response = server
+        .http
+        .delete(format!("{}/tasks/waiting", server.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status().as_u16(), 200);
     let view: serde_json::Value = response.json().await.unwrap();
     assert_eq!(view["status"], "cancelled");
     let mut late = task("late", "sample_task_1", "label-1");
     late["deadline_ms"] = json!(50);
     let (status, view) = server.post("/run-task", &late).await;
-    assert_eq!((status, view["error"]["code"].as_str()), (504, Some("deadline_exceeded")));
+    assert_eq!(
+        (status, view["error"]["code"].as_str()),
+        (504, Some("deadline_exceeded"))
+    );
     assert_eq!(server.wait_final("busy").await["status"], "completed");
 }

@@ -10,7 +10,9 @@ use serde_json::{json, Value};
 use crate::common::{serve, Server, BIN};
 
 fn fixture(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(path)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(path)
 }
 
 fn read_json(path: &Path) -> Value {
@@ -19,7 +21,11 @@ fn read_json(path: &Path) -> Value {
 
 /// A model repository holding the tiny model under each of `labels`.
 fn tiny_repository(labels: &[&str]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sr-repo-{}-{}", std::process::id(), labels.join("-")));
+    let dir = std::env::temp_dir().join(format!(
+        "sr-repo-{}-{}",
+        std::process::id(),
+        labels.join("-")
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     for label in labels {
         let target = dir.join(label);
@@ -55,7 +61,12 @@ fn assert_close(got: &Value, want: &Value, tolerance: f64) {
 
 fn local_server(repository: &Path, workers: &str, max_labels: &str) -> Server {
     serve(
-        &["--models", repository.to_str().unwrap(), "--local-workers", workers],
+        &[
+            "--models",
+            repository.to_str().unwrap(),
+            "--local-workers",
+            workers,
+        ],
         &[("SMART_ROUTING_LOCAL_MAX_LABELS", max_labels)],
     )
 }
@@ -67,16 +78,27 @@ async fn the_tiny_model_gives_its_exact_outputs_through_the_api() {
     let server = local_server(&repository, "1", "2");
     server.wait_workers(1).await;
     assert_eq!(server.get("/labels").await.1, json!({"tiny": []}));
-    let (status, view) = server.post("/run-task", &infer("t-1", "tiny", &expected["inputs"])).await;
+    let (status, view) = server
+        .post("/run-task", &infer("t-1", "tiny", &expected["inputs"]))
+        .await;
     assert_eq!(status, 200, "{view}");
     assert_eq!(view["worker"], "local-1");
     assert_eq!(view["label_miss"], true);
     assert_close(&view["result"]["outputs"], &expected["outputs"], 1e-5);
     assert_eq!(server.get("/labels").await.1, json!({"tiny": ["local-1"]}));
     // Rows of the wrong width are the task's error, not the worker's.
-    let (status, view) = server.post("/run-task", &infer("t-2", "tiny", &json!([[1.0, 2.0]]))).await;
-    assert_eq!((status, view["status"].as_str()), (502, Some("failed")), "{view}");
-    assert!(view["error"]["message"].as_str().unwrap().contains("4"), "{view}");
+    let (status, view) = server
+        .post("/run-task", &infer("t-2", "tiny", &json!([[1.0, 2.0]])))
+        .await;
+    assert_eq!(
+        (status, view["status"].as_str()),
+        (502, Some("failed")),
+        "{view}"
+    );
+    assert!(
+        view["error"]["message"].as_str().unwrap().contains("4"),
+        "{view}"
+    );
 }
 
 #[tokio::test]
@@ -86,14 +108,23 @@ async fn with_one_label_slot_models_are_loaded_and_evicted_through_routing() {
     let server = local_server(&repository, "1", "1");
     server.wait_workers(1).await;
     let rows = &expected["inputs"];
-    let steps = [("a-1", "tiny-a", true), ("a-2", "tiny-a", false), ("b-1", "tiny-b", true), ("a-3", "tiny-a", true)];
+    let steps = [
+        ("a-1", "tiny-a", true),
+        ("a-2", "tiny-a", false),
+        ("b-1", "tiny-b", true),
+        ("a-3", "tiny-a", true),
+    ];
     for (task_id, label, miss) in steps {
         let (status, view) = server.post("/run-task", &infer(task_id, label, rows)).await;
         assert_eq!(status, 200, "{view}");
         assert_eq!(view["label_miss"], miss, "{task_id}: {view}");
         assert_close(&view["result"]["outputs"], &expected["outputs"], 1e-5);
         let (_, labels) = server.get("/labels").await;
-        let other = if label == "tiny-a" { "tiny-b" } else { "tiny-a" };
+        let other = if label == "tiny-a" {
+            "tiny-b"
+        } else {
+            "tiny-a"
+        };
         assert_eq!(labels[label], json!(["local-1"]), "{labels}");
         assert_eq!(labels[other], json!([]), "{labels}");
     }
@@ -104,10 +135,19 @@ async fn bad_embedding_parameters_are_refused_before_dispatch() {
     let repository = tiny_repository(&["tiny"]);
     let server = local_server(&repository, "1", "2");
     server.wait_workers(1).await;
-    for params in [json!({}), json!({"texts": []}), json!({"texts": [1, 2]}), json!({"texts": ["x".repeat(20_000)]})] {
+    for params in [
+        json!({}),
+        json!({"texts": []}),
+        json!({"texts": [1, 2]}),
+        json!({"texts": ["x".repeat(20_000)]}),
+    ] {
         let body = json!({"task_id": "bad", "task_type": "embed_texts", "label": "tiny", "parameters_json": params.to_string()});
         let (status, error) = server.post("/run-task", &body).await;
-        assert_eq!((status, error["error"]["code"].as_str()), (422, Some("invalid_field")), "{params}");
+        assert_eq!(
+            (status, error["error"]["code"].as_str()),
+            (422, Some("invalid_field")),
+            "{params}"
+        );
     }
     assert_eq!(server.get("/tasks/bad").await.0, 404);
 }
@@ -131,14 +171,20 @@ async fn minilm_embeddings_match_the_reference_and_published_similarities() {
     let (status, view) = server.post("/run-task", &body).await;
     assert_eq!(status, 200, "{view}");
     let result = &view["result"];
-    assert_eq!((result["dim"].as_u64(), result["model"].as_str()), (Some(384), Some("all-MiniLM-L6-v2")));
+    assert_eq!(
+        (result["dim"].as_u64(), result["model"].as_str()),
+        (Some(384), Some("all-MiniLM-L6-v2"))
+    );
     assert_close(&result["embeddings"], &reference["embeddings"], 1e-4);
     let vectors: Vec<Vec<f64>> = serde_json::from_value(result["embeddings"].clone()).unwrap();
     let cosine = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
     // Published sentence-transformers figures for all-MiniLM-L6-v2.
     for (i, j, published) in [(0, 1, 0.6660), (0, 2, 0.1046), (1, 2, 0.1411)] {
         let got = cosine(&vectors[i], &vectors[j]);
-        assert!((got - published).abs() <= 0.01, "cos({i},{j}) = {got}, published {published}");
+        assert!(
+            (got - published).abs() <= 0.01,
+            "cos({i},{j}) = {got}, published {published}"
+        );
     }
     for v in &vectors {
         let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
@@ -150,18 +196,31 @@ async fn minilm_embeddings_match_the_reference_and_published_similarities() {
 fn a_missing_onnx_runtime_is_a_clear_startup_error() {
     let repository = tiny_repository(&["tiny"]);
     let output = Command::new(BIN)
-        .args(["serve", "--bind", "127.0.0.1:0", "--local-workers", "1", "--models"])
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--local-workers",
+            "1",
+            "--models",
+        ])
         .arg(&repository)
         .args(["--ort-lib", "/nonexistent/libonnxruntime.so"])
         .env_remove("ORT_DYLIB_PATH")
-        .env("SMART_ROUTING_LOG_DIR", std::env::temp_dir().join("sr-missing-ort"))
+        .env(
+            "SMART_ROUTING_LOG_DIR",
+            std::env::temp_dir().join("sr-missing-ort"),
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .output()
         .unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("ONNX Runtime library not found at --ort-lib /nonexistent"), "{stderr}");
+    assert!(
+        stderr.contains("ONNX Runtime library not found at --ort-lib /nonexistent"),
+        "{stderr}"
+    );
     assert!(stderr.contains("scripts/setup.sh"), "{stderr}");
     assert!(!String::from_utf8_lossy(&output.stdout).contains("listening on"));
 }

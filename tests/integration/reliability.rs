@@ -17,7 +17,10 @@ async fn a_worker_killed_mid_task_has_its_task_finished_elsewhere() {
         let body = task("victim", "sample_task_2", "label-1");
         tokio::spawn(async move {
             let response = http.post(url).json(&body).send().await.unwrap();
-            (response.status().as_u16(), response.json::<serde_json::Value>().await.unwrap())
+            (
+                response.status().as_u16(),
+                response.json::<serde_json::Value>().await.unwrap(),
+            )
         })
     };
     let mut running_on = None;
@@ -30,7 +33,11 @@ async fn a_worker_killed_mid_task_has_its_task_finished_elsewhere() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let running_on = running_on.expect("the task never started");
-    let (killed, survivor) = if running_on == "w-1" { (&mut w1, "w-2") } else { (&mut w2, "w-1") };
+    let (killed, survivor) = if running_on == "w-1" {
+        (&mut w1, "w-2")
+    } else {
+        (&mut w2, "w-1")
+    };
     killed.0.kill().unwrap();
     let (status, view) = client.await.unwrap();
     assert_eq!(status, 200, "{view}");
@@ -47,7 +54,13 @@ async fn a_task_fails_clearly_when_its_workers_keep_dying() {
     let server = serve(&[], &[("SMART_ROUTING_MAX_ATTEMPTS", "1")]);
     let mut w1 = server.sim_worker("w-1", 2, 0.5);
     server.wait_workers(1).await;
-    assert_eq!(server.post("/send-task", &task("doomed", "sample_task_2", "label-1")).await.0, 202);
+    assert_eq!(
+        server
+            .post("/send-task", &task("doomed", "sample_task_2", "label-1"))
+            .await
+            .0,
+        202
+    );
     tokio::time::sleep(Duration::from_millis(100)).await;
     w1.0.kill().unwrap();
     let view = server.wait_final("doomed").await;

@@ -1,10 +1,10 @@
 //! The worker WebSocket: upgrade refusals, and frames that break the protocol close only
 //! their own connection.
 
+use futures_util::SinkExt;
 use serde_json::json;
 use smart_routing::protocol::{FromWorker, TaskReport, WorkerCommand};
 use tokio_tungstenite::tungstenite::Message;
-use futures_util::SinkExt;
 
 use crate::common::{serve, task, RawWorker};
 
@@ -29,7 +29,9 @@ async fn upgrade_without_worker_id_is_400_and_duplicate_id_is_409() {
     first.register("same", &["sample_task_1"], &[]).await;
     server.wait_workers(1).await;
     let second = RawWorker::connect(&server, "same").await;
-    let error = second.err().expect("a second connection with the same id must be refused");
+    let error = second
+        .err()
+        .expect("a second connection with the same id must be refused");
     assert!(error.to_string().contains("409"), "{error}");
     assert_eq!(server.workers().await, ["same"]);
 }
@@ -42,12 +44,17 @@ async fn a_broken_frame_closes_only_that_connection() {
     let mut bad = RawWorker::connect(&server, "bad").await.unwrap();
     bad.register("bad", &["sample_task_1"], &[]).await;
     server.wait_workers(2).await;
-    bad.ws.send(Message::Binary(vec![0xff, 0x01, 0x02, 0x03].into())).await.unwrap();
+    bad.ws
+        .send(Message::Binary(vec![0xff, 0x01, 0x02, 0x03].into()))
+        .await
+        .unwrap();
     let reason = bad.next_command().await.unwrap_err();
     assert!(reason.contains("protobuf"), "close reason: {reason}");
     server.wait_workers(1).await;
     assert_eq!(server.workers().await, ["good"]);
-    let (status, view) = server.post("/run-task", &task("after", "sample_task_1", "label-1")).await;
+    let (status, view) = server
+        .post("/run-task", &task("after", "sample_task_1", "label-1"))
+        .await;
     assert_eq!((status, view["worker"].as_str()), (200, Some("good")));
 }
 
@@ -57,14 +64,24 @@ async fn frames_that_break_the_rules_are_refused_with_a_reason() {
     // A register whose id contradicts the header.
     let mut liar = RawWorker::connect(&server, "header-id").await.unwrap();
     liar.register("other-id", &["sample_task_1"], &[]).await;
-    assert!(liar.next_command().await.unwrap_err().contains("does not match"));
+    assert!(liar
+        .next_command()
+        .await
+        .unwrap_err()
+        .contains("does not match"));
     // A text frame.
     let mut texter = RawWorker::connect(&server, "texter").await.unwrap();
     texter.ws.send(Message::Text("hello".into())).await.unwrap();
-    assert!(texter.next_command().await.unwrap_err().contains("text frames"));
+    assert!(texter
+        .next_command()
+        .await
+        .unwrap_err()
+        .contains("text frames"));
     // Anything before Register.
     let mut eager = RawWorker::connect(&server, "eager").await.unwrap();
-    eager.send(&FromWorker::LabelLoaded { label: "x".into() }).await;
+    eager
+        .send(&FromWorker::LabelLoaded { label: "x".into() })
+        .await;
     assert!(eager.next_command().await.unwrap_err().contains("Register"));
     // A result for a task it was never given.
     let mut forger = RawWorker::connect(&server, "forger").await.unwrap();
@@ -79,7 +96,11 @@ async fn frames_that_break_the_rules_are_refused_with_a_reason() {
             run_ms: 1,
         }))
         .await;
-    assert!(forger.next_command().await.unwrap_err().contains("unknown task"));
+    assert!(forger
+        .next_command()
+        .await
+        .unwrap_err()
+        .contains("unknown task"));
     server.wait_workers(0).await;
     assert_eq!(server.get("/health").await.0, 200);
 }
@@ -97,13 +118,23 @@ async fn a_raw_worker_runs_tasks_over_the_documented_protocol() {
         let body = json!({"task_id": "e-1", "task_type": "echo", "label": "label-x", "parameters_json": "{\"v\": 3}"});
         tokio::spawn(async move {
             let response = http.post(url).json(&body).send().await.unwrap();
-            (response.status().as_u16(), response.json::<serde_json::Value>().await.unwrap())
+            (
+                response.status().as_u16(),
+                response.json::<serde_json::Value>().await.unwrap(),
+            )
         })
     };
     let WorkerCommand::Run(run) = worker.next_command().await.unwrap() else {
         panic!("expected a RunTask");
     };
-    assert_eq!((run.task_id.as_str(), run.label.as_str(), run.parameters_json.as_str()), ("e-1", "label-x", "{\"v\": 3}"));
+    assert_eq!(
+        (
+            run.task_id.as_str(),
+            run.label.as_str(),
+            run.parameters_json.as_str()
+        ),
+        ("e-1", "label-x", "{\"v\": 3}")
+    );
     worker
         .send(&FromWorker::TaskResult(TaskReport {
             task_id: run.task_id,
