@@ -34,6 +34,8 @@ pub struct Config {
     pub log_dir: PathBuf,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
+    /// Largest model accepted as a raw `POST /upload-model` body, in bytes.
+    pub max_upload_bytes: usize,
     /// Longest accepted `task_id`, `label` or `task_type`, in bytes.
     pub max_name_len: usize,
     /// How long finished tasks stay readable at `GET /tasks/{id}`, in seconds.
@@ -84,6 +86,7 @@ impl Default for Config {
             policy: Policy::Affinity.name().to_owned(),
             log_dir: PathBuf::from("logs"),
             max_body_bytes: 16 * 1024 * 1024,
+            max_upload_bytes: 512 * 1024 * 1024,
             max_name_len: 256,
             task_retention_s: 30 * 60,
             max_finished_tasks: 100_000,
@@ -168,6 +171,7 @@ impl Config {
             "policy" => self.policy = value.to_owned(),
             "log_dir" => self.log_dir = PathBuf::from(value),
             "max_body_bytes" => self.max_body_bytes = parse(key, value)?,
+            "max_upload_bytes" => self.max_upload_bytes = parse(key, value)?,
             "max_name_len" => self.max_name_len = parse(key, value)?,
             "task_retention_s" => self.task_retention_s = parse(key, value)?,
             "max_finished_tasks" => self.max_finished_tasks = parse(key, value)?,
@@ -239,5 +243,73 @@ impl Config {
             starvation_factor: self.routing.starvation_factor,
             ..RoutingConfig::default()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(text: &str) -> PathBuf {
+        let path = std::env::temp_dir().join(format!(
+            "sr-config-{}-{}.toml",
+            std::process::id(),
+            text.len()
+        ));
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn file_then_env_then_flags() {
+        let path = write(
+            "bind = \"127.0.0.1:9000\"\nmax_queue = 7\npolicy = \"random\"\n[local]\nworkers = 0\n",
+        );
+        let env = vec![
+            ("SMART_ROUTING_MAX_QUEUE".to_owned(), "9".to_owned()),
+            ("UNRELATED".to_owned(), "x".to_owned()),
+        ];
+        let mut config = Config::load(Some(&path), env).unwrap();
+        assert_eq!(config.bind.port(), 9000); // file over default
+        assert_eq!(config.max_queue, 9); // env over file
+        assert_eq!(config.policy, "random");
+        config.set("policy", "original").unwrap(); // flag over file
+        assert_eq!(config.policy(), Policy::Original);
+        assert_eq!(config.max_attempts, 3); // default kept
+    }
+
+    #[test]
+    fn bad_settings_are_named_in_the_error() {
+        let unknown = write("no_such_setting = 1\n");
+        let error = Config::load(Some(&unknown), Vec::new())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("no_such_setting"), "{error}");
+        let env = vec![("SMART_ROUTING_MAX_QUEUE".to_owned(), "lots".to_owned())];
+        let error = Config::load(None, env).unwrap_err().to_string();
+        assert!(error.contains("max_queue"), "{error}");
+        let env = vec![("SMART_ROUTING_POLICY".to_owned(), "fastest".to_owned())];
+        assert!(Config::load(None, env)
+            .unwrap_err()
+            .to_string()
+            .contains("unknown policy"));
+        let env = vec![("SMART_ROUTING_LOCAL_WORKERS".to_owned(), "2".to_owned())];
+        assert!(Config::load(None, env)
+            .unwrap_err()
+            .to_string()
+            .contains("--models"));
+        let missing = Path::new("/nonexistent/config.toml");
+        assert!(Config::load(Some(missing), Vec::new())
+            .unwrap_err()
+            .to_string()
+            .contains("cannot read"));
+    }
+
+    #[test]
+    fn the_shipped_config_file_is_the_defaults() {
+        let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/default.toml");
+        let config = Config::load(Some(&shipped), Vec::new()).unwrap();
+        let defaults = Config::default();
+        assert_eq!(format!("{config:?}"), format!("{defaults:?}"));
     }
 }

@@ -86,7 +86,12 @@ pub fn handle<E: Executor>(
         WorkerCommand::Load { label } => {
             let (executor, labels, tx) = (executor.clone(), labels.clone(), tx.clone());
             tokio::task::spawn_local(async move {
-                let _ = ensure(&label, &executor, &labels, &tx).await;
+                // Every LoadLabel is answered, also when the label was already here.
+                if let Ok(None) = ensure(&label, &executor, &labels, &tx).await {
+                    let _ = tx.send(FromWorker::LabelLoaded {
+                        label: label.clone(),
+                    });
+                }
                 labels.release(&label);
             });
         }

@@ -35,10 +35,15 @@ pub struct Server {
 
 /// Starts `smart-routing serve --bind 127.0.0.1:0` with extra args and env vars.
 pub fn serve(args: &[&str], env: &[(&str, &str)]) -> Server {
+    serve_at("127.0.0.1:0", args, env)
+}
+
+/// Starts `smart-routing serve` on `bind`.
+pub fn serve_at(bind: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
     let log_dir = std::env::temp_dir().join(format!("sr-test-{}-{}", std::process::id(), unique()));
     let mut command = Command::new(BIN);
     command
-        .args(["serve", "--bind", "127.0.0.1:0", "--log-dir"])
+        .args(["serve", "--bind", bind, "--log-dir"])
         .arg(&log_dir)
         .args(args)
         .env("RUST_LOG", "warn")

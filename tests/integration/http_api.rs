@@ -29,12 +29,20 @@ async fn health_workers_labels_and_run_task() {
     let (_, labels) = server.get("/labels").await;
     assert_eq!(labels, json!({ "label-1": [worker] }));
     // The event log has the task's completion with what the benchmark report reads.
-    let log = std::fs::read_to_string(server.log_dir.join("events.jsonl")).unwrap();
-    let done: serde_json::Value = log
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .find(|e| e["event"] == "task_completed")
-        .expect("a task_completed event");
+    // (written by the log sink's own thread, so it may land just after the response).
+    let mut done = None;
+    for _ in 0..100 {
+        let log = std::fs::read_to_string(server.log_dir.join("events.jsonl")).unwrap_or_default();
+        done = log
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .find(|e| e["event"] == "task_completed");
+        if done.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let done = done.expect("a task_completed event");
     assert_eq!(
         (done["task_id"].as_str(), done["worker_id"].as_str()),
         (Some("t-1"), Some(worker.as_str()))

@@ -105,7 +105,19 @@ async fn the_tiny_model_gives_its_exact_outputs_through_the_api() {
 async fn with_one_label_slot_models_are_loaded_and_evicted_through_routing() {
     let expected = read_json(&fixture("tiny_expected.json"));
     let repository = tiny_repository(&["tiny-a", "tiny-b"]);
-    let server = local_server(&repository, "1", "1");
+    // The original policy: loads only for tasks, so the sequence of misses is exact
+    // (affinity may preload the busier label while the worker idles).
+    let server = serve(
+        &[
+            "--models",
+            repository.to_str().unwrap(),
+            "--local-workers",
+            "1",
+            "--policy",
+            "original",
+        ],
+        &[("SMART_ROUTING_LOCAL_MAX_LABELS", "1")],
+    );
     server.wait_workers(1).await;
     let rows = &expected["inputs"];
     let steps = [

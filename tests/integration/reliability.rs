@@ -67,3 +67,48 @@ async fn a_task_fails_clearly_when_its_workers_keep_dying() {
     assert_eq!(view["status"], "failed");
     assert_eq!(view["error"]["code"], "worker_lost");
 }
+
+#[tokio::test]
+async fn a_worker_started_before_the_server_connects_once_it_is_up() {
+    // A free port: bind, note it, release it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("ws://127.0.0.1:{port}/worker-listen");
+    let _worker = crate::common::Proc(
+        std::process::Command::new(crate::common::BIN)
+            .args([
+                "worker",
+                "--dispatcher",
+                &url,
+                "--worker-id",
+                "early",
+                "--simulate",
+            ])
+            .args(["--time-scale", "0.01", "--task-types", "sample_task_1"])
+            .env("RUST_LOG", "error")
+            .spawn()
+            .unwrap(),
+    );
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let bind = format!("127.0.0.1:{port}");
+    let server = crate::common::serve_at(&bind, &[], &[]);
+    server.wait_workers(1).await;
+    assert_eq!(
+        server
+            .post("/run-task", &task("one", "sample_task_1", "l"))
+            .await
+            .0,
+        200
+    );
+    // It announced only the task types it was given.
+    let (status, error) = server
+        .post("/run-task", &task("two", "sample_task_2", "l"))
+        .await;
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (503, Some("no_capable_worker"))
+    );
+}
