@@ -3,6 +3,7 @@
 
 mod body;
 pub mod error;
+mod models;
 mod state;
 mod tasks;
 mod worker_listen;
@@ -19,9 +20,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/labels", web::get().to(workers::list_labels))
         .route("/labels/stats", web::get().to(workers::label_stats))
         .route("/logs", web::get().to(workers::recent_logs))
+        .route("/models", web::get().to(models::list_models))
+        .route("/upload-model", web::post().to(models::upload_model))
         .route("/run-task", web::post().to(tasks::run_task))
         .route("/send-task", web::post().to(tasks::send_task))
         .route("/tasks/{task_id}", web::get().to(tasks::get_task))
         .route("/tasks/{task_id}", web::delete().to(tasks::cancel_task))
-        .route("/worker-listen", web::get().to(worker_listen::worker_listen));
+        .route(
+            "/worker-listen",
+            web::get().to(worker_listen::worker_listen),
+        );
 }

@@ -2,6 +2,7 @@
 
 mod common;
 mod http_api;
+mod models;
 mod onnx;
 mod reliability;
 mod worker_protocol;
