@@ -62,7 +62,10 @@ impl Handler<LabelPlaced> for LabelRegistry {
     fn handle(&mut self, msg: LabelPlaced, _: &mut Context<Self>) {
         match msg.placement {
             Placement::Loading | Placement::Loaded => {
-                self.placements.entry(msg.label).or_default().insert(msg.worker_id);
+                self.placements
+                    .entry(msg.label)
+                    .or_default()
+                    .insert(msg.worker_id);
             }
             Placement::Evicted => {
                 if let Some(holders) = self.placements.get_mut(&msg.label) {

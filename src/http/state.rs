@@ -52,7 +52,9 @@ impl AppState {
         match presented {
             Some(p) if p == token => Ok(()),
             Some(_) => Err(ApiError::Unauthorized("invalid token".into())),
-            None => Err(ApiError::Unauthorized("missing 'Authorization: Bearer <token>'".into())),
+            None => Err(ApiError::Unauthorized(
+                "missing 'Authorization: Bearer <token>'".into(),
+            )),
         }
     }
 }
