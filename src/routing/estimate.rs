@@ -98,6 +98,28 @@ impl Estimates {
             .unwrap_or(self.priors.run_s)
     }
 
+    /// The longest expected run time of any task type measured so far (the prior before).
+    pub fn max_run_s(&self) -> f64 {
+        self.run_by_type
+            .values()
+            .filter_map(|e| e.0)
+            .fold(self.priors.run_s, f64::max)
+    }
+
+    /// The mean expected run time over the task types measured so far (the prior before).
+    pub fn mean_run_s(&self) -> f64 {
+        let (sum, n) = self
+            .run_by_type
+            .values()
+            .filter_map(|e| e.0)
+            .fold((0.0, 0u32), |(s, n), v| (s + v, n + 1));
+        if n == 0 {
+            self.priors.run_s
+        } else {
+            sum / f64::from(n)
+        }
+    }
+
     pub fn record(&mut self, label: LabelId, task_type: u16, load_s: Option<f64>, run_s: f64) {
         if let Some(load_s) = load_s {
             self.load.entry(label).or_default().add(load_s);

@@ -5,7 +5,9 @@
 //! same code and tests drive it on a virtual clock.
 
 mod estimate;
+mod free;
 mod policy;
+mod preload;
 mod queue;
 mod rng;
 mod scheduler;
@@ -13,6 +15,8 @@ mod types;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_affinity;
 
 pub use estimate::Priors;
 pub use policy::Policy;

@@ -1,7 +1,11 @@
 //! The routing policies: where a new task goes, what a worker with a free slot takes
 //! next, and which label a worker gives up to load another.
 
+use super::queue::Waiting;
 use super::scheduler::{Scheduler, Worker};
+
+/// Older tasks of a holder's other labels counted at most, per label, in a wait estimate.
+const OWED_CAP: usize = 16;
 use super::types::{LabelId, TaskKey, Time, WorkerKey};
 
 /// Selectable with `serve --policy` and `simulate --policy`.
@@ -95,9 +99,13 @@ impl Scheduler {
                 let spare: Vec<WorkerKey> = free
                     .iter()
                     .copied()
-                    .filter(|w| self.workers[w].labels.len() < self.workers[w].max_labels as usize)
+                    .filter(|w| has_spare(&self.workers[w]))
                     .collect();
-                (!spare.is_empty()).then(|| (self.pick_random(&spare), true))
+                if !spare.is_empty() {
+                    return Some((self.pick_random(&spare), true));
+                }
+                // The common queue: an idle worker takes it at once, loading (LRU victim).
+                Some((self.pick_random(&free), true))
             }
             Policy::Affinity => {
                 if let Some(best) = self
@@ -107,9 +115,10 @@ impl Scheduler {
                 {
                     return Some((best, false));
                 }
-                let target = self.best_load_target(&free, now)?;
+                let (cost, target) = self.best_load_target(&free, now)?;
                 let ahead = self.queue.count(label).saturating_sub(1);
-                (self.wait_s(label, task_type, ahead, now) > self.estimates.load_s(label))
+                let waiting = self.queue.get(task)?;
+                (self.wait_s(waiting, ahead, now) > self.patience(label, task_type, cost))
                     .then_some((target, true))
             }
         }
@@ -130,7 +139,7 @@ impl Scheduler {
                 .oldest()
                 .filter(|(_, w)| worker.accepts(w.task_type))
                 .take(probe)
-                .map(|(task, w)| (task, worker.held(w.label).is_none_or(|h| !h.loaded)))
+                .map(|(task, w)| (task, !worker.held(w.label).is_some_and(|h| h.loaded)))
                 .find(|(_, load)| !load || can_load);
         }
         // 1. A task that has waited too long is served first, wherever its label is.
@@ -158,43 +167,42 @@ impl Scheduler {
         if let Some((task, _)) = held_best {
             return Some((task, false));
         }
-        if !can_load {
-            return None;
-        }
-        // 3. Otherwise load the label whose oldest task gains most from not waiting for
-        //    its holders (one with no holder at all gains everything).
-        let mut seen: Vec<LabelId> = Vec::new();
-        let mut best: Option<(f64, TaskKey)> = None;
-        let candidates: Vec<(TaskKey, LabelId, u16)> = self
-            .queue
+        let cost = self.load_cost(worker_key, now)?;
+        let worker = &self.workers[&worker_key];
+        // 3. Otherwise load a label for the oldest task that finishes sooner that way than
+        //    by waiting for its holders (one with no holder at all always does). A label
+        //    is judged by the last of its waiting tasks, so a backlog behind busy holders
+        //    gets another copy (replication of hot labels).
+        let mut seen: Vec<LabelId> = Vec::with_capacity(probe);
+        self.queue
             .oldest()
-            .filter(|(_, w)| worker.accepts(w.task_type))
+            .take(probe.saturating_mul(8))
+            .filter(|(_, w)| worker.accepts(w.task_type) && worker.held(w.label).is_none())
             .filter(|(_, w)| {
                 let new = !seen.contains(&w.label);
-                seen.push(w.label);
+                if new {
+                    seen.push(w.label);
+                }
                 new
             })
             .take(probe)
-            .map(|(task, w)| (task, w.label, w.task_type))
-            .collect();
-        for (task, label, task_type) in candidates {
-            if worker.held(label).is_some() {
-                continue; // loading here already
-            }
-            let gain = self.wait_s(label, task_type, 0, now) - self.estimates.load_s(label);
-            if gain > 0.0 && best.is_none_or(|(g, _)| gain > g) {
-                best = Some((gain, task));
-            }
-        }
-        best.map(|(_, task)| (task, true))
+            .find(|(_, w)| {
+                let behind = self.queue.count(w.label).saturating_sub(1);
+                self.wait_s(w, behind, now) > self.patience(w.label, w.task_type, cost)
+            })
+            .map(|(task, _)| (task, true))
     }
 
-    /// Expected seconds until a task for `label` with `ahead` tasks before it could start
-    /// on a worker already holding (or loading) the label. Infinite with no holder.
-    pub(super) fn wait_s(&self, label: LabelId, task_type: u16, ahead: usize, now: Time) -> f64 {
+    /// Expected seconds until `task`, with `ahead` tasks for its label before it, could
+    /// start on a worker already holding (or loading) the label: the soonest a holder
+    /// frees a slot, after the older tasks it owes its other labels, plus the label's own
+    /// backlog spread over its holders. Infinite with no holder.
+    pub(super) fn wait_s(&self, task: &Waiting, ahead: usize, now: Time) -> f64 {
+        let (label, task_type, seq) = (task.label, task.task_type, task.seq);
         let Some(holders) = self.holders.get(&label) else {
             return f64::INFINITY;
         };
+        let mean_run = self.estimates.mean_run_s();
         let mut earliest = f64::INFINITY;
         let mut slots = 0u32;
         for key in holders {
@@ -209,35 +217,77 @@ impl Scheduler {
                 worker
                     .running
                     .iter()
-                    .map(|t| self.running[t].expected_end.max(now))
+                    .map(|t| {
+                        let run = &self.running[t];
+                        // An overrunning task still has some way to go.
+                        run.expected_end
+                            .max(now + 0.1 * (run.expected_end - run.started))
+                    })
+                    .chain(worker.preload.and_then(|l| {
+                        // A preload frees its slot once loaded.
+                        let held = worker.held(l)?;
+                        Some((held.since + self.estimates.load_s(l)).max(now))
+                    }))
                     .fold(f64::INFINITY, f64::min)
             };
             if let Some(held) = worker.held(label).filter(|h| !h.loaded) {
                 free_at = free_at.max(held.since + self.estimates.load_s(label));
             }
+            let owed: usize = worker
+                .labels
+                .iter()
+                .filter(|h| h.label != label && h.loaded)
+                .map(|h| self.queue.count_before(h.label, seq, OWED_CAP))
+                .sum();
+            let free_at = free_at + owed as f64 * mean_run / f64::from(worker.slots);
             earliest = earliest.min(free_at);
         }
         if slots == 0 {
             return f64::INFINITY;
         }
-        let run_s = self.estimates.run_s(label, task_type);
-        (earliest - now) + ahead as f64 * run_s / f64::from(slots)
+        (earliest - now) + ahead as f64 * mean_run / f64::from(slots)
     }
 
-    /// The free worker that can load a label at least cost to the labels it holds.
-    fn best_load_target(&mut self, free: &[WorkerKey], now: Time) -> Option<WorkerKey> {
+    /// How long a task may wait for a holder before loading its label elsewhere is
+    /// better: the load time, plus the reload `cost` that loading would cause others, but
+    /// only as far as the task stays within what a miss costs the slowest task type
+    /// (so long tasks, which make the latency tail, never wait past the load time).
+    fn patience(&self, label: LabelId, task_type: u16, cost: f64) -> f64 {
+        let slack = (self.estimates.max_run_s() - self.estimates.run_s(label, task_type)).max(0.0);
+        self.estimates.load_s(label) + cost.min(slack)
+    }
+
+    /// The free worker where loading a label costs the others least: `(cost, worker)`.
+    fn best_load_target(&self, free: &[WorkerKey], now: Time) -> Option<(f64, WorkerKey)> {
         free.iter()
-            .copied()
-            .filter_map(|w| {
-                let worker = &self.workers[&w];
-                if has_spare(worker) {
-                    return Some((f64::NEG_INFINITY, w));
-                }
-                let victim = self.victim(w, now)?;
-                Some((self.keep_score(victim, now), w))
-            })
+            .filter_map(|w| Some((self.load_cost(*w, now)?, *w)))
             .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)))
-            .map(|(_, w)| w)
+    }
+
+    /// Expected seconds that loading one more label on `worker` costs later tasks: the
+    /// reload its victim will need. `None` when it cannot load at all.
+    pub(super) fn load_cost(&self, worker_key: WorkerKey, now: Time) -> Option<f64> {
+        let worker = self.workers.get(&worker_key)?;
+        if has_spare(worker) {
+            return Some(0.0);
+        }
+        let victim = self.victim(worker_key, now)?;
+        Some(self.reload_cost(victim, now))
+    }
+
+    /// Expected seconds of reload that dropping `label` from one holder causes: its load
+    /// time weighted by the chance it is asked for again within the horizon, shared
+    /// among its holders (the others keep serving it).
+    fn reload_cost(&self, label: LabelId, now: Time) -> f64 {
+        let holders = self.holders.get(&label).map_or(1, Vec::len).max(1);
+        let demand = self.estimates.demand(label, now);
+        let p = if self.queue.count(label) > 0 {
+            1.0
+        } else {
+            1.0 - (-demand * self.config.reload_horizon_s).exp()
+        };
+        // With other holders left, only the share of its demand this copy served is lost.
+        self.config.reload_weight * p * self.estimates.load_s(label) / holders as f64
     }
 
     /// The label `worker` should drop to make room, or `None` when it has room or none
@@ -297,7 +347,7 @@ impl Scheduler {
         let start = self.rng.below(n);
         let probe = self.config.probe;
         (0..n)
-            .map(|i| self.free[(start + i) % n])
+            .map(|i| self.free.get((start + i) % n))
             .filter(|w| self.workers[w].accepts(task_type))
             .take(probe)
             .collect()

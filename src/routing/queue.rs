@@ -73,6 +73,13 @@ impl Queue {
         self.by_label.get(&label).map_or(0, BTreeMap::len)
     }
 
+    /// Tasks waiting for `label` that arrived before `seq`, counting at most `cap`.
+    pub fn count_before(&self, label: LabelId, seq: u64, cap: usize) -> usize {
+        self.by_label
+            .get(&label)
+            .map_or(0, |m| m.range(..seq).take(cap).count())
+    }
+
     /// The oldest task waiting for `label`.
     pub fn head(&self, label: LabelId) -> Option<(TaskKey, &Waiting)> {
         let (_, key) = self.by_label.get(&label)?.first_key_value()?;

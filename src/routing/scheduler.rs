@@ -2,9 +2,10 @@
 //! tasks. Every entry point takes the current time and returns the actions to carry
 //! out; policy decisions live in `policy.rs`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use super::estimate::{Estimates, Priors};
+use super::free::FreeList;
 use super::policy::Policy;
 use super::queue::{Queue, Waiting};
 use super::rng::SplitMix64;
@@ -12,6 +13,9 @@ use super::types::{
     Action, LabelEvent, LabelEventKind, LabelId, Outcome, Reject, TaskKey, TaskSpec, Time,
     WorkerKey, WorkerSpec,
 };
+
+/// Labels remembered as recently left without a holder (preload candidates).
+const UNCOVERED_CAP: usize = 64;
 
 /// Knobs of the routing core. Defaults suit the simulated benchmark and real models.
 #[derive(Debug, Clone)]
@@ -34,6 +38,11 @@ pub struct RoutingConfig {
     pub reload_weight: f64,
     /// Horizon (seconds) over which a victim's recent demand counts as a future reload.
     pub reload_horizon_s: f64,
+    /// An idle worker preloads a label only when the waiting it saves exceeds the
+    /// reload its victim costs by this many load times (affinity only; infinite: never).
+    pub preload_margin: f64,
+    /// A worker preloads only after having nothing to do for this long (seconds).
+    pub preload_idle_s: f64,
 }
 
 impl Default for RoutingConfig {
@@ -48,6 +57,8 @@ impl Default for RoutingConfig {
             probe: 16,
             reload_weight: 1.0,
             reload_horizon_s: 30.0,
+            preload_margin: 0.25,
+            preload_idle_s: 1.0,
         }
     }
 }
@@ -62,6 +73,7 @@ impl RoutingConfig {
         scaled.priors.run_s *= scale;
         scaled.demand_tau_s *= scale;
         scaled.reload_horizon_s *= scale;
+        scaled.preload_idle_s *= scale;
         scaled
     }
 }
@@ -83,11 +95,16 @@ pub(super) struct Worker {
     pub types: u64,
     pub running: Vec<TaskKey>,
     pub labels: Vec<Held>,
+    /// A label it loads ahead of demand, taking one slot until it is loaded.
+    pub preload: Option<LabelId>,
+    /// Since when it has had nothing to do (meaningful while it has nothing to do).
+    pub idle_since: Time,
 }
 
 impl Worker {
     pub fn free_slots(&self) -> u32 {
-        self.slots.saturating_sub(self.running.len() as u32)
+        let busy = self.running.len() as u32 + u32::from(self.preload.is_some());
+        self.slots.saturating_sub(busy)
     }
 
     pub fn held(&self, label: LabelId) -> Option<&Held> {
@@ -104,6 +121,7 @@ pub(super) struct Running {
     pub worker: WorkerKey,
     pub waiting: Waiting,
     pub load: bool,
+    pub started: Time,
     pub expected_end: Time,
 }
 
@@ -121,7 +139,9 @@ pub struct Scheduler {
     /// Workers holding (or loading) each label.
     pub(super) holders: HashMap<LabelId, Vec<WorkerKey>>,
     /// Workers with at least one free slot, in no particular order.
-    pub(super) free: Vec<WorkerKey>,
+    pub(super) free: FreeList,
+    /// Labels that lost their last holder recently, newest last (preload candidates).
+    pub(super) uncovered: VecDeque<LabelId>,
     pub(super) queue: Queue,
     pub(super) running: HashMap<TaskKey, Running>,
     pub(super) estimates: Estimates,
@@ -161,7 +181,8 @@ impl Scheduler {
             capable: Vec::new(),
             workers: HashMap::new(),
             holders: HashMap::new(),
-            free: Vec::new(),
+            free: FreeList::default(),
+            uncovered: VecDeque::new(),
             queue: Queue::default(),
             running: HashMap::new(),
             estimates,
@@ -248,6 +269,8 @@ impl Scheduler {
             types,
             running: Vec::new(),
             labels: Vec::new(),
+            preload: None,
+            idle_since: now,
         };
         for name in spec.labels.iter().take(worker.max_labels as usize) {
             let label = self.label_id(name);
@@ -270,7 +293,7 @@ impl Scheduler {
             });
         }
         self.workers.insert(spec.key, worker);
-        self.free.push(spec.key);
+        self.free.insert(spec.key);
         let mut actions = Vec::new();
         self.fill(spec.key, now, &mut actions);
         Ok(actions)
@@ -283,7 +306,7 @@ impl Scheduler {
         let Some(worker) = self.workers.remove(&key) else {
             return actions;
         };
-        self.free.retain(|w| *w != key);
+        self.free.remove(key);
         for id in 0..self.capable.len() {
             if worker.types & (1 << id) != 0 {
                 self.capable[id] -= 1;
@@ -396,8 +419,8 @@ impl Scheduler {
             .get_mut(&worker_key)
             .ok_or(Misreport::UnknownWorker)?;
         worker.running.retain(|t| *t != task);
-        if worker.running.len() + 1 == worker.slots as usize {
-            self.free.push(worker_key);
+        if worker.running.is_empty() && worker.preload.is_none() {
+            worker.idle_since = now;
         }
         let mut newly_loaded = false;
         if let Some(held) = worker.labels.iter_mut().find(|h| h.label == label) {
@@ -406,6 +429,7 @@ impl Scheduler {
             newly_loaded = !held.loaded;
             held.loaded = true;
         }
+        self.sync_free(worker_key);
         if newly_loaded {
             self.events.push(LabelEvent {
                 worker: worker_key,
@@ -425,9 +449,21 @@ impl Scheduler {
         let Some(worker) = self.workers.get_mut(&worker_key) else {
             return actions;
         };
+        if worker.preload == Some(label) {
+            self.set_preload(worker_key, None);
+            if let Some(w) = self.workers.get_mut(&worker_key) {
+                w.idle_since = now;
+            }
+        }
+        let Some(worker) = self.workers.get_mut(&worker_key) else {
+            return actions;
+        };
         let spare = worker.labels.len() < worker.max_labels as usize;
         match worker.labels.iter_mut().find(|h| h.label == label) {
-            Some(held) if held.loaded => return actions,
+            Some(held) if held.loaded => {
+                self.fill(worker_key, now, &mut actions);
+                return actions;
+            }
             Some(held) => held.loaded = true,
             None if spare => {
                 worker.labels.push(Held {
@@ -458,11 +494,19 @@ impl Scheduler {
         };
         // Tasks still running on it report back as usual; a failed load is reported
         // this way before its task's error.
+        if worker.preload == Some(label) {
+            // The preload failed or was undone: its slot is free again.
+            self.set_preload(worker_key, None);
+        }
+        let Some(worker) = self.workers.get_mut(&worker_key) else {
+            return;
+        };
         let before = worker.labels.len();
         worker.labels.retain(|h| h.label != label);
         if worker.labels.len() < before {
             self.unhold(worker_key, label);
         }
+        self.sync_free(worker_key);
     }
 
     pub fn cancel(&mut self, task: TaskKey) -> Cancelled {
@@ -490,6 +534,11 @@ impl Scheduler {
             })
             .collect();
         self.dispatch_idle(now, &mut actions);
+        if self.policy == Policy::Affinity {
+            for worker in self.free.as_slice().to_vec() {
+                self.consider_preload(worker, now, &mut actions);
+            }
+        }
         actions
     }
 
@@ -498,7 +547,7 @@ impl Scheduler {
         if self.queue.len() == 0 {
             return;
         }
-        let idle: Vec<WorkerKey> = self.free.clone();
+        let idle: Vec<WorkerKey> = self.free.as_slice().to_vec();
         for worker in idle {
             self.fill(worker, now, actions);
         }
@@ -516,6 +565,26 @@ impl Scheduler {
                 None => break,
             }
         }
+        if self.policy == Policy::Affinity {
+            self.consider_preload(worker, now, actions);
+        }
+    }
+
+    /// Starts or ends a preload on the worker, keeping the counts in step.
+    pub(super) fn set_preload(&mut self, key: WorkerKey, label: Option<LabelId>) {
+        let Some(worker) = self.workers.get_mut(&key) else {
+            return;
+        };
+        worker.preload = label;
+        self.sync_free(key);
+    }
+
+    /// Keeps `free` in step with the worker's free slots after any change to them.
+    pub(super) fn sync_free(&mut self, key: WorkerKey) {
+        match self.workers.get(&key) {
+            Some(w) if w.free_slots() > 0 => self.free.insert(key),
+            _ => self.free.remove(key),
+        }
     }
 
     /// Moves a waiting task onto `worker`, evicting a label first if it must load one.
@@ -532,35 +601,7 @@ impl Scheduler {
         };
         let label = waiting.label;
         if load {
-            if let Some(victim) = self.victim(worker_key, now) {
-                let worker = self
-                    .workers
-                    .get_mut(&worker_key)
-                    .expect("worker chosen from the map");
-                worker.labels.retain(|h| h.label != victim);
-                self.unhold(worker_key, victim);
-                actions.push(Action::Evict {
-                    worker: worker_key,
-                    label: victim,
-                });
-            }
-            let worker = self
-                .workers
-                .get_mut(&worker_key)
-                .expect("worker chosen from the map");
-            worker.labels.push(Held {
-                label,
-                loaded: false,
-                since: now,
-                last_used: now,
-                in_flight: 0,
-            });
-            self.holders.entry(label).or_default().push(worker_key);
-            self.events.push(LabelEvent {
-                worker: worker_key,
-                label,
-                kind: LabelEventKind::Loading,
-            });
+            self.begin_load(worker_key, label, now, actions);
         }
         let run_s = self.estimates.run_s(label, waiting.task_type);
         let load_s = if load {
@@ -577,15 +618,14 @@ impl Scheduler {
             held.last_used = now;
         }
         worker.running.push(task);
-        if worker.free_slots() == 0 {
-            self.free.retain(|w| *w != worker_key);
-        }
+        self.sync_free(worker_key);
         self.running.insert(
             task,
             Running {
                 worker: worker_key,
                 waiting,
                 load,
+                started: now,
                 expected_end: now + load_s + run_s,
             },
         );
@@ -597,11 +637,54 @@ impl Scheduler {
         });
     }
 
+    /// Makes room on the worker (evicting the policy's victim) and counts `label` as held
+    /// there, loading, from now on.
+    pub(super) fn begin_load(
+        &mut self,
+        worker_key: WorkerKey,
+        label: LabelId,
+        now: Time,
+        actions: &mut Vec<Action>,
+    ) {
+        if let Some(victim) = self.victim(worker_key, now) {
+            if let Some(worker) = self.workers.get_mut(&worker_key) {
+                worker.labels.retain(|h| h.label != victim);
+            }
+            self.unhold(worker_key, victim);
+            actions.push(Action::Evict {
+                worker: worker_key,
+                label: victim,
+            });
+        }
+        let Some(worker) = self.workers.get_mut(&worker_key) else {
+            return;
+        };
+        worker.labels.push(Held {
+            label,
+            loaded: false,
+            since: now,
+            last_used: now,
+            in_flight: 0,
+        });
+        self.holders.entry(label).or_default().push(worker_key);
+        self.events.push(LabelEvent {
+            worker: worker_key,
+            label,
+            kind: LabelEventKind::Loading,
+        });
+    }
+
     fn unhold(&mut self, worker: WorkerKey, label: LabelId) {
         if let Some(list) = self.holders.get_mut(&label) {
             list.retain(|w| *w != worker);
             if list.is_empty() {
                 self.holders.remove(&label);
+                if !self.uncovered.contains(&label) {
+                    if self.uncovered.len() >= UNCOVERED_CAP {
+                        self.uncovered.pop_front();
+                    }
+                    self.uncovered.push_back(label);
+                }
             }
         }
         self.events.push(LabelEvent {

@@ -2,11 +2,11 @@
 
 use super::*;
 
-const A: &str = "label-a";
-const B: &str = "label-b";
-const T1: &str = "sample_task_1";
+pub(super) const A: &str = "label-a";
+pub(super) const B: &str = "label-b";
+pub(super) const T1: &str = "sample_task_1";
 
-fn worker(key: u32, slots: u32, max_labels: u32, labels: &[&str]) -> WorkerSpec {
+pub(super) fn worker(key: u32, slots: u32, max_labels: u32, labels: &[&str]) -> WorkerSpec {
     WorkerSpec {
         key: WorkerKey(key),
         slots,
@@ -16,7 +16,7 @@ fn worker(key: u32, slots: u32, max_labels: u32, labels: &[&str]) -> WorkerSpec 
     }
 }
 
-fn task(key: u64, label: &str) -> TaskSpec {
+pub(super) fn task(key: u64, label: &str) -> TaskSpec {
     TaskSpec {
         key: TaskKey(key),
         label: label.to_owned(),
@@ -25,7 +25,7 @@ fn task(key: u64, label: &str) -> TaskSpec {
     }
 }
 
-fn sched(policy: Policy, workers: &[WorkerSpec]) -> Scheduler {
+pub(super) fn sched(policy: Policy, workers: &[WorkerSpec]) -> Scheduler {
     let mut s = Scheduler::new(policy, RoutingConfig::default(), 7);
     for w in workers {
         assert!(s.worker_joined(w.clone(), 0.0).unwrap().is_empty());
@@ -34,7 +34,7 @@ fn sched(policy: Policy, workers: &[WorkerSpec]) -> Scheduler {
 }
 
 /// The (task, worker, load) of every `Run` among the actions.
-fn runs(actions: &[Action]) -> Vec<(u64, u32, bool)> {
+pub(super) fn runs(actions: &[Action]) -> Vec<(u64, u32, bool)> {
     actions
         .iter()
         .filter_map(|a| match a {
@@ -46,7 +46,7 @@ fn runs(actions: &[Action]) -> Vec<(u64, u32, bool)> {
         .collect()
 }
 
-fn done(load_s: Option<f64>, run_s: f64) -> Outcome {
+pub(super) fn done(load_s: Option<f64>, run_s: f64) -> Outcome {
     Outcome { load_s, run_s }
 }
 
@@ -203,8 +203,10 @@ fn queued_tasks_fail_when_the_last_capable_worker_leaves() {
 
 #[test]
 fn submissions_that_cannot_be_taken_are_rejected_and_change_nothing() {
-    let mut config = RoutingConfig::default();
-    config.max_queue = 1;
+    let config = RoutingConfig {
+        max_queue: 1,
+        ..RoutingConfig::default()
+    };
     let mut s = Scheduler::new(Policy::Affinity, config, 1);
     assert_eq!(
         s.submit(task(1, A), 0.0),
@@ -311,11 +313,21 @@ fn a_rare_label_is_not_starved_by_a_hot_one() {
 }
 
 #[test]
-fn original_leaves_a_full_worker_idle_while_affinity_loads_there() {
+fn an_idle_full_worker_takes_a_task_from_the_common_queue_at_once() {
+    // The original's workers read the common queue whenever they are free.
     let full = [worker(1, 1, 1, &[A]), worker(2, 1, 1, &[B])];
     let mut original = sched(Policy::Original, &full);
     original.submit(task(1, A), 0.0).unwrap();
-    assert!(original.submit(task(2, "label-c"), 0.0).unwrap().is_empty());
+    let actions = original.submit(task(2, "label-c"), 0.0).unwrap();
+    let b = original.label_id(B);
+    assert_eq!(
+        actions[0],
+        Action::Evict {
+            worker: WorkerKey(2),
+            label: b
+        }
+    );
+    assert_eq!(runs(&actions), vec![(2, 2, true)]);
     let mut affinity = sched(Policy::Affinity, &full);
     affinity.submit(task(1, A), 0.0).unwrap();
     assert_eq!(

@@ -60,8 +60,12 @@ pub enum Action {
         /// The worker must load the label first (a label miss).
         load: bool,
     },
-    /// Tell the worker to drop a label (sent before a `Run` that needs its place).
+    /// Tell the worker to drop a label (sent before a `Run` or `Load` that needs its place).
     Evict { worker: WorkerKey, label: LabelId },
+    /// Tell an idle worker to load a label ahead of demand (a preload). It takes one of
+    /// the worker's slots until the worker reports it with `label_loaded` (or gives it up
+    /// with `label_evicted`).
+    Load { worker: WorkerKey, label: LabelId },
     /// Stop a running task on its worker (its slot frees when the worker reports back).
     Cancel { task: TaskKey, worker: WorkerKey },
     /// The task cannot complete; report this error to its client.

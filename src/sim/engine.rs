@@ -72,6 +72,8 @@ enum Event {
     LoadDone {
         worker: usize,
         label: LabelId,
+        /// A preload, which held a slot of its own until now.
+        preload: bool,
     },
     TaskDone {
         worker: usize,
@@ -285,7 +287,14 @@ impl World<'_> {
         match event {
             Event::Wake { producer } => self.wake(producer),
             Event::Arrival { index } => self.arrive(index),
-            Event::LoadDone { worker, label } => {
+            Event::LoadDone {
+                worker,
+                label,
+                preload,
+            } => {
+                if preload {
+                    self.workers[worker].busy -= 1;
+                }
                 let name = self.scheduler.label_name(label).to_owned();
                 let actions =
                     self.scheduler
@@ -415,10 +424,37 @@ impl World<'_> {
                 Action::Evict { worker, label } => {
                     self.workers[worker.0 as usize].labels.remove(&label);
                 }
+                Action::Load { worker, label } => self.preload(worker.0 as usize, label)?,
                 Action::Fail { task, .. } => self.fail(task),
                 Action::Cancel { .. } => {}
             }
         }
+        Ok(())
+    }
+
+    /// An idle worker loads a label ahead of demand, in one of its slots.
+    fn preload(&mut self, worker: usize, label: LabelId) -> Result<(), Broken> {
+        let (slots, max_labels) = (self.scenario.slots, self.scenario.max_labels);
+        let now = self.now;
+        let w = &mut self.workers[worker];
+        if w.busy >= slots || w.labels.len() >= max_labels as usize || w.labels.contains_key(&label)
+        {
+            return Err(self.broken(format!(
+                "worker {worker} told to preload with no free slot or label room, or twice"
+            )));
+        }
+        let load_s = workload::load_time_s(&mut w.rng) * self.scenario.time_scale;
+        w.labels.insert(label, now + load_s);
+        w.busy += 1;
+        self.loads += 1;
+        self.schedule(
+            now + load_s,
+            Event::LoadDone {
+                worker,
+                label,
+                preload: true,
+            },
+        );
         Ok(())
     }
 
@@ -456,7 +492,14 @@ impl World<'_> {
                 if let Some(t) = self.tasks.get_mut(&task) {
                     t.load_s = Some(load_s);
                 }
-                self.schedule(now + load_s, Event::LoadDone { worker, label });
+                self.schedule(
+                    now + load_s,
+                    Event::LoadDone {
+                        worker,
+                        label,
+                        preload: false,
+                    },
+                );
                 now + load_s
             }
         };

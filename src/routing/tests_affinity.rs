@@ -1,0 +1,172 @@
+//! Scenario tests of the affinity policy's cost model on a virtual clock: patience
+//! that weighs the reload a load would cause, replication of a backlogged label, and
+//! preloading by idle workers.
+
+use super::tests::{done, runs, task, worker, A, B, T1};
+use super::*;
+
+const T2: &str = "sample_task_2";
+const C: &str = "label-c";
+const D: &str = "label-d";
+
+fn two_type_worker(key: u32, max_labels: u32, labels: &[&str]) -> WorkerSpec {
+    WorkerSpec {
+        task_types: vec![T1.to_owned(), T2.to_owned()],
+        ..worker(key, 1, max_labels, labels)
+    }
+}
+
+fn typed(key: u64, label: &str, task_type: &str) -> TaskSpec {
+    TaskSpec {
+        task_type: task_type.to_owned(),
+        ..task(key, label)
+    }
+}
+
+/// Worker 1 holds A, worker 2 holds B (one label each); B is in steady demand, A's short
+/// tasks take 1 s and long ones 5 s. At t=6 a long A task starts on worker 1.
+fn busy_holder_with_a_wanted_neighbour() -> Scheduler {
+    let mut s = Scheduler::new(Policy::Affinity, RoutingConfig::default(), 3);
+    s.worker_joined(two_type_worker(1, 1, &[A]), 0.0).unwrap();
+    s.worker_joined(two_type_worker(2, 1, &[B]), 0.0).unwrap();
+    s.submit(typed(1, A, T1), 0.0).unwrap();
+    s.task_finished(WorkerKey(1), TaskKey(1), done(None, 1.0), 1.0)
+        .unwrap();
+    s.submit(typed(2, A, T2), 1.0).unwrap();
+    s.task_finished(WorkerKey(1), TaskKey(2), done(None, 5.0), 6.0)
+        .unwrap();
+    for i in 0..4u64 {
+        let now = i as f64;
+        s.submit(typed(10 + i, B, T1), now).unwrap();
+        s.task_finished(WorkerKey(2), TaskKey(10 + i), done(None, 1.0), now + 1.0)
+            .unwrap();
+    }
+    assert_eq!(
+        runs(&s.submit(typed(3, A, T2), 6.0).unwrap()),
+        vec![(3, 1, false)]
+    );
+    s
+}
+
+#[test]
+fn a_short_task_waits_past_the_load_time_rather_than_evict_a_wanted_label() {
+    // The holder frees in ~3 s; a load takes ~2 s but would evict B, which will be asked
+    // for again: the short task (1 s) waits.
+    let mut s = busy_holder_with_a_wanted_neighbour();
+    assert!(s.submit(typed(4, A, T1), 8.0).unwrap().is_empty());
+    assert_eq!(s.queued(), 1);
+}
+
+#[test]
+fn a_long_task_never_waits_past_the_load_time() {
+    // Long tasks make the latency tail: the same wait makes it load on worker 2.
+    let mut s = busy_holder_with_a_wanted_neighbour();
+    let actions = s.submit(typed(4, A, T2), 8.0).unwrap();
+    let b = s.label_id(B);
+    assert_eq!(
+        actions[0],
+        Action::Evict {
+            worker: WorkerKey(2),
+            label: b
+        }
+    );
+    assert_eq!(runs(&actions), vec![(4, 2, true)]);
+}
+
+#[test]
+fn a_backlogged_label_gets_a_second_copy_and_a_single_task_does_not() {
+    for (backlog, replicated) in [(4u64, true), (1, false)] {
+        let mut s = sched(backlog);
+        let actions = s
+            .task_finished(WorkerKey(2), TaskKey(100), done(None, 1.0), 1.0)
+            .unwrap();
+        let expected = if replicated {
+            vec![(2, 2, true)]
+        } else {
+            vec![]
+        };
+        assert_eq!(runs(&actions), expected, "backlog {backlog}");
+    }
+
+    /// Worker 1 runs A; worker 2 runs B; `backlog` more A tasks wait.
+    fn sched(backlog: u64) -> Scheduler {
+        let mut s = super::tests::sched(
+            Policy::Affinity,
+            &[worker(1, 1, 2, &[A]), worker(2, 1, 2, &[B])],
+        );
+        s.submit(task(1, A), 0.0).unwrap();
+        s.submit(task(100, B), 0.0).unwrap();
+        for key in 2..2 + backlog {
+            assert!(s.submit(task(key, A), 0.1).unwrap().is_empty());
+        }
+        s
+    }
+}
+
+#[test]
+fn an_idle_worker_preloads_a_label_that_lost_its_last_holder() {
+    let mut s = Scheduler::new(Policy::Affinity, RoutingConfig::default(), 5);
+    s.worker_joined(worker(1, 1, 1, &[C]), 0.0).unwrap();
+    s.worker_joined(worker(2, 1, 2, &[]), 0.0).unwrap();
+    // C is in demand on worker 1.
+    for i in 0..3u64 {
+        let now = i as f64;
+        assert_eq!(
+            runs(&s.submit(task(i, C), now).unwrap()),
+            vec![(i, 1, false)]
+        );
+        s.task_finished(WorkerKey(1), TaskKey(i), done(None, 1.0), now + 1.0)
+            .unwrap();
+    }
+    // Worker 2 is busy with E; D then takes worker 1's only place, evicting C.
+    assert_eq!(
+        runs(&s.submit(task(10, "label-e"), 3.0).unwrap()),
+        vec![(10, 2, true)]
+    );
+    assert_eq!(
+        runs(&s.submit(task(11, D), 4.0).unwrap()),
+        vec![(11, 1, true)]
+    );
+    let c = s.label_id(C);
+    // Worker 2 frees at 6 with room for one more label; after a second idle it
+    // preloads C, which it reports loaded 2 s later.
+    s.task_finished(WorkerKey(2), TaskKey(10), done(Some(2.0), 1.0), 6.0)
+        .unwrap();
+    assert!(s.tick(6.5).is_empty());
+    assert_eq!(
+        s.tick(7.1),
+        vec![Action::Load {
+            worker: WorkerKey(2),
+            label: c
+        }]
+    );
+    // A task for C meanwhile waits for the preload rather than loading elsewhere.
+    assert!(s.submit(task(12, C), 7.5).unwrap().is_empty());
+    assert_eq!(
+        runs(&s.label_loaded(WorkerKey(2), C, 9.1)),
+        vec![(12, 2, false)]
+    );
+}
+
+#[test]
+fn a_failed_preload_gives_its_slot_back() {
+    let mut s = Scheduler::new(Policy::Affinity, RoutingConfig::default(), 5);
+    s.worker_joined(worker(1, 1, 1, &[C]), 0.0).unwrap();
+    s.worker_joined(worker(2, 1, 2, &[]), 0.0).unwrap();
+    for i in 0..3u64 {
+        s.submit(task(i, C), i as f64).unwrap();
+        s.task_finished(WorkerKey(1), TaskKey(i), done(None, 1.0), i as f64 + 1.0)
+            .unwrap();
+    }
+    s.submit(task(10, "label-e"), 3.0).unwrap();
+    s.submit(task(11, D), 4.0).unwrap();
+    s.task_finished(WorkerKey(2), TaskKey(10), done(Some(2.0), 1.0), 6.0)
+        .unwrap();
+    assert_eq!(s.tick(7.1).len(), 1);
+    s.label_evicted(WorkerKey(2), C);
+    // The slot is free again: a task for E runs there at once.
+    assert_eq!(
+        runs(&s.submit(task(12, "label-e"), 7.2).unwrap()),
+        vec![(12, 2, false)]
+    );
+}
