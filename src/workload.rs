@@ -121,7 +121,8 @@ mod tests {
 
     #[test]
     fn durations_respect_their_floors_and_centre_on_their_means() {
-        let cases: [(&str, fn(&mut SmallRng) -> f64, f64, f64); 4] = [
+        type Case = (&'static str, fn(&mut SmallRng) -> f64, f64, f64);
+        let cases: [Case; 4] = [
             (
                 "task 1",
                 |r| run_time_s(SAMPLE_TASK_1, r).unwrap(),
@@ -134,7 +135,7 @@ mod tests {
                 0.5,
                 5.0,
             ),
-            ("load", |r| load_time_s(r), 0.2, 2.0),
+            ("load", load_time_s, 0.2, 2.0),
             ("think", |r| think_time_s(0.75, 1.0, r), MIN_THINK_S, 0.75),
         ];
         for (name, sample, floor, centre) in cases {
@@ -151,7 +152,7 @@ mod tests {
     fn the_floor_applies_when_the_normal_goes_negative() {
         let samples = draw(5_000, |r| think_time_s(0.0, 1.0, r));
         assert!(samples.iter().all(|s| *s >= MIN_THINK_S));
-        assert!(samples.iter().any(|s| *s == MIN_THINK_S));
+        assert!(samples.contains(&MIN_THINK_S));
     }
 
     #[test]
@@ -187,8 +188,8 @@ mod tests {
 
     #[test]
     fn same_seed_same_draws() {
-        let a = draw(10, |r| load_time_s(r));
-        let b = draw(10, |r| load_time_s(r));
+        let a = draw(10, load_time_s);
+        let b = draw(10, load_time_s);
         assert_eq!(a, b);
     }
 }
