@@ -121,6 +121,10 @@ impl Dispatcher {
                     let label = self.scheduler.label_name(label).to_owned();
                     self.send(worker, WorkerCommand::Evict { label });
                 }
+                Action::Load { worker, label } => {
+                    let label = self.scheduler.label_name(label).to_owned();
+                    self.send(worker, WorkerCommand::Load { label });
+                }
                 Action::Cancel { task, worker } => {
                     if let Some(record) = self.tasks.get_key(task) {
                         let task_id = record.view.task_id.clone();
