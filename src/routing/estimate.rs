@@ -1,7 +1,7 @@
 //! Online estimates of load time per label, run time per (label, task type) and demand
 //! per label, with priors used until the first measurement arrives.
 
-use std::collections::HashMap;
+use super::fxhash::FxHashMap;
 
 use super::types::{LabelId, Time};
 
@@ -61,10 +61,10 @@ pub struct Estimates {
     priors: Priors,
     demand_tau: f64,
     load_any: Ewma,
-    load: HashMap<LabelId, Ewma>,
-    run_by_type: HashMap<u16, Ewma>,
-    run: HashMap<(LabelId, u16), Ewma>,
-    demand: HashMap<LabelId, Rate>,
+    load: FxHashMap<LabelId, Ewma>,
+    run_by_type: FxHashMap<u16, Ewma>,
+    run: FxHashMap<(LabelId, u16), Ewma>,
+    demand: FxHashMap<LabelId, Rate>,
 }
 
 impl Estimates {
@@ -73,10 +73,10 @@ impl Estimates {
             priors,
             demand_tau,
             load_any: Ewma::default(),
-            load: HashMap::new(),
-            run_by_type: HashMap::new(),
-            run: HashMap::new(),
-            demand: HashMap::new(),
+            load: FxHashMap::default(),
+            run_by_type: FxHashMap::default(),
+            run: FxHashMap::default(),
+            demand: FxHashMap::default(),
         }
     }
 

@@ -1,14 +1,13 @@
 //! The workers with at least one free slot: a vector for random probing plus a position
 //! index, so a worker joins or leaves the set in O(1) whatever the pool size.
 
-use std::collections::HashMap;
-
+use super::fxhash::FxHashMap;
 use super::types::WorkerKey;
 
 #[derive(Debug, Default)]
 pub struct FreeList {
     list: Vec<WorkerKey>,
-    pos: HashMap<WorkerKey, usize>,
+    pos: FxHashMap<WorkerKey, usize>,
 }
 
 impl FreeList {

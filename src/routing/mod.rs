@@ -6,6 +6,7 @@
 
 mod estimate;
 mod free;
+mod fxhash;
 mod policy;
 mod preload;
 mod queue;

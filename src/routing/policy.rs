@@ -67,6 +67,16 @@ impl Scheduler {
     pub(super) fn place(&mut self, task: TaskKey, now: Time) -> Option<(WorkerKey, bool)> {
         let waiting = self.queue.get(task)?;
         let (label, task_type) = (waiting.label, waiting.task_type);
+        match self.policy {
+            Policy::Affinity => return self.place_affinity(task, now),
+            Policy::Original => {
+                let holders: Vec<WorkerKey> = self.free_holders(label, task_type).collect();
+                if !holders.is_empty() {
+                    return Some((self.pick_random(&holders), false));
+                }
+            }
+            Policy::Random | Policy::LeastLoaded => {}
+        }
         let free: Vec<WorkerKey> = self
             .probe_free(task_type)
             .into_iter()
@@ -91,37 +101,47 @@ impl Scheduler {
                 })?;
                 Some((best, !holds(self, &best)))
             }
-            Policy::Original => {
-                let holders = self.free_holders(label, task_type);
-                if !holders.is_empty() {
-                    return Some((self.pick_random(&holders), false));
-                }
+            _ => {
+                // Original: a free worker with label room, else the common queue, which
+                // an idle worker takes at once, loading (LRU victim).
                 let spare: Vec<WorkerKey> = free
                     .iter()
                     .copied()
                     .filter(|w| has_spare(&self.workers[w]))
                     .collect();
-                if !spare.is_empty() {
-                    return Some((self.pick_random(&spare), true));
-                }
-                // The common queue: an idle worker takes it at once, loading (LRU victim).
-                Some((self.pick_random(&free), true))
-            }
-            Policy::Affinity => {
-                if let Some(best) = self
-                    .free_holders(label, task_type)
-                    .into_iter()
-                    .max_by_key(|w| (self.workers[w].free_slots(), std::cmp::Reverse(w.0)))
-                {
-                    return Some((best, false));
-                }
-                let (cost, target) = self.best_load_target(&free, now)?;
-                let ahead = self.queue.count(label).saturating_sub(1);
-                let waiting = self.queue.get(task)?;
-                (self.wait_s(waiting, ahead, now) > self.patience(label, task_type, cost))
-                    .then_some((target, true))
+                let among = if spare.is_empty() { &free } else { &spare };
+                Some((self.pick_random(among), true))
             }
         }
+    }
+
+    /// Affinity: a free holder, else a load on the free worker where it costs least, but
+    /// only when waiting for a holder would take longer than the task's patience.
+    fn place_affinity(&mut self, task: TaskKey, now: Time) -> Option<(WorkerKey, bool)> {
+        let waiting = self.queue.get(task)?;
+        let (label, task_type) = (waiting.label, waiting.task_type);
+        if let Some(best) = self
+            .free_holders(label, task_type)
+            .max_by_key(|w| (self.workers[w].free_slots(), std::cmp::Reverse(w.0)))
+        {
+            return Some((best, false));
+        }
+        if self.free.len() == 0 {
+            return None;
+        }
+        let ahead = self.queue.count(label).saturating_sub(1);
+        let wait = self.wait_s(waiting, ahead, now);
+        // Patience is never below the load time: no need to price a load.
+        if wait <= self.estimates.load_s(label) {
+            return None;
+        }
+        let free: Vec<WorkerKey> = self
+            .probe_free(task_type)
+            .into_iter()
+            .filter(|w| self.workers[w].held(label).is_none())
+            .collect();
+        let (cost, target) = self.best_load_target(&free, now)?;
+        (wait > self.patience(label, task_type, cost)).then_some((target, true))
     }
 
     /// What `worker`, which has a free slot, should start next: `(task, must load)`.
@@ -323,19 +343,18 @@ impl Scheduler {
     }
 
     /// Workers holding `label` (loaded) with a free slot and accepting the task type.
-    fn free_holders(&self, label: LabelId, task_type: u16) -> Vec<WorkerKey> {
-        self.holders.get(&label).map_or_else(Vec::new, |holders| {
-            holders
-                .iter()
-                .copied()
-                .filter(|w| {
-                    let worker = &self.workers[w];
-                    worker.free_slots() > 0
-                        && worker.accepts(task_type)
-                        && worker.held(label).is_some_and(|h| h.loaded)
-                })
-                .collect()
-        })
+    fn free_holders(&self, label: LabelId, task_type: u16) -> impl Iterator<Item = WorkerKey> + '_ {
+        self.holders
+            .get(&label)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(move |w| {
+                let worker = &self.workers[w];
+                worker.free_slots() > 0
+                    && worker.accepts(task_type)
+                    && worker.held(label).is_some_and(|h| h.loaded)
+            })
     }
 
     /// Up to `probe` free workers that accept the task type, from a random offset.

@@ -1,8 +1,9 @@
 //! Tasks waiting for a worker: one global arrival order, an order per label, and an
 //! index by deadline, all kept in step so any task can be removed in O(log n).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
+use super::fxhash::FxHashMap;
 use super::types::{LabelId, TaskKey, Time};
 
 #[derive(Debug, Clone)]
@@ -18,9 +19,9 @@ pub struct Waiting {
 
 #[derive(Debug, Default)]
 pub struct Queue {
-    tasks: HashMap<TaskKey, Waiting>,
+    tasks: FxHashMap<TaskKey, Waiting>,
     order: BTreeMap<u64, TaskKey>,
-    by_label: HashMap<LabelId, BTreeMap<u64, TaskKey>>,
+    by_label: FxHashMap<LabelId, BTreeMap<u64, TaskKey>>,
     by_deadline: BTreeSet<(u64, TaskKey)>,
 }
 

@@ -6,6 +6,7 @@ use std::collections::{HashMap, VecDeque};
 
 use super::estimate::{Estimates, Priors};
 use super::free::FreeList;
+use super::fxhash::FxHashMap;
 use super::policy::Policy;
 use super::queue::{Queue, Waiting};
 use super::rng::SplitMix64;
@@ -135,15 +136,15 @@ pub struct Scheduler {
     type_ids: HashMap<String, u16>,
     /// Connected workers able to run each task type.
     capable: Vec<u32>,
-    pub(super) workers: HashMap<WorkerKey, Worker>,
+    pub(super) workers: FxHashMap<WorkerKey, Worker>,
     /// Workers holding (or loading) each label.
-    pub(super) holders: HashMap<LabelId, Vec<WorkerKey>>,
+    pub(super) holders: FxHashMap<LabelId, Vec<WorkerKey>>,
     /// Workers with at least one free slot, in no particular order.
     pub(super) free: FreeList,
     /// Labels that lost their last holder recently, newest last (preload candidates).
     pub(super) uncovered: VecDeque<LabelId>,
     pub(super) queue: Queue,
-    pub(super) running: HashMap<TaskKey, Running>,
+    pub(super) running: FxHashMap<TaskKey, Running>,
     pub(super) estimates: Estimates,
     next_seq: u64,
     events: Vec<LabelEvent>,
@@ -179,12 +180,12 @@ impl Scheduler {
             label_ids: HashMap::new(),
             type_ids: HashMap::new(),
             capable: Vec::new(),
-            workers: HashMap::new(),
-            holders: HashMap::new(),
+            workers: FxHashMap::default(),
+            holders: FxHashMap::default(),
             free: FreeList::default(),
             uncovered: VecDeque::new(),
             queue: Queue::default(),
-            running: HashMap::new(),
+            running: FxHashMap::default(),
             estimates,
             next_seq: 0,
             events: Vec::new(),
