@@ -190,6 +190,12 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for WorkerSession {
                 ctx.close(None);
                 ctx.stop();
             }
+            // The peer vanished (killed, network gone): nothing to tell it.
+            Err(ws::ProtocolError::Io(error)) => {
+                tracing::info!(worker_id = %self.worker_id, %error, "worker connection lost");
+                self.close_reason = format!("connection lost: {error}");
+                ctx.stop();
+            }
             Err(error) => self.refuse(
                 ctx,
                 CloseCode::Protocol,
