@@ -67,7 +67,7 @@ impl Shared<'_> {
 pub async fn run(args: &BenchArgs) -> Result<String, BenchError> {
     let (report, errors) = report(args).await?;
     if args.json {
-        return Ok(report.to_json_string());
+        return Ok(report.to_json_string() + "\n");
     }
     let mut text = report.to_table();
     if !errors.is_empty() {

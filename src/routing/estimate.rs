@@ -89,6 +89,11 @@ impl Estimates {
             .unwrap_or(self.priors.load_s)
     }
 
+    /// Expected seconds to load a label, over all labels measured so far (the prior before).
+    pub fn mean_load_s(&self) -> f64 {
+        self.load_any.0.unwrap_or(self.priors.load_s)
+    }
+
     /// Expected seconds to run a task of `task_type` on `label`, once loaded.
     pub fn run_s(&self, label: LabelId, task_type: u16) -> f64 {
         self.run

@@ -304,7 +304,8 @@ impl Scheduler {
         let p = if self.queue.count(label) > 0 {
             1.0
         } else {
-            1.0 - (-demand * self.config.reload_horizon_s).exp()
+            let horizon = self.config.reload_horizon_loads * self.estimates.load_s(label);
+            1.0 - (-demand * horizon).exp()
         };
         // With other holders left, only the share of its demand this copy served is lost.
         self.config.reload_weight * p * self.estimates.load_s(label) / holders as f64

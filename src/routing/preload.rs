@@ -21,7 +21,7 @@ impl Scheduler {
         if !w.running.is_empty()
             || w.preload.is_some()
             || w.free_slots() == 0
-            || now - w.idle_since < self.config.preload_idle_s
+            || now - w.idle_since < self.config.preload_idle_loads * self.estimates.mean_load_s()
         {
             return;
         }
@@ -97,7 +97,8 @@ impl Scheduler {
         self.uncovered.retain(|l| !self.holders.contains_key(l));
         for label in self.uncovered.iter().rev().take(probe) {
             let demand = self.estimates.demand(*label, now);
-            let p = 1.0 - (-demand * self.config.reload_horizon_s).exp();
+            let horizon = self.config.reload_horizon_loads * self.estimates.load_s(*label);
+            let p = 1.0 - (-demand * horizon).exp();
             consider(p * self.estimates.load_s(*label), *label);
         }
         best

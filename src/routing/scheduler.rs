@@ -19,6 +19,8 @@ use super::types::{
 const UNCOVERED_CAP: usize = 64;
 
 /// Knobs of the routing core. Defaults suit the simulated benchmark and real models.
+/// Apart from the priors and `demand_tau_s`, durations are counted in measured load
+/// times, so the same knobs fit any time scale once a load has been measured.
 #[derive(Debug, Clone)]
 pub struct RoutingConfig {
     /// Waiting tasks beyond this are refused with [`Reject::QueueFull`].
@@ -37,13 +39,14 @@ pub struct RoutingConfig {
     /// Weight of the reload a victim will need in the wait-or-load decision (0: compare
     /// the wait with the load time alone).
     pub reload_weight: f64,
-    /// Horizon (seconds) over which a victim's recent demand counts as a future reload.
-    pub reload_horizon_s: f64,
+    /// Horizon, in load times of the label, over which a victim's recent demand counts
+    /// as a future reload.
+    pub reload_horizon_loads: f64,
     /// An idle worker preloads a label only when the waiting it saves exceeds the
     /// reload its victim costs by this many load times (affinity only; infinite: never).
     pub preload_margin: f64,
-    /// A worker preloads only after having nothing to do for this long (seconds).
-    pub preload_idle_s: f64,
+    /// A worker preloads only after having nothing to do for this many load times.
+    pub preload_idle_loads: f64,
 }
 
 impl Default for RoutingConfig {
@@ -57,9 +60,9 @@ impl Default for RoutingConfig {
             starvation_factor: 4.0,
             probe: 16,
             reload_weight: 1.0,
-            reload_horizon_s: 30.0,
+            reload_horizon_loads: 15.0,
             preload_margin: 0.25,
-            preload_idle_s: 1.0,
+            preload_idle_loads: 0.5,
         }
     }
 }
@@ -73,8 +76,6 @@ impl RoutingConfig {
         scaled.priors.load_s *= scale;
         scaled.priors.run_s *= scale;
         scaled.demand_tau_s *= scale;
-        scaled.reload_horizon_s *= scale;
-        scaled.preload_idle_s *= scale;
         scaled
     }
 }

@@ -227,7 +227,7 @@ impl SimulateArgs {
 pub fn run(args: &SimulateArgs) -> Result<String, SimError> {
     let report = report(args)?;
     Ok(if args.json {
-        report.to_json_string()
+        report.to_json_string() + "\n"
     } else {
         report.to_table()
     })

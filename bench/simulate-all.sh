@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs every simulated benchmark configuration of bench/results/README.md, every policy,
+# averaged over SEEDS seeds, and writes bench/results/sim/<config>.{json,txt} and the plot
+# bench/results/sim.svg. Deterministic: the same binary gives the same files.
+#   SEEDS  seeds per policy [10]      BIN  the binary [target/release/smart-routing]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SEEDS=${SEEDS:-10}
+BIN=${BIN:-target/release/smart-routing}
+OUT=bench/results/sim
+mkdir -p "$OUT"
+if [[ ! -x "$BIN" ]]; then
+    cargo build --release --quiet
+fi
+
+# name|flags (K=2 and one slot per worker everywhere)
+CONFIGS=(
+    "a-w2-l4-wait0.75|--workers 2 --labels 4 --producers 2 --wait-avg 0.75 --wait-stddev 1.0 --requests 2400"
+    "b-w2-l5-wait2.5|--workers 2 --labels 5 --producers 2 --wait-avg 2.5 --wait-stddev 1.0 --requests 2400"
+    "c-w3-l8-wait3.0|--workers 3 --labels 8 --producers 2 --wait-avg 3.0 --wait-stddev 1.0 --requests 2400"
+    "d-w8-l40-p16|--workers 8 --labels 40 --producers 16 --wait-avg 2.5 --wait-stddev 1.0 --requests 4000"
+)
+trace="$OUT/zipf-trace.jsonl"
+python3 bench/make-trace.py --rate 1.5 --duration 1600 --labels 20 --zipf 1.1 --seed 7 > "$trace"
+CONFIGS+=("e-w8-zipf20-open|--workers 8 --trace $trace")
+
+for entry in "${CONFIGS[@]}"; do
+    name=${entry%%|*}
+    read -r -a flags <<< "${entry#*|}"
+    echo "$name: smart-routing simulate ${flags[*]} --max-labels 2 --seeds $SEEDS" >&2
+    "$BIN" simulate "${flags[@]}" --max-labels 2 --policy all --seeds "$SEEDS" --json > "$OUT/$name.json"
+    "$BIN" simulate "${flags[@]}" --max-labels 2 --policy all --seeds "$SEEDS" > "$OUT/$name.txt"
+done
+python3 bench/plot.py --title "Simulated, mean of $SEEDS seeds" "$OUT"/*.json > bench/results/sim.svg
+echo "wrote $OUT/*.json, $OUT/*.txt and bench/results/sim.svg" >&2
