@@ -220,3 +220,125 @@ fn load(repository: &Path, label: &str) -> Result<LoadedModel, String> {
         .map_err(|e| e.to_string())?
         .with_label(label))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Reply = oneshot::Receiver<Result<String, String>>;
+
+    fn run_job(label: &str, task_type: &str, rows: usize) -> (Job, Reply) {
+        let (reply, answer) = oneshot::channel();
+        let job = Job::Run {
+            label: label.to_owned(),
+            task_type: task_type.to_owned(),
+            input: TaskInput::Rows(vec![vec![0.0; 4]; rows]),
+            reply,
+        };
+        (job, answer)
+    }
+
+    fn first(
+        label: &str,
+        rows: usize,
+    ) -> Vec<(TaskInput, oneshot::Sender<Result<String, String>>)> {
+        match run_job(label, "infer", rows).0 {
+            Job::Run { input, reply, .. } => vec![(input, reply)],
+            _ => unreachable!("run_job makes runs"),
+        }
+    }
+
+    #[test]
+    fn waiting_runs_of_one_label_join_the_batch_up_to_its_size() {
+        let (tx, rx) = mpsc::channel();
+        let mut answers = Vec::new();
+        for (label, rows) in [("a", 2), ("b", 1), ("a", 3), ("a", 4), ("a", 1)] {
+            let (job, answer) = run_job(label, "infer", rows);
+            tx.send(job).unwrap();
+            answers.push(answer);
+        }
+        let mut batch = first("a", 1);
+        let mut pending = VecDeque::new();
+        collect(
+            "a",
+            "infer",
+            8,
+            Duration::ZERO,
+            &mut batch,
+            &mut pending,
+            &rx,
+        );
+        // 1 + 2 + 3 fit in 8; the 4-row run would not, the 1-row run after it does.
+        let sizes: Vec<usize> = batch.iter().map(|(input, _)| input.len()).collect();
+        assert_eq!(sizes, [1, 2, 3, 1]);
+        // What did not join keeps its order for later.
+        let left: Vec<(String, usize)> = pending
+            .iter()
+            .map(|job| match job {
+                Job::Run { label, input, .. } => (label.clone(), input.len()),
+                _ => unreachable!("only runs were sent"),
+            })
+            .collect();
+        assert_eq!(left, [("b".to_owned(), 1), ("a".to_owned(), 4)]);
+    }
+
+    #[test]
+    fn the_batcher_waits_up_to_its_delay_for_more_work() {
+        let (tx, rx) = mpsc::channel();
+        let sender = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            let (job, answer) = run_job("a", "infer", 1);
+            tx.send(job).unwrap();
+            answer
+        });
+        let mut batch = first("a", 1);
+        let mut pending = VecDeque::new();
+        collect(
+            "a",
+            "infer",
+            8,
+            Duration::from_secs(5),
+            &mut batch,
+            &mut pending,
+            &rx,
+        );
+        let _answer = sender.join().unwrap();
+        // Returned once the sender hung up, with the late run in the batch.
+        assert_eq!(batch.len(), 2);
+        assert!(pending.is_empty());
+    }
+
+    #[test]
+    fn other_task_types_and_evictions_are_not_batched() {
+        let (tx, rx) = mpsc::channel();
+        let (job, _a) = run_job("a", "embed_texts", 1);
+        tx.send(job).unwrap();
+        tx.send(Job::Evict {
+            label: "a".to_owned(),
+        })
+        .unwrap();
+        let mut batch = first("a", 1);
+        let mut pending = VecDeque::new();
+        collect(
+            "a",
+            "infer",
+            8,
+            Duration::ZERO,
+            &mut batch,
+            &mut pending,
+            &rx,
+        );
+        assert_eq!(batch.len(), 1);
+        assert_eq!(pending.len(), 2);
+    }
+
+    #[test]
+    fn labels_that_could_escape_the_repository_are_refused() {
+        for label in ["", ".", "..", "../x", "a/b", ".hidden", "a b"] {
+            assert!(!valid_label(label), "{label:?}");
+        }
+        for label in ["all-MiniLM-L6-v2", "tiny_a", "v1.2"] {
+            assert!(valid_label(label), "{label:?}");
+        }
+    }
+}

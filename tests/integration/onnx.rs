@@ -236,3 +236,52 @@ fn a_missing_onnx_runtime_is_a_clear_startup_error() {
     assert!(stderr.contains("scripts/setup.sh"), "{stderr}");
     assert!(!String::from_utf8_lossy(&output.stdout).contains("listening on"));
 }
+
+#[tokio::test]
+async fn a_remote_worker_runs_the_same_engine() {
+    let expected = read_json(&fixture("tiny_expected.json"));
+    let repository = tiny_repository(&["tiny-remote"]);
+    let server = serve(&[], &[]);
+    let _worker = crate::common::Proc(
+        Command::new(BIN)
+            .args([
+                "worker",
+                "--dispatcher",
+                &server.ws_url(),
+                "--worker-id",
+                "onnx-remote",
+                "--slots",
+                "4",
+            ])
+            .arg("--models")
+            .arg(&repository)
+            .env("RUST_LOG", "warn")
+            .spawn()
+            .unwrap(),
+    );
+    server.wait_workers(1).await;
+    let (status, view) = server
+        .post(
+            "/run-task",
+            &infer("r-1", "tiny-remote", &expected["inputs"]),
+        )
+        .await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(
+        (view["worker"].as_str(), view["label_miss"].as_bool()),
+        (Some("onnx-remote"), Some(true))
+    );
+    assert_close(&view["result"]["outputs"], &expected["outputs"], 1e-5);
+    // A label the remote repository lacks fails the task with the worker's reason.
+    let (status, view) = server
+        .post("/run-task", &infer("r-2", "absent", &expected["inputs"]))
+        .await;
+    assert_eq!(status, 502, "{view}");
+    assert!(
+        view["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no model 'absent'"),
+        "{view}"
+    );
+}
