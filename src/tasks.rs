@@ -79,6 +79,16 @@ pub struct TaskTable {
     retention: Duration,
     max_finished: usize,
     next_key: u64,
+    /// Tasks finished since start, by final status.
+    totals: FinishedTotals,
+}
+
+/// How many tasks ended each way since the server started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FinishedTotals {
+    pub completed: u64,
+    pub failed: u64,
+    pub cancelled: u64,
 }
 
 impl TaskTable {
@@ -90,6 +100,7 @@ impl TaskTable {
             retention,
             max_finished,
             next_key: 0,
+            totals: FinishedTotals::default(),
         }
     }
 
@@ -149,6 +160,12 @@ impl TaskTable {
         for waiter in record.waiters.drain(..) {
             let _ = waiter.send(view.clone()); // a waiter that went away needs no answer
         }
+        match view.status {
+            Status::Completed => self.totals.completed += 1,
+            Status::Failed => self.totals.failed += 1,
+            Status::Cancelled => self.totals.cancelled += 1,
+            Status::Queued | Status::Running => {} // `finish` always sets a final status
+        }
         self.finished.push_back((now, view.task_id.clone(), key));
         self.prune(now);
         Some(view)
@@ -168,6 +185,10 @@ impl TaskTable {
             self.id_of.remove(key);
             self.finished.pop_front();
         }
+    }
+
+    pub fn totals(&self) -> FinishedTotals {
+        self.totals
     }
 
     pub fn len(&self) -> usize {

@@ -526,3 +526,15 @@ impl Handler<LabelEvicted> for Dispatcher {
         }
     }
 }
+
+impl Handler<GetStats> for Dispatcher {
+    type Result = MessageResult<GetStats>;
+
+    fn handle(&mut self, _: GetStats, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(DispatcherStats {
+            queued: self.scheduler.queued(),
+            running: self.scheduler.running(),
+            finished: self.tasks.totals(),
+        })
+    }
+}

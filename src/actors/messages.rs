@@ -203,3 +203,16 @@ pub struct Record(pub serde_json::Value);
 pub struct RecentRecords {
     pub limit: usize,
 }
+
+/// Counters for `/metrics`.
+#[derive(Debug, Clone, Copy)]
+pub struct DispatcherStats {
+    pub queued: usize,
+    pub running: usize,
+    pub finished: crate::tasks::FinishedTotals,
+}
+
+/// Read the dispatcher's counters.
+#[derive(Message)]
+#[rtype(result = "DispatcherStats")]
+pub struct GetStats;

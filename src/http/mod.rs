@@ -3,6 +3,7 @@
 
 mod body;
 pub mod error;
+mod metrics;
 mod models;
 mod state;
 mod tasks;
@@ -20,6 +21,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/labels", web::get().to(workers::list_labels))
         .route("/labels/stats", web::get().to(workers::label_stats))
         .route("/logs", web::get().to(workers::recent_logs))
+        .route("/metrics", web::get().to(metrics::metrics))
         .route("/models", web::get().to(models::list_models))
         .route("/upload-model", web::post().to(models::upload_model))
         .route("/run-task", web::post().to(tasks::run_task))

@@ -52,6 +52,43 @@ async fn health_workers_labels_and_run_task() {
 }
 
 #[tokio::test]
+async fn metrics_count_tasks_and_label_misses() {
+    let server = serve(&[], &[]);
+    let _w = server.sim_worker("w-1", 2, 0.01);
+    server.wait_workers(1).await;
+    for i in 0..3 {
+        let (status, _) = server
+            .post(
+                "/run-task",
+                &task(&format!("m-{i}"), "sample_task_1", "label-\"q\""),
+            )
+            .await;
+        assert_eq!(status, 200);
+    }
+    let text = server
+        .http
+        .get(format!("{}/metrics", server.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "smart_routing_workers 1",
+        "smart_routing_tasks_queued 0",
+        "smart_routing_tasks_finished_total{status=\"completed\"} 3",
+        "smart_routing_label_tasks_total{label=\"label-\\\"q\\\"\"} 3",
+        "smart_routing_label_misses_total{label=\"label-\\\"q\\\"\"} 1",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in:\n{text}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn send_task_then_poll_it() {
     let server = serve(&[], &[]);
     let _w = server.sim_worker("w-1", 2, 0.02);
