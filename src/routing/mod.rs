@@ -4,6 +4,8 @@
 //! randomness come in as arguments, so the live dispatcher and the simulator run the
 //! same code and tests drive it on a virtual clock.
 
+mod config;
+mod dispatch;
 mod estimate;
 mod free;
 mod fxhash;
@@ -13,6 +15,7 @@ mod queue;
 mod rng;
 mod scheduler;
 mod types;
+mod worker;
 
 #[cfg(test)]
 mod tests;

@@ -4,7 +4,8 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use super::estimate::{Estimates, Priors};
+pub use super::config::RoutingConfig;
+use super::estimate::Estimates;
 use super::free::FreeList;
 use super::fxhash::FxHashMap;
 use super::policy::Policy;
@@ -14,118 +15,7 @@ use super::types::{
     Action, LabelEvent, LabelEventKind, LabelId, Outcome, Reject, TaskKey, TaskSpec, Time,
     WorkerKey, WorkerSpec,
 };
-
-/// Labels remembered as recently left without a holder (preload candidates).
-const UNCOVERED_CAP: usize = 64;
-
-/// Knobs of the routing core. Defaults suit the simulated benchmark and real models.
-/// Apart from the priors and `demand_tau_s`, durations are counted in measured load
-/// times, so the same knobs fit any time scale once a load has been measured.
-#[derive(Debug, Clone)]
-pub struct RoutingConfig {
-    /// Waiting tasks beyond this are refused with [`Reject::QueueFull`].
-    pub max_queue: usize,
-    /// A task whose worker is lost this many times fails.
-    pub max_attempts: u32,
-    pub priors: Priors,
-    /// Time constant of the per-label demand estimate (seconds).
-    pub demand_tau_s: f64,
-    /// A loaded label stays at least this many times its load time (churn floor).
-    pub churn_factor: f64,
-    /// A task waiting longer than this many times (load + run) is served first.
-    pub starvation_factor: f64,
-    /// How many candidates a decision examines at most (keeps decisions O(1) in pool size).
-    pub probe: usize,
-    /// Weight of the reload a victim will need in the wait-or-load decision (0: compare
-    /// the wait with the load time alone).
-    pub reload_weight: f64,
-    /// Horizon, in load times of the label, over which a victim's recent demand counts
-    /// as a future reload.
-    pub reload_horizon_loads: f64,
-    /// An idle worker preloads a label only when the waiting it saves exceeds the
-    /// reload its victim costs by this many load times (affinity only; infinite: never).
-    pub preload_margin: f64,
-    /// A worker preloads only after having nothing to do for this many load times.
-    pub preload_idle_loads: f64,
-}
-
-impl Default for RoutingConfig {
-    fn default() -> Self {
-        Self {
-            max_queue: 100_000,
-            max_attempts: 3,
-            priors: Priors::default(),
-            demand_tau_s: 30.0,
-            churn_factor: 2.0,
-            starvation_factor: 4.0,
-            probe: 16,
-            reload_weight: 1.0,
-            reload_horizon_loads: 15.0,
-            preload_margin: 0.25,
-            preload_idle_loads: 0.5,
-        }
-    }
-}
-
-impl RoutingConfig {
-    /// The same knobs for a world whose durations are all multiplied by `scale` (the
-    /// simulator's and the simulated workers' time scale): every duration scales, ratios
-    /// and counts stay.
-    pub fn time_scaled(&self, scale: f64) -> Self {
-        let mut scaled = self.clone();
-        scaled.priors.load_s *= scale;
-        scaled.priors.run_s *= scale;
-        scaled.demand_tau_s *= scale;
-        scaled
-    }
-}
-
-#[derive(Debug, Clone)]
-pub(super) struct Held {
-    pub label: LabelId,
-    pub loaded: bool,
-    /// When the load started (or the worker joined holding it).
-    pub since: Time,
-    pub last_used: Time,
-    pub in_flight: u32,
-}
-
-#[derive(Debug)]
-pub(super) struct Worker {
-    pub slots: u32,
-    pub max_labels: u32,
-    pub types: u64,
-    pub running: Vec<TaskKey>,
-    pub labels: Vec<Held>,
-    /// A label it loads ahead of demand, taking one slot until it is loaded.
-    pub preload: Option<LabelId>,
-    /// Since when it has had nothing to do (meaningful while it has nothing to do).
-    pub idle_since: Time,
-}
-
-impl Worker {
-    pub fn free_slots(&self) -> u32 {
-        let busy = self.running.len() as u32 + u32::from(self.preload.is_some());
-        self.slots.saturating_sub(busy)
-    }
-
-    pub fn held(&self, label: LabelId) -> Option<&Held> {
-        self.labels.iter().find(|h| h.label == label)
-    }
-
-    pub fn accepts(&self, task_type: u16) -> bool {
-        self.types & (1 << task_type) != 0
-    }
-}
-
-#[derive(Debug, Clone)]
-pub(super) struct Running {
-    pub worker: WorkerKey,
-    pub waiting: Waiting,
-    pub load: bool,
-    pub started: Time,
-    pub expected_end: Time,
-}
+pub(super) use super::worker::{Held, Running, Worker};
 
 /// The routing core's whole state. See the module docs of [`crate::routing`].
 pub struct Scheduler {
@@ -148,7 +38,7 @@ pub struct Scheduler {
     pub(super) running: FxHashMap<TaskKey, Running>,
     pub(super) estimates: Estimates,
     next_seq: u64,
-    events: Vec<LabelEvent>,
+    pub(super) events: Vec<LabelEvent>,
 }
 
 /// Why a worker's report was refused: the session that sent it is misbehaving.
@@ -542,157 +432,5 @@ impl Scheduler {
             }
         }
         actions
-    }
-
-    /// Offers every worker with a free slot the waiting work.
-    fn dispatch_idle(&mut self, now: Time, actions: &mut Vec<Action>) {
-        if self.queue.len() == 0 {
-            return;
-        }
-        let idle: Vec<WorkerKey> = self.free.as_slice().to_vec();
-        for worker in idle {
-            self.fill(worker, now, actions);
-        }
-    }
-
-    /// Starts waiting tasks on `worker` while it has free slots and the policy picks one.
-    fn fill(&mut self, worker: WorkerKey, now: Time, actions: &mut Vec<Action>) {
-        while self
-            .workers
-            .get(&worker)
-            .is_some_and(|w| w.free_slots() > 0)
-        {
-            match self.pick_for(worker, now) {
-                Some((task, load)) => self.start(task, worker, load, now, actions),
-                None => break,
-            }
-        }
-        if self.policy == Policy::Affinity {
-            self.consider_preload(worker, now, actions);
-        }
-    }
-
-    /// Starts or ends a preload on the worker, keeping the counts in step.
-    pub(super) fn set_preload(&mut self, key: WorkerKey, label: Option<LabelId>) {
-        let Some(worker) = self.workers.get_mut(&key) else {
-            return;
-        };
-        worker.preload = label;
-        self.sync_free(key);
-    }
-
-    /// Keeps `free` in step with the worker's free slots after any change to them.
-    pub(super) fn sync_free(&mut self, key: WorkerKey) {
-        match self.workers.get(&key) {
-            Some(w) if w.free_slots() > 0 => self.free.insert(key),
-            _ => self.free.remove(key),
-        }
-    }
-
-    /// Moves a waiting task onto `worker`, evicting a label first if it must load one.
-    fn start(
-        &mut self,
-        task: TaskKey,
-        worker_key: WorkerKey,
-        load: bool,
-        now: Time,
-        actions: &mut Vec<Action>,
-    ) {
-        let Some(waiting) = self.queue.remove(task) else {
-            return;
-        };
-        let label = waiting.label;
-        if load {
-            self.begin_load(worker_key, label, now, actions);
-        }
-        let run_s = self.estimates.run_s(label, waiting.task_type);
-        let load_s = if load {
-            self.estimates.load_s(label)
-        } else {
-            0.0
-        };
-        let worker = self
-            .workers
-            .get_mut(&worker_key)
-            .expect("worker chosen from the map");
-        if let Some(held) = worker.labels.iter_mut().find(|h| h.label == label) {
-            held.in_flight += 1;
-            held.last_used = now;
-        }
-        worker.running.push(task);
-        self.sync_free(worker_key);
-        self.running.insert(
-            task,
-            Running {
-                worker: worker_key,
-                waiting,
-                load,
-                started: now,
-                expected_end: now + load_s + run_s,
-            },
-        );
-        actions.push(Action::Run {
-            task,
-            worker: worker_key,
-            label,
-            load,
-        });
-    }
-
-    /// Makes room on the worker (evicting the policy's victim) and counts `label` as held
-    /// there, loading, from now on.
-    pub(super) fn begin_load(
-        &mut self,
-        worker_key: WorkerKey,
-        label: LabelId,
-        now: Time,
-        actions: &mut Vec<Action>,
-    ) {
-        if let Some(victim) = self.victim(worker_key, now) {
-            if let Some(worker) = self.workers.get_mut(&worker_key) {
-                worker.labels.retain(|h| h.label != victim);
-            }
-            self.unhold(worker_key, victim);
-            actions.push(Action::Evict {
-                worker: worker_key,
-                label: victim,
-            });
-        }
-        let Some(worker) = self.workers.get_mut(&worker_key) else {
-            return;
-        };
-        worker.labels.push(Held {
-            label,
-            loaded: false,
-            since: now,
-            last_used: now,
-            in_flight: 0,
-        });
-        self.holders.entry(label).or_default().push(worker_key);
-        self.events.push(LabelEvent {
-            worker: worker_key,
-            label,
-            kind: LabelEventKind::Loading,
-        });
-    }
-
-    fn unhold(&mut self, worker: WorkerKey, label: LabelId) {
-        if let Some(list) = self.holders.get_mut(&label) {
-            list.retain(|w| *w != worker);
-            if list.is_empty() {
-                self.holders.remove(&label);
-                if !self.uncovered.contains(&label) {
-                    if self.uncovered.len() >= UNCOVERED_CAP {
-                        self.uncovered.pop_front();
-                    }
-                    self.uncovered.push_back(label);
-                }
-            }
-        }
-        self.events.push(LabelEvent {
-            worker,
-            label,
-            kind: LabelEventKind::Evicted,
-        });
     }
 }

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use serde_json::{Map, Value};
 
-use super::engine::{simulate, Arrivals, Broken, Scenario};
+use super::engine::simulate;
+use super::scenario::{Arrivals, Broken, Scenario};
 use super::trace::{parse_trace, TraceError};
 use crate::report::{PolicyResult, Report};
 use crate::routing::{Policy, RoutingConfig};

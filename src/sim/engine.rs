@@ -5,107 +5,18 @@
 //! from the seed, split so that each producer's requests (label, task type, run time,
 //! think time) are the same whatever the policy: policies are compared on the same work.
 
-use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
 
 use rand::rngs::SmallRng;
 use rand::{RngCore, SeedableRng};
 
-use super::trace::TraceEntry;
+use super::events::{Event, Scheduled};
+use super::scenario::{Arrivals, Broken, Scenario};
 use crate::report::Samples;
 use crate::routing::{
-    Action, LabelId, Outcome, Policy, RoutingConfig, Scheduler, TaskKey, TaskSpec, WorkerKey,
-    WorkerSpec,
+    Action, LabelId, Outcome, Policy, Scheduler, TaskKey, TaskSpec, WorkerKey, WorkerSpec,
 };
-use crate::workload::{self, ProducerModel};
-
-/// Where requests come from.
-#[derive(Debug, Clone)]
-pub enum Arrivals {
-    /// `producers` producers share `requests`: each sends one, waits for its result,
-    /// thinks, and sends the next.
-    Closed {
-        requests: usize,
-        producers: usize,
-        model: ProducerModel,
-    },
-    /// Requests at fixed times, whatever the results.
-    Trace(Vec<TraceEntry>),
-}
-
-/// Everything a simulation needs besides the policy and the seed. Durations unscaled.
-#[derive(Debug, Clone)]
-pub struct Scenario {
-    pub workers: u32,
-    pub max_labels: u32,
-    pub slots: u32,
-    /// What the workers accept (simulated types only).
-    pub task_types: Vec<String>,
-    pub arrivals: Arrivals,
-    /// Multiplies every simulated duration; results are divided by it.
-    pub time_scale: f64,
-    /// Seconds (unscaled) between the scheduler's periodic ticks.
-    pub tick_s: f64,
-    /// The routing knobs, in unscaled seconds.
-    pub routing: RoutingConfig,
-}
-
-/// A simulation that went wrong: the routing core broke a rule the workers rely on, or
-/// stopped making progress.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("at t={at:.3}s: {message}")]
-pub struct Broken {
-    pub at: f64,
-    pub message: String,
-}
-
-#[derive(Debug)]
-enum Event {
-    /// A closed-loop producer sends its next request.
-    Wake {
-        producer: usize,
-    },
-    /// The trace entry with this index arrives.
-    Arrival {
-        index: usize,
-    },
-    LoadDone {
-        worker: usize,
-        label: LabelId,
-        /// A preload, which held a slot of its own until now.
-        preload: bool,
-    },
-    TaskDone {
-        worker: usize,
-        task: TaskKey,
-    },
-    Tick,
-}
-
-#[derive(Debug)]
-struct Scheduled {
-    at: f64,
-    seq: u64,
-    event: Event,
-}
-
-impl PartialEq for Scheduled {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-impl Eq for Scheduled {}
-impl PartialOrd for Scheduled {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Scheduled {
-    /// Reversed, so the max-heap pops the earliest (then first scheduled) event.
-    fn cmp(&self, other: &Self) -> Ordering {
-        other.at.total_cmp(&self.at).then(other.seq.cmp(&self.seq))
-    }
-}
+use crate::workload;
 
 struct SimWorker {
     rng: SmallRng,

@@ -7,11 +7,14 @@
 
 mod cli;
 mod engine;
+mod events;
+mod scenario;
 mod trace;
 
 #[cfg(test)]
 mod tests;
 
 pub use cli::{parse_policies, report, run, SimError, SimulateArgs};
-pub use engine::{simulate, Arrivals, Broken, Scenario};
+pub use engine::simulate;
+pub use scenario::{Arrivals, Broken, Scenario};
 pub use trace::{parse_trace, TraceEntry, TraceError};

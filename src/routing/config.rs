@@ -1,0 +1,65 @@
+//! The routing core's knobs and their defaults.
+
+use super::estimate::Priors;
+
+/// Knobs of the routing core. Defaults suit the simulated benchmark and real models.
+/// Apart from the priors and `demand_tau_s`, durations are counted in measured load
+/// times, so the same knobs fit any time scale once a load has been measured.
+#[derive(Debug, Clone)]
+pub struct RoutingConfig {
+    /// Waiting tasks beyond this are refused with [`Reject::QueueFull`].
+    pub max_queue: usize,
+    /// A task whose worker is lost this many times fails.
+    pub max_attempts: u32,
+    pub priors: Priors,
+    /// Time constant of the per-label demand estimate (seconds).
+    pub demand_tau_s: f64,
+    /// A loaded label stays at least this many times its load time (churn floor).
+    pub churn_factor: f64,
+    /// A task waiting longer than this many times (load + run) is served first.
+    pub starvation_factor: f64,
+    /// How many candidates a decision examines at most (keeps decisions O(1) in pool size).
+    pub probe: usize,
+    /// Weight of the reload a victim will need in the wait-or-load decision (0: compare
+    /// the wait with the load time alone).
+    pub reload_weight: f64,
+    /// Horizon, in load times of the label, over which a victim's recent demand counts
+    /// as a future reload.
+    pub reload_horizon_loads: f64,
+    /// An idle worker preloads a label only when the waiting it saves exceeds the
+    /// reload its victim costs by this many load times (affinity only; infinite: never).
+    pub preload_margin: f64,
+    /// A worker preloads only after having nothing to do for this many load times.
+    pub preload_idle_loads: f64,
+}
+
+impl Default for RoutingConfig {
+    fn default() -> Self {
+        Self {
+            max_queue: 100_000,
+            max_attempts: 3,
+            priors: Priors::default(),
+            demand_tau_s: 30.0,
+            churn_factor: 2.0,
+            starvation_factor: 4.0,
+            probe: 16,
+            reload_weight: 1.0,
+            reload_horizon_loads: 15.0,
+            preload_margin: 0.25,
+            preload_idle_loads: 0.5,
+        }
+    }
+}
+
+impl RoutingConfig {
+    /// The same knobs for a world whose durations are all multiplied by `scale` (the
+    /// simulator's and the simulated workers' time scale): every duration scales, ratios
+    /// and counts stay.
+    pub fn time_scaled(&self, scale: f64) -> Self {
+        let mut scaled = self.clone();
+        scaled.priors.load_s *= scale;
+        scaled.priors.run_s *= scale;
+        scaled.demand_tau_s *= scale;
+        scaled
+    }
+}
