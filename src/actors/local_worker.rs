@@ -7,11 +7,11 @@ use std::path::PathBuf;
 use std::rc::Rc;
 
 use actix::prelude::*;
-use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::dispatcher::Dispatcher;
-use super::messages::{Dispatch, LabelEvicted, LabelLoaded, Record, TaskFinished, WorkerJoined};
+use super::messages::{Dispatch, Record, TaskFinished, WorkerJoined};
+use super::relay::relay;
 use crate::protocol::{FromWorker, Registration, WorkerCommand};
 use crate::worker::{runner, Executor, Onnx};
 
@@ -123,30 +123,14 @@ impl Handler<Dispatch> for LocalWorker {
 impl StreamHandler<FromWorker> for LocalWorker {
     fn handle(&mut self, report: FromWorker, _: &mut Context<Self>) {
         let (conn, worker_id) = (self.conn, self.registration.worker_id.clone());
-        match report {
-            FromWorker::TaskResult(report) => self.dispatcher.do_send(TaskFinished {
+        if let Some(FromWorker::TaskResult(report)) =
+            relay(report, conn, &worker_id, &self.dispatcher, &self.log)
+        {
+            self.dispatcher.do_send(TaskFinished {
                 conn,
                 worker_id,
                 report,
-            }),
-            FromWorker::LabelLoaded { label } => self.dispatcher.do_send(LabelLoaded {
-                conn,
-                worker_id,
-                label,
-            }),
-            FromWorker::LabelEvicted { label } => self.dispatcher.do_send(LabelEvicted {
-                conn,
-                worker_id,
-                label,
-            }),
-            FromWorker::Log(record) => self.log.do_send(Record(json!({
-                "unix_ms": record.unix_ms,
-                "event": "worker_log",
-                "worker_id": worker_id,
-                "level": record.level,
-                "message": record.message,
-            }))),
-            FromWorker::Register(_) | FromWorker::Heartbeat => {}
+            });
         }
     }
 }

@@ -5,6 +5,7 @@
 mod dispatcher;
 mod local_worker;
 mod log_sink;
+mod relay;
 pub mod messages;
 pub mod registry;
 mod session;

@@ -6,12 +6,10 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use actix_web_actors::ws::{self, CloseCode, CloseReason};
-use serde_json::json;
 
 use super::dispatcher::Dispatcher;
-use super::messages::{
-    Dispatch, LabelEvicted, LabelLoaded, Record, TaskFinished, WorkerJoined, WorkerLeft,
-};
+use super::messages::{Dispatch, Record, TaskFinished, WorkerJoined, WorkerLeft};
+use super::relay::relay;
 use crate::protocol::{decode_from_worker, encode_command, FromWorker};
 
 const CHECK_EVERY: Duration = Duration::from_secs(1);
@@ -118,24 +116,9 @@ impl WorkerSession {
                     })
                     .wait(ctx);
             }
-            FromWorker::LabelLoaded { label } => self.dispatcher.do_send(LabelLoaded {
-                conn,
-                worker_id,
-                label,
-            }),
-            FromWorker::LabelEvicted { label } => self.dispatcher.do_send(LabelEvicted {
-                conn,
-                worker_id,
-                label,
-            }),
-            FromWorker::Log(record) => self.log.do_send(Record(json!({
-                "unix_ms": record.unix_ms,
-                "event": "worker_log",
-                "worker_id": worker_id,
-                "level": record.level,
-                "message": record.message,
-                "fields": record.fields,
-            }))),
+            other => {
+                relay(other, conn, &worker_id, &self.dispatcher, &self.log);
+            }
         }
     }
 }

@@ -137,6 +137,12 @@ pub async fn send_task(
     })))
 }
 
+/// The view, or 404 for an unknown id.
+fn found(task_id: &str, view: Option<TaskView>) -> Result<HttpResponse, ApiError> {
+    view.map(|view| HttpResponse::Ok().json(view))
+        .ok_or_else(|| ApiError::NotFound(format!("no task '{task_id}'")))
+}
+
 pub async fn get_task(
     req: HttpRequest,
     path: web::Path<String>,
@@ -144,16 +150,13 @@ pub async fn get_task(
 ) -> Result<HttpResponse, ApiError> {
     AppState::authorize(&req, &state.config.client_token)?;
     let task_id = path.into_inner();
-    match state
+    let view = state
         .dispatcher
         .send(GetTask {
             task_id: task_id.clone(),
         })
-        .await?
-    {
-        Some(view) => Ok(HttpResponse::Ok().json(view)),
-        None => Err(ApiError::NotFound(format!("no task '{task_id}'"))),
-    }
+        .await?;
+    found(&task_id, view)
 }
 
 pub async fn cancel_task(
@@ -163,14 +166,11 @@ pub async fn cancel_task(
 ) -> Result<HttpResponse, ApiError> {
     AppState::authorize(&req, &state.config.client_token)?;
     let task_id = path.into_inner();
-    match state
+    let view = state
         .dispatcher
         .send(CancelTask {
             task_id: task_id.clone(),
         })
-        .await?
-    {
-        Some(view) => Ok(HttpResponse::Ok().json(view)),
-        None => Err(ApiError::NotFound(format!("no task '{task_id}'"))),
-    }
+        .await?;
+    found(&task_id, view)
 }
