@@ -67,7 +67,7 @@ impl Scheduler {
         let probe = self.config.probe;
         let mut best: Option<(f64, LabelId)> = None;
         let mut consider = |value: f64, label: LabelId| {
-            if value > 0.0 && best.map_or(true, |(v, _)| value > v) {
+            if value > 0.0 && best.is_none_or(|(v, _)| value > v) {
                 best = Some((value, label));
             }
         };
