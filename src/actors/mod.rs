@@ -5,9 +5,9 @@
 mod dispatcher;
 mod local_worker;
 mod log_sink;
-mod relay;
 pub mod messages;
 pub mod registry;
+mod relay;
 mod session;
 
 pub use dispatcher::{unix_ms, Dispatcher};
