@@ -103,12 +103,14 @@ impl Estimates {
             .unwrap_or(self.priors.run_s)
     }
 
-    /// The longest expected run time of any task type measured so far (the prior before).
+    /// The longest expected run time of any task type measured so far (the prior before
+    /// any: a prior larger than every measurement must not stretch anyone's patience).
     pub fn max_run_s(&self) -> f64 {
         self.run_by_type
             .values()
             .filter_map(|e| e.0)
-            .fold(self.priors.run_s, f64::max)
+            .reduce(f64::max)
+            .unwrap_or(self.priors.run_s)
     }
 
     /// The mean expected run time over the task types measured so far (the prior before).
