@@ -26,7 +26,11 @@ fn typed(key: u64, label: &str, task_type: &str) -> TaskSpec {
 /// Worker 1 holds A, worker 2 holds B (one label each); B is in steady demand, A's short
 /// tasks take 1 s and long ones 5 s. At t=6 a long A task starts on worker 1.
 fn busy_holder_with_a_wanted_neighbour() -> Scheduler {
-    let mut s = Scheduler::new(Policy::Affinity, RoutingConfig::default(), 3);
+    busy_holder_with(RoutingConfig::default())
+}
+
+fn busy_holder_with(config: RoutingConfig) -> Scheduler {
+    let mut s = Scheduler::new(Policy::Affinity, config, 3);
     s.worker_joined(two_type_worker(1, 1, &[A]), 0.0).unwrap();
     s.worker_joined(two_type_worker(2, 1, &[B]), 0.0).unwrap();
     s.submit(typed(1, A, T1), 0.0).unwrap();
@@ -59,7 +63,21 @@ fn a_short_task_waits_past_the_load_time_rather_than_evict_a_wanted_label() {
 
 #[test]
 fn a_long_task_never_waits_past_the_load_time() {
-    // Long tasks make the latency tail: the same wait makes it load on worker 2.
+    // Long tasks make the latency tail: the same wait makes it load on worker 2, even
+    // when the prior run time is longer than any measured one (a live server whose
+    // workers run at time scale 0.1 keeps its 1 s prior).
+    for prior_run_s in [1.0, 60.0] {
+        let config = RoutingConfig {
+            priors: Priors {
+                load_s: 2.0,
+                run_s: prior_run_s,
+            },
+            ..RoutingConfig::default()
+        };
+        let mut s = busy_holder_with(config);
+        let actions = s.submit(typed(4, A, T2), 8.0).unwrap();
+        assert_eq!(runs(&actions), vec![(4, 2, true)], "prior {prior_run_s}");
+    }
     let mut s = busy_holder_with_a_wanted_neighbour();
     let actions = s.submit(typed(4, A, T2), 8.0).unwrap();
     let b = s.label_id(B);
