@@ -161,7 +161,7 @@ if [[ ! -f "$MODEL_DIR/model.toml" ]]; then
 # Every field is optional; these are the defaults spelled out.
 task_types = ["embed_texts"]
 max_batch_size = 32          # texts per session call
-max_queue_delay_us = 2000    # how long the batcher waits to fill a batch
+max_queue_delay_us = 0       # how long the batcher waits to fill a batch (0: batch what already waits)
 pooling = "mean"             # "mean" or "cls"
 normalize = true             # L2-normalise the embeddings
 max_length = 256             # tokens per text, including [CLS] and [SEP]

@@ -5,7 +5,7 @@
 //! ```toml
 //! task_types = ["embed_texts"]  # default: ["embed_texts"] with tokenizer.json, else ["infer"]
 //! max_batch_size = 32           # texts or rows per session call
-//! max_queue_delay_us = 2000     # how long the batcher may wait to fill a batch
+//! max_queue_delay_us = 0        # how long the batcher may wait to fill a batch (0: take what waits)
 //! pooling = "mean"              # "mean" or "cls" (embed_texts)
 //! normalize = true              # L2-normalise embeddings
 //! max_length = 256              # tokens per text, special tokens included
@@ -139,7 +139,7 @@ impl ModelConfig {
         ModelConfig {
             task_types: vec![task.to_string()],
             max_batch_size: 32,
-            max_queue_delay_us: 2000,
+            max_queue_delay_us: 0,
             pooling: Pooling::Mean,
             normalize: true,
             max_length: 256,
@@ -227,7 +227,7 @@ mod tests {
         assert_eq!(with, ModelConfig::defaults(true));
         assert_eq!(with.task_types, vec!["embed_texts"]);
         assert_eq!(with.max_batch_size, 32);
-        assert_eq!(with.max_queue_delay_us, 2000);
+        assert_eq!(with.max_queue_delay_us, 0);
         assert_eq!(with.pooling, Pooling::Mean);
         assert!(with.normalize);
         assert_eq!(with.max_length, 256);
