@@ -7,6 +7,10 @@ use actix_web::{web, HttpResponse};
 
 use super::{ApiError, AppState};
 use crate::actors::messages::{GetLabelStats, GetStats, ListWorkers};
+use crate::actors::registry::LabelStats;
+
+/// One per-label figure, read off the registry's statistics.
+type Figure = fn(&LabelStats) -> f64;
 
 /// Escapes a label value for the exposition format.
 fn escape(value: &str) -> String {
@@ -54,7 +58,7 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
             "smart_routing_tasks_finished_total{{status=\"{status}\"}} {n}"
         );
     }
-    let families: [(&str, &str, fn(&crate::actors::registry::LabelStats) -> f64); 4] = [
+    let families: [(&str, &str, Figure); 4] = [
         (
             "smart_routing_label_tasks_total",
             "Tasks finished per label.",
