@@ -64,6 +64,10 @@ pub struct RoutingSection {
     pub demand_tau_s: f64,
     pub churn_factor: f64,
     pub starvation_factor: f64,
+    pub reload_weight: f64,
+    pub reload_horizon_loads: f64,
+    pub preload_margin: f64,
+    pub preload_idle_loads: f64,
 }
 
 /// In-process ONNX workers.
@@ -110,6 +114,10 @@ impl Default for RoutingSection {
             demand_tau_s: routing.demand_tau_s,
             churn_factor: routing.churn_factor,
             starvation_factor: routing.starvation_factor,
+            reload_weight: routing.reload_weight,
+            reload_horizon_loads: routing.reload_horizon_loads,
+            preload_margin: routing.preload_margin,
+            preload_idle_loads: routing.preload_idle_loads,
         }
     }
 }
@@ -241,6 +249,10 @@ impl Config {
             demand_tau_s: self.routing.demand_tau_s,
             churn_factor: self.routing.churn_factor,
             starvation_factor: self.routing.starvation_factor,
+            reload_weight: self.routing.reload_weight,
+            reload_horizon_loads: self.routing.reload_horizon_loads,
+            preload_margin: self.routing.preload_margin,
+            preload_idle_loads: self.routing.preload_idle_loads,
             ..RoutingConfig::default()
         }
     }
