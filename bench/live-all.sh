@@ -3,6 +3,8 @@
 # bench/results/README.md, every policy, at time scale 0.1, and writes
 # bench/results/live/<config>.{json,txt} and bench/results/live.svg. Takes about 1.5 hours.
 #   REQUESTS_SMALL  requests for configurations a-c [1200]   REQUESTS_LARGE  for d [4000]
+#   ONLY  run only the configurations whose name starts with this (e.g. "a")
+#   POLICY  the policies to run [all]; others already in live/<config>.json are kept
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=bench/results/live
@@ -21,9 +23,25 @@ for entry in "${CONFIGS[@]}"; do
         continue
     fi
     read -r -a flags <<< "${entry#*|}"
-    echo "$name: bench/run-benchmark.sh --policy all --max-labels 2 --time-scale 0.1 ${flags[*]}" >&2
-    bench/run-benchmark.sh --policy all --max-labels 2 --time-scale 0.1 "${flags[@]}" \
-        --out "$OUT/logs-$name" --json > "$OUT/$name.json"
-    bench/plot.py "$OUT/$name.json" > /dev/null # validates the report
+    policy=${POLICY:-all}
+    echo "$name: bench/run-benchmark.sh --policy $policy --max-labels 2 --time-scale 0.1 ${flags[*]}" >&2
+    bench/run-benchmark.sh --policy "$policy" --max-labels 2 --time-scale 0.1 "${flags[@]}" \
+        --out "$OUT/logs-$name" --json > "$OUT/$name.new.json"
+    # Merge: the policies just run replace their earlier results.
+    python3 - "$OUT/$name.json" "$OUT/$name.new.json" <<'PY'
+import json, os, sys
+old_path, new_path = sys.argv[1], sys.argv[2]
+with open(new_path) as f:
+    new = json.load(f)
+if os.path.exists(old_path):
+    with open(old_path) as f:
+        old = json.load(f)
+    old["results"].update(new["results"])
+    new["results"] = old["results"]
+with open(old_path, "w") as f:
+    json.dump(new, f, indent=2)
+    f.write("\n")
+os.remove(new_path)
+PY
 done
 python3 bench/plot.py --title "Live, time scale 0.1 (original seconds)" "$OUT"/*.json > bench/results/live.svg

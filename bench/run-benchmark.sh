@@ -69,6 +69,9 @@ mkdir -p "$OUT_DIR"
 echo "building the release binary..." >&2
 cargo build --release --quiet
 BIN=$PWD/target/release/smart-routing
+# The servers read this snapshot, so an edit of config/default.toml during a long run
+# cannot disagree with the binary built above.
+cp config/default.toml "$OUT_DIR/config.toml"
 
 PIDS=()
 stop_all() {
@@ -99,7 +102,8 @@ REPORTS=()
 for policy in "${POLICIES[@]}"; do
     log_dir="$OUT_DIR/$policy"
     mkdir -p "$log_dir"
-    "$BIN" serve --bind 127.0.0.1:0 --policy "$policy" --log-dir "$log_dir/events" \
+    "$BIN" serve --config "$OUT_DIR/config.toml" --bind 127.0.0.1:0 --policy "$policy" \
+        --log-dir "$log_dir/events" \
         > "$log_dir/serve.out" 2> "$log_dir/serve.err" &
     PIDS+=($!)
     if ! wait_for "grep -q 'listening on http://' '$log_dir/serve.out'" 30; then
