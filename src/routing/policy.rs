@@ -274,7 +274,7 @@ impl Scheduler {
     /// (so long tasks, which make the latency tail, never wait past the load time).
     fn patience(&self, label: LabelId, task_type: u16, cost: f64) -> f64 {
         let slack = (self.estimates.max_run_s() - self.estimates.run_s(label, task_type)).max(0.0);
-        self.estimates.load_s(label) + cost.min(slack)
+        self.estimates.load_s(label) + (self.config.reload_weight * cost).min(slack)
     }
 
     /// The free worker where loading a label costs the others least: `(cost, worker)`.
@@ -308,7 +308,7 @@ impl Scheduler {
             1.0 - (-demand * horizon).exp()
         };
         // With other holders left, only the share of its demand this copy served is lost.
-        self.config.reload_weight * p * self.estimates.load_s(label) / holders as f64
+        p * self.estimates.load_s(label) / holders as f64
     }
 
     /// The label `worker` should drop to make room, or `None` when it has room or none
