@@ -45,7 +45,7 @@ impl Default for RoutingConfig {
             probe: 16,
             reload_weight: 1.0,
             reload_horizon_loads: 15.0,
-            preload_margin: 0.25,
+            preload_margin: 0.5,
             preload_idle_loads: 0.5,
         }
     }
