@@ -453,6 +453,7 @@ fn start_servers(repositories: Vec<PathBuf>, log_root: &Path) -> Vec<String> {
                 let config = Config {
                     bind: "127.0.0.1:0".parse().expect("a literal address"),
                     log_dir: log_root.join(format!("logs-{i}")),
+                    data_dir: log_root.join(format!("data-{i}")),
                     // Results stay readable at GET /tasks; bound them so memory stays flat.
                     max_finished_tasks: 1000,
                     local: LocalSection {

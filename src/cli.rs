@@ -65,6 +65,9 @@ pub struct ServeArgs {
     /// ONNX Runtime's shared library (else ORT_DYLIB_PATH, else scripts/setup.sh's copy).
     #[arg(long)]
     pub ort_lib: Option<PathBuf>,
+    /// Directory of the durable task store (default: data).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -112,7 +115,11 @@ pub fn serve_config(args: &ServeArgs) -> Result<Config, ConfigError> {
         .clone()
         .or_else(|| default.exists().then_some(default));
     let mut config = Config::load(path.as_deref(), std::env::vars())?;
-    let flags: [(&str, Option<String>); 6] = [
+    let flags: [(&str, Option<String>); 7] = [
+        (
+            "data_dir",
+            args.data_dir.as_ref().map(|p| p.display().to_string()),
+        ),
         ("bind", args.bind.clone()),
         ("policy", args.policy.clone()),
         (
@@ -138,10 +145,21 @@ pub fn serve_config(args: &ServeArgs) -> Result<Config, ConfigError> {
     Ok(config)
 }
 
-pub fn run_worker(args: WorkerArgs) -> anyhow::Result<()> {
-    if args.time_scale <= 0.0 || !args.time_scale.is_finite() {
-        anyhow::bail!("--time-scale must be a positive number");
+/// Checks the worker's flags before anything starts; the error is the user's.
+pub fn check_worker_args(args: &WorkerArgs) -> Result<(), String> {
+    if args.time_scale < 0.0 || !args.time_scale.is_finite() {
+        return Err("--time-scale must be a number >= 0 (0: no sleeping at all)".to_owned());
     }
+    if let Some(models) = &args.models {
+        if !models.is_dir() {
+            return Err(format!("--models {}: not a directory", models.display()));
+        }
+    }
+    Ok(())
+}
+
+pub fn run_worker(args: WorkerArgs) -> anyhow::Result<()> {
+    check_worker_args(&args).map_err(anyhow::Error::msg)?;
     let options = WorkerOptions {
         url: args.dispatcher.clone(),
         worker_id: args.worker_id.clone(),
@@ -155,9 +173,6 @@ pub fn run_worker(args: WorkerArgs) -> anyhow::Result<()> {
         .build()?;
     let local = tokio::task::LocalSet::new();
     if let Some(models) = args.models {
-        if !models.is_dir() {
-            anyhow::bail!("--models {}: not a directory", models.display());
-        }
         let library = crate::engine::init_runtime(args.ort_lib.as_deref())?;
         tracing::info!(library = %library.display(), "ONNX Runtime loaded");
         let executor = Rc::new(Onnx::start(models, &args.worker_id, args.task_types)?);

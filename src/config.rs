@@ -52,6 +52,12 @@ pub struct Config {
     pub worker_token: String,
     /// Token clients must present on task and model endpoints; empty = none.
     pub client_token: String,
+    /// Where the durable task store lives.
+    pub data_dir: PathBuf,
+    /// os (a commit survives a crash of the process), fsync (also power loss) or off.
+    pub durability: String,
+    /// On SIGTERM/SIGINT, running tasks get this long to finish, in seconds.
+    pub shutdown_grace_s: u64,
     pub routing: RoutingSection,
     pub local: LocalSection,
 }
@@ -99,6 +105,9 @@ impl Default for Config {
             heartbeat_timeout_s: 15,
             worker_token: String::new(),
             client_token: String::new(),
+            data_dir: PathBuf::from("data"),
+            durability: "os".to_owned(),
+            shutdown_grace_s: 30,
             routing: RoutingSection::default(),
             local: LocalSection::default(),
         }
@@ -188,6 +197,9 @@ impl Config {
             "heartbeat_timeout_s" => self.heartbeat_timeout_s = parse(key, value)?,
             "worker_token" => self.worker_token = value.to_owned(),
             "client_token" => self.client_token = value.to_owned(),
+            "data_dir" => self.data_dir = PathBuf::from(value),
+            "durability" => self.durability = value.to_owned(),
+            "shutdown_grace_s" => self.shutdown_grace_s = parse(key, value)?,
             "models" | "local_models" => self.local.models = Some(PathBuf::from(value)),
             "local_workers" => self.local.workers = parse(key, value)?,
             "local_max_labels" => self.local.max_labels = parse(key, value)?,
@@ -212,6 +224,11 @@ impl Config {
         self.policy
             .parse::<Policy>()
             .map_err(|reason| invalid("policy", &reason))?;
+        if self.durability != "off" {
+            self.durability
+                .parse::<crate::store::Durability>()
+                .map_err(|reason| invalid("durability", &reason))?;
+        }
         if self.max_attempts == 0 {
             return Err(invalid("max_attempts", "must be at least 1"));
         }
@@ -236,6 +253,16 @@ impl Config {
     pub fn policy(&self) -> Policy {
         // Checked by `validate`; affinity is the safe default for a hand-built Config.
         self.policy.parse().unwrap_or(Policy::Affinity)
+    }
+
+    /// The store's durability; `None` when the store is off.
+    pub fn store_durability(&self) -> Option<crate::store::Durability> {
+        // Checked by `validate`; a hand-built Config with a bad value keeps the safe one.
+        (self.durability != "off").then(|| {
+            self.durability
+                .parse()
+                .unwrap_or(crate::store::Durability::Fsync)
+        })
     }
 
     pub fn routing(&self) -> RoutingConfig {

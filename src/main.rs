@@ -1,10 +1,34 @@
 //! The `smart-routing` binary: parse, set up logging, run the chosen subcommand.
+//! A mistake of the user's (a bad flag, config file or data directory) is one line on
+//! stderr and exit status 2; a failure while running is exit status 1.
+
+use std::process::ExitCode;
 
 use clap::Parser;
 use smart_routing::cli::{serve_config, Cli, Command};
 use tracing_subscriber::EnvFilter;
 
-fn main() -> anyhow::Result<()> {
+/// Why the program stopped early.
+enum Failure {
+    /// The user's to fix: exit 2.
+    Usage(String),
+    /// Something failed while running: exit 1.
+    Runtime(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(error: anyhow::Error) -> Self {
+        Failure::Runtime(error)
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(error: std::io::Error) -> Self {
+        Failure::Runtime(error.into())
+    }
+}
+
+fn main() -> ExitCode {
     let cli = Cli::parse();
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let logs = tracing_subscriber::fmt()
@@ -15,28 +39,66 @@ fn main() -> anyhow::Result<()> {
     } else {
         logs.init();
     }
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Runtime(error)) => {
+            // `{:#}` prints the causes on one line and never a backtrace.
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Serve(args) => {
-            let config = serve_config(&args)?;
-            actix_web::rt::System::new().block_on(async move {
-                let running = smart_routing::server::start(config).await?;
-                // Scripts and tests read this line for the real port.
-                println!("listening on http://{}", running.addr);
-                running.server.await?;
-                anyhow::Ok(())
-            })
+            let config = serve_config(&args).map_err(|e| Failure::Usage(e.to_string()))?;
+            actix_web::rt::System::new().block_on(serve(config))
         }
-        Command::Worker(args) => smart_routing::cli::run_worker(args),
+        Command::Worker(args) => {
+            smart_routing::cli::check_worker_args(&args).map_err(Failure::Usage)?;
+            Ok(smart_routing::cli::run_worker(args)?)
+        }
         Command::Bench(args) => {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
-            print!("{}", runtime.block_on(smart_routing::bench::run(&args))?);
+            print!(
+                "{}",
+                runtime
+                    .block_on(smart_routing::bench::run(&args))
+                    .map_err(anyhow::Error::from)?
+            );
             Ok(())
         }
         Command::Simulate(args) => {
-            print!("{}", smart_routing::sim::run(&args)?);
+            print!(
+                "{}",
+                smart_routing::sim::run(&args).map_err(anyhow::Error::from)?
+            );
             Ok(())
         }
     }
+}
+
+async fn serve(config: smart_routing::config::Config) -> Result<(), Failure> {
+    let running = smart_routing::server::start(config)
+        .await
+        .map_err(|e| Failure::Usage(e.to_string()))?;
+    // Scripts and tests read this line for the real port.
+    println!("listening on http://{}", running.addr);
+    let handle = running.server.handle();
+    let drainer = running.drainer.clone();
+    actix_web::rt::spawn(async move {
+        let signal = smart_routing::shutdown::signal().await;
+        tracing::info!(signal, "stopping: draining first");
+        drainer.run().await;
+        handle.stop(true).await;
+    });
+    running.server.await?;
+    Ok(())
 }

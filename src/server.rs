@@ -20,6 +20,8 @@ pub enum StartError {
         dir: std::path::PathBuf,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
     #[error("cannot start local workers: {0}")]
     LocalWorkers(String),
     #[error("cannot listen on {addr}: {source}")]
@@ -37,6 +39,8 @@ pub struct Running {
     pub dispatcher: Addr<Dispatcher>,
     pub registry: Addr<LabelRegistry>,
     pub local_workers: Vec<Addr<LocalWorker>>,
+    /// Drains the server; `main` runs it on SIGTERM/SIGINT.
+    pub drainer: crate::shutdown::Drainer,
 }
 
 /// Starts the actors and the HTTP server; must run inside an actix system.
@@ -54,31 +58,55 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         sink.take().expect("log sink factory called once")
     });
+    let store = match config.store_durability() {
+        Some(durability) => {
+            let retention = crate::store::Retention {
+                age: Duration::from_secs(config.task_retention_s),
+                max_finished: config.max_finished_tasks,
+            };
+            Some(crate::store::Journal::open(
+                &config.data_dir,
+                durability,
+                retention,
+            )?)
+        }
+        None => None,
+    };
     let registry = LabelRegistry::default().start();
-    let dispatcher = Dispatcher::new(
+    let mut dispatcher = Dispatcher::new(
         config.policy(),
         config.routing(),
         Duration::from_secs(config.task_retention_s),
         config.max_finished_tasks,
         registry.clone(),
         log.clone().recipient(),
-    )
-    .start();
+    );
+    let journal = store.as_ref().map(|(journal, _)| journal.clone());
+    if let Some((journal, recovered)) = store {
+        dispatcher = dispatcher.with_journal(journal, recovered);
+    }
+    let dispatcher = dispatcher.start();
     let local_workers =
         start_local_workers(&config, &dispatcher, &registry, log.clone().recipient())?;
-    let state = web::Data::new(AppState::new(
-        dispatcher.clone(),
-        registry.clone(),
-        log,
-        config.clone(),
-    ));
+    let state = web::Data::new(
+        AppState::new(dispatcher.clone(), registry.clone(), log, config.clone())
+            .with_journal(journal.clone()),
+    );
+    let drainer = crate::shutdown::Drainer {
+        draining: state.draining.clone(),
+        dispatcher: dispatcher.clone(),
+        journal,
+        grace: Duration::from_secs(config.shutdown_grace_s),
+    };
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
             .configure(http::configure)
     })
     .workers(2)
-    .shutdown_timeout(30)
+    // Signals are `main`'s (a drain first); once drained, connections left get 2 s.
+    .disable_signals()
+    .shutdown_timeout(2)
     .bind(config.bind)
     .map_err(|source| StartError::Bind {
         addr: config.bind,
@@ -92,6 +120,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         dispatcher,
         registry,
         local_workers,
+        drainer,
     })
 }
 

@@ -4,12 +4,12 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
 use crate::routing::TaskKey;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Queued,
@@ -26,13 +26,13 @@ impl Status {
 }
 
 /// An error as clients see it: a stable code and a message.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorBody {
     pub code: String,
     pub message: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Timings {
     /// From submission to the start of its last attempt on a worker.
     pub queue_ms: u64,
@@ -43,7 +43,7 @@ pub struct Timings {
 }
 
 /// A task as `GET /tasks/{id}` and `/run-task` show it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskView {
     pub task_id: String,
     pub status: Status,
@@ -81,6 +81,8 @@ pub struct TaskTable {
     next_key: u64,
     /// Tasks finished since start, by final status.
     totals: FinishedTotals,
+    /// Called with each final view before any waiter hears of it (the durable store).
+    on_final: Option<Box<dyn FnMut(&TaskView)>>,
 }
 
 /// How many tasks ended each way since the server started.
@@ -101,7 +103,21 @@ impl TaskTable {
             max_finished,
             next_key: 0,
             totals: FinishedTotals::default(),
+            on_final: None,
         }
+    }
+
+    /// Sets what runs on every final view before its waiters are answered.
+    pub fn on_final(&mut self, hook: impl FnMut(&TaskView) + 'static) {
+        self.on_final = Some(Box::new(hook));
+    }
+
+    /// Adds a task that finished `age` ago (restored from the durable store).
+    pub fn restore_finished(&mut self, record: TaskRecord, age: Duration) {
+        let at = Instant::now().checked_sub(age).unwrap_or_else(Instant::now);
+        let (id, key) = (record.view.task_id.clone(), record.key);
+        self.insert(record);
+        self.finished.push_back((at, id, key));
     }
 
     pub fn get(&self, task_id: &str) -> Option<&TaskRecord> {
@@ -157,7 +173,11 @@ impl TaskTable {
         record.finished = Some(now);
         record.view.timings.total_ms = now.duration_since(record.submitted).as_millis() as u64;
         let view = record.view.clone();
-        for waiter in record.waiters.drain(..) {
+        let waiters = std::mem::take(&mut record.waiters);
+        if let Some(hook) = &mut self.on_final {
+            hook(&view);
+        }
+        for waiter in waiters {
             let _ = waiter.send(view.clone()); // a waiter that went away needs no answer
         }
         match view.status {
@@ -185,6 +205,15 @@ impl TaskTable {
             self.id_of.remove(key);
             self.finished.pop_front();
         }
+    }
+
+    /// Lets go of every waiting client without an answer (the server is stopping; the
+    /// tasks stay as they are); returns how many there were.
+    pub fn drop_waiters(&mut self) -> usize {
+        self.by_id
+            .values_mut()
+            .map(|record| std::mem::take(&mut record.waiters).len())
+            .sum()
     }
 
     pub fn totals(&self) -> FinishedTotals {

@@ -3,6 +3,8 @@
 //! to workers, task results to clients) and publishes events to the registry and the
 //! log sink. No IO of its own; no blocking work.
 
+mod durable;
+
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -37,6 +39,17 @@ pub struct Dispatcher {
     registry: Addr<LabelRegistry>,
     log: Recipient<Record>,
     epoch: Instant,
+    /// The durable store; `None` when it is switched off.
+    journal: Option<crate::store::Journal>,
+    /// What the store held at start, restored once the actor runs.
+    recovered: Option<crate::store::Recovered>,
+    /// Restored tasks waiting for a capable worker (or queue room) to come back.
+    parked: Vec<crate::routing::TaskKey>,
+    max_attempts: u32,
+    /// Stopping: start nothing, fail nothing; unfinished tasks stay for the restart.
+    draining: bool,
+    /// Results for tasks that were already final or not (any more) on that worker.
+    dropped_results: u64,
 }
 
 pub fn unix_ms() -> u64 {
@@ -69,6 +82,7 @@ impl Dispatcher {
         registry: Addr<LabelRegistry>,
         log: Recipient<Record>,
     ) -> Self {
+        let max_attempts = routing.max_attempts;
         Self {
             scheduler: Scheduler::new(policy, routing, unix_ms()),
             tasks: TaskTable::new(retention, max_finished),
@@ -79,6 +93,12 @@ impl Dispatcher {
             registry,
             log,
             epoch: Instant::now(),
+            journal: None,
+            recovered: None,
+            parked: Vec::new(),
+            max_attempts,
+            draining: false,
+            dropped_results: 0,
         }
     }
 
@@ -115,6 +135,9 @@ impl Dispatcher {
     fn apply(&mut self, actions: Vec<Action>) {
         let now = Instant::now();
         for action in actions {
+            if self.draining && matches!(action, Action::Run { .. } | Action::Fail { .. }) {
+                continue; // the task stays queued in the store for after the restart
+            }
             match action {
                 Action::Run { task, worker, .. } => self.start(task, worker, now),
                 Action::Evict { worker, label } => {
@@ -173,6 +196,9 @@ impl Dispatcher {
         record.view.status = Status::Running;
         record.view.worker = Some(worker_id.clone());
         record.view.attempts += 1;
+        if let Some(journal) = &self.journal {
+            journal.started(&record.view.task_id, record.view.attempts);
+        }
         record.started = Some(now);
         record.view.timings.queue_ms = now.duration_since(record.submitted).as_millis() as u64;
         let deadline_unix_ms = record
@@ -287,9 +313,11 @@ impl Actor for Dispatcher {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
+        self.restore();
         ctx.run_interval(TICK, |this, _| {
             let actions = this.scheduler.tick(this.now());
             this.apply(actions);
+            this.retry_parked();
             this.tasks.prune(Instant::now());
         });
     }
@@ -300,6 +328,9 @@ impl Handler<SubmitTask> for Dispatcher {
 
     fn handle(&mut self, msg: SubmitTask, _: &mut Context<Self>) -> Self::Result {
         let task = msg.task;
+        if self.draining {
+            return Err(SubmitError::ShuttingDown);
+        }
         if self
             .tasks
             .get(&task.task_id)
@@ -348,6 +379,7 @@ impl Handler<SubmitTask> for Dispatcher {
             Ok(actions) => {
                 if let Some(record) = self.tasks.get_key(key) {
                     self.event("task_submitted", &record.view);
+                    self.journal_accepted(record);
                 }
                 self.apply(actions);
                 let view = self
@@ -457,6 +489,7 @@ impl Handler<WorkerJoined> for Dispatcher {
             }),
         );
         self.apply(actions);
+        self.joined_hook(&worker_id);
         Ok(())
     }
 }
@@ -497,10 +530,14 @@ impl Handler<TaskFinished> for Dispatcher {
     type Result = Result<(), String>;
 
     fn handle(&mut self, msg: TaskFinished, _: &mut Context<Self>) -> Self::Result {
-        let key = self
+        let result = self
             .live(&msg.worker_id, msg.conn)
-            .ok_or_else(|| "worker is not registered".to_owned())?;
-        self.finish_report(key, msg.report)
+            .ok_or_else(|| "worker is not registered".to_owned())
+            .and_then(|key| self.finish_report(key, msg.report));
+        if result.is_err() {
+            self.dropped_results += 1;
+        }
+        result
     }
 }
 
@@ -535,6 +572,8 @@ impl Handler<GetStats> for Dispatcher {
             queued: self.scheduler.queued(),
             running: self.scheduler.running(),
             finished: self.tasks.totals(),
+            dropped_results: self.dropped_results,
+            restored_waiting: self.parked.len(),
         })
     }
 }

@@ -29,6 +29,8 @@ pub enum SubmitError {
     NoCapableWorker(String),
     #[error("the task queue is full ({0} tasks); retry later")]
     QueueFull(usize),
+    #[error("the server is shutting down; retry on its replacement")]
+    ShuttingDown,
 }
 
 /// The dispatcher accepted a task.
@@ -210,9 +212,25 @@ pub struct DispatcherStats {
     pub queued: usize,
     pub running: usize,
     pub finished: crate::tasks::FinishedTotals,
+    /// Results dropped: the task was already final, or no longer on that worker.
+    pub dropped_results: u64,
+    /// Tasks restored from the store still waiting for a capable worker.
+    pub restored_waiting: usize,
 }
 
 /// Read the dispatcher's counters.
 #[derive(Message)]
 #[rtype(result = "DispatcherStats")]
 pub struct GetStats;
+
+/// Stop starting tasks and tell every worker to drain (idempotent); answers how many
+/// tasks are still running on workers.
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct BeginDrain;
+
+/// The drain is over: let go of every waiting `/run-task` client (their tasks stay for
+/// after the restart); answers how many there were.
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct EndDrain;

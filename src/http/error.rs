@@ -32,6 +32,15 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// 503 `shutting_down` with `Retry-After`: the server is draining.
+    pub fn shutting_down(message: impl Into<String>) -> Self {
+        ApiError::Unavailable {
+            code: "shutting_down",
+            message: message.into(),
+            retry_after_s: 5,
+        }
+    }
+
     pub fn invalid(field: &str, reason: impl Into<String>) -> Self {
         ApiError::Invalid {
             field: field.to_owned(),
@@ -90,6 +99,7 @@ impl From<SubmitError> for ApiError {
                 message: error.to_string(),
                 retry_after_s: 1,
             },
+            SubmitError::ShuttingDown => ApiError::shutting_down(error.to_string()),
         }
     }
 }

@@ -46,6 +46,16 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
         "Tasks running on workers.",
         stats.running as u64,
     );
+    gauge(
+        "smart_routing_tasks_restored_waiting",
+        "Tasks restored from the store, waiting for a capable worker.",
+        stats.restored_waiting as u64,
+    );
+    let _ = write!(
+        out,
+        "# HELP smart_routing_results_dropped_total Results for tasks already final or not on that worker.\n# TYPE smart_routing_results_dropped_total counter\nsmart_routing_results_dropped_total {}\n",
+        stats.dropped_results
+    );
     out.push_str("# HELP smart_routing_tasks_finished_total Tasks finished, by final status.\n");
     out.push_str("# TYPE smart_routing_tasks_finished_total counter\n");
     for (status, n) in [

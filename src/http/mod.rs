@@ -5,6 +5,7 @@ mod body;
 pub mod error;
 mod metrics;
 mod models;
+mod ready;
 mod state;
 mod tasks;
 mod worker_listen;
@@ -17,6 +18,7 @@ pub use state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/health", web::get().to(workers::health))
+        .route("/health/ready", web::get().to(ready::ready))
         .route("/workers", web::get().to(workers::list_workers))
         .route("/labels", web::get().to(workers::list_labels))
         .route("/labels/stats", web::get().to(workers::label_stats))

@@ -1,6 +1,6 @@
 //! What every handler can reach: the actors' addresses and the configuration.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use actix::Addr;
@@ -15,6 +15,10 @@ pub struct AppState {
     pub registry: Addr<LabelRegistry>,
     pub log: Addr<LogSink>,
     pub config: Arc<Config>,
+    /// The durable store, to wait for commits before answering; `None` when off.
+    pub journal: Option<crate::store::Journal>,
+    /// Set when the server starts draining: readiness fails, new tasks are refused.
+    pub draining: Arc<AtomicBool>,
     next_conn: AtomicU64,
 }
 
@@ -30,8 +34,31 @@ impl AppState {
             registry,
             log,
             config,
+            journal: None,
+            draining: Arc::default(),
             next_conn: AtomicU64::new(1),
         }
+    }
+
+    pub fn with_journal(mut self, journal: Option<crate::store::Journal>) -> Self {
+        self.journal = journal;
+        self
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::SeqCst)
+    }
+
+    /// Waits until every store write queued so far is committed.
+    pub async fn committed(&self) -> Result<(), ApiError> {
+        let Some(journal) = &self.journal else {
+            return Ok(());
+        };
+        journal.sync().await.map_err(|e| ApiError::Unavailable {
+            code: "store_unavailable",
+            message: e.to_string(),
+            retry_after_s: 5,
+        })
     }
 
     /// A number no other worker connection of this process has.

@@ -74,9 +74,20 @@ async fn submit(
     wait: bool,
 ) -> Result<crate::actors::messages::Submitted, ApiError> {
     AppState::authorize(req, &state.config.client_token)?;
+    if state.is_draining() {
+        return Err(ApiError::shutting_down("the server is shutting down"));
+    }
     let bytes = body::read(req, payload, state.config.max_body_bytes).await?;
     let task = validate(body::decode(&bytes)?, state.config.max_name_len)?;
-    Ok(state.dispatcher.send(SubmitTask { task, wait }).await??)
+    let submitted = state.dispatcher.send(SubmitTask { task, wait }).await??;
+    // Accepted means stored: the answer waits for the commit.
+    if let Err(e) = state.committed().await {
+        state.dispatcher.do_send(CancelTask {
+            task_id: submitted.view.task_id.clone(),
+        });
+        return Err(e);
+    }
+    Ok(submitted)
 }
 
 /// The HTTP status for a task's final view.
@@ -91,13 +102,19 @@ fn final_status(view: &TaskView) -> StatusCode {
 }
 
 /// Cancels the task if the client goes away before its result is ready.
+/// Not while the server drains: the client was cut off by the shutdown, and the task
+/// stays for after the restart.
 struct CancelOnDrop {
     task_id: Option<String>,
     dispatcher: actix::Addr<crate::actors::Dispatcher>,
+    draining: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Drop for CancelOnDrop {
     fn drop(&mut self) {
+        if self.draining.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
         if let Some(task_id) = self.task_id.take() {
             tracing::info!(task_id = %task_id, "client went away; cancelling its task");
             self.dispatcher.do_send(CancelTask { task_id });
@@ -114,14 +131,24 @@ pub async fn run_task(
     let mut guard = CancelOnDrop {
         task_id: Some(submitted.view.task_id.clone()),
         dispatcher: state.dispatcher.clone(),
+        draining: state.draining.clone(),
     };
     let done = submitted
         .done
         .ok_or_else(|| ApiError::Internal("no result channel".into()))?;
-    let view = done
-        .await
-        .map_err(|_| ApiError::Internal("the dispatcher dropped the task".into()))?;
+    let Ok(view) = done.await else {
+        guard.task_id = None;
+        if state.is_draining() {
+            return Err(ApiError::shutting_down(format!(
+                "the server is shutting down; task '{}' is kept and runs after the restart",
+                submitted.view.task_id
+            )));
+        }
+        return Err(ApiError::Internal("the dispatcher dropped the task".into()));
+    };
     guard.task_id = None;
+    // The final result is queued for the store before waiters hear of it.
+    state.committed().await?;
     Ok(HttpResponse::build(final_status(&view)).json(view))
 }
 

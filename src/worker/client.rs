@@ -50,7 +50,8 @@ enum End {
     Lost(String),
 }
 
-/// Connects and serves until drained (or out of retries).
+/// Connects and serves; reconnects with backoff when the connection is lost or the
+/// dispatcher drains (it is stopping), until out of retries.
 pub async fn run<E: Executor>(options: WorkerOptions, executor: Rc<E>) -> Result<(), WorkerError> {
     let labels = Rc::new(Labels::new(options.max_labels as usize));
     let mut backoff = Duration::from_millis(250);
@@ -59,7 +60,14 @@ pub async fn run<E: Executor>(options: WorkerOptions, executor: Rc<E>) -> Result
         let started = Instant::now();
         let end = connection(&options, &executor, &labels).await?;
         match end {
-            End::Drained => return Ok(()),
+            End::Drained => {
+                // The dispatcher is stopping: its replacement comes up on the same address.
+                tracing::info!(
+                    retry_in_ms = backoff.as_millis() as u64,
+                    "drained; reconnecting"
+                );
+                tokio::time::sleep(backoff).await;
+            }
             End::Lost(reason) => {
                 if started.elapsed() > Duration::from_secs(5) {
                     backoff = Duration::from_millis(250);

@@ -36,6 +36,13 @@ impl Simulated {
     fn scaled(&self, seconds: f64) -> Duration {
         Duration::from_secs_f64(seconds * self.time_scale)
     }
+
+    /// Sleeps for the scaled time; a time scale of 0 never sleeps (a true no-op worker).
+    async fn pause(&self, seconds: f64) {
+        if self.time_scale > 0.0 {
+            tokio::time::sleep(self.scaled(seconds)).await;
+        }
+    }
 }
 
 impl Executor for Simulated {
@@ -45,7 +52,7 @@ impl Executor for Simulated {
 
     async fn load(&self, _label: &str) -> Result<(), String> {
         let seconds = workload::load_time_s(&mut *self.rng.borrow_mut());
-        tokio::time::sleep(self.scaled(seconds)).await;
+        self.pause(seconds).await;
         Ok(())
     }
 
@@ -57,7 +64,7 @@ impl Executor for Simulated {
         }
         let seconds = workload::run_time_s(&task.task_type, &mut *self.rng.borrow_mut())
             .ok_or_else(|| format!("unknown simulated task type '{}'", task.task_type))?;
-        tokio::time::sleep(self.scaled(seconds)).await;
+        self.pause(seconds).await;
         Ok(json!({
             "task_type": task.task_type,
             "label": task.label,

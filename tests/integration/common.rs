@@ -41,10 +41,16 @@ pub fn serve(args: &[&str], env: &[(&str, &str)]) -> Server {
 /// Starts `smart-routing serve` on `bind`.
 pub fn serve_at(bind: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
     let log_dir = std::env::temp_dir().join(format!("sr-test-{}-{}", std::process::id(), unique()));
+    // Each server its own store, unless the test names one (a restart on the same data).
+    let data_dir = log_dir.join("data");
     let mut command = Command::new(BIN);
     command
         .args(["serve", "--bind", bind, "--log-dir"])
-        .arg(&log_dir)
+        .arg(&log_dir);
+    if !args.contains(&"--data-dir") {
+        command.arg("--data-dir").arg(&data_dir);
+    }
+    command
         .args(args)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())

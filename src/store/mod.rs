@@ -1,0 +1,197 @@
+//! The durable task store: every accepted task and every final result, written by one
+//! dedicated thread in group commits (all writes waiting at once share one transaction).
+//! Callers speak plain domain types; SQLite stays inside `sqlite.rs`.
+
+mod sqlite;
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+use crate::tasks::TaskView;
+
+/// How far a commit goes before it is acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Handed to the operating system: survives a crash of the process, not of the machine.
+    Os,
+    /// Flushed to the disk (fsync): survives power loss.
+    Fsync,
+}
+
+impl std::str::FromStr for Durability {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "os" => Ok(Durability::Os),
+            "fsync" => Ok(Durability::Fsync),
+            other => Err(format!("unknown durability '{other}' (os or fsync)")),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the task store in {dir}: {reason}")]
+    Open { dir: PathBuf, reason: String },
+    #[error("the task store failed: {0}")]
+    Write(String),
+    #[error("the task store is closed")]
+    Closed,
+}
+
+/// A task as accepted: enough to run it again after a restart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredTask {
+    pub task_id: String,
+    pub task_type: String,
+    pub label: String,
+    pub parameters_json: String,
+    pub deadline_unix_ms: Option<u64>,
+    pub submitted_unix_ms: u64,
+}
+
+/// A task that was not final when the store was last closed (or the process died).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingTask {
+    pub task: StoredTask,
+    /// Attempts started so far; one that was running when the process died counts.
+    pub attempts: u32,
+}
+
+/// A final task, readable until its retention runs out.
+#[derive(Debug, Clone)]
+pub struct FinishedTask {
+    pub view: TaskView,
+    pub finished_unix_ms: u64,
+}
+
+/// What the store held when it was opened.
+#[derive(Debug, Default)]
+pub struct Recovered {
+    pub pending: Vec<PendingTask>,
+    pub finished: Vec<FinishedTask>,
+}
+
+/// How long final tasks are kept in the store.
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    pub age: Duration,
+    pub max_finished: usize,
+}
+
+enum Op {
+    Accept(StoredTask),
+    Start { task_id: String, attempts: u32 },
+    Finish { view: TaskView, unix_ms: u64 },
+    Sync(oneshot::Sender<Result<(), String>>),
+}
+
+/// A handle on the store's writer thread; cheap to clone. Writes are queued in order
+/// and never block the caller; `sync` waits until everything queued before it is committed.
+#[derive(Clone)]
+pub struct Journal {
+    ops: mpsc::Sender<Op>,
+}
+
+impl Journal {
+    /// Opens (or creates) the store in `dir`, reads what it holds and starts the writer.
+    pub fn open(
+        dir: &Path,
+        durability: Durability,
+        retention: Retention,
+    ) -> Result<(Journal, Recovered), StoreError> {
+        let open_error = |reason: String| StoreError::Open {
+            dir: dir.to_owned(),
+            reason,
+        };
+        std::fs::create_dir_all(dir).map_err(|e| open_error(e.to_string()))?;
+        let mut db = sqlite::Db::open(&dir.join(sqlite::FILE), durability, retention)
+            .map_err(|e| open_error(e.to_string()))?;
+        db.prune(crate::actors::unix_ms())
+            .map_err(|e| open_error(e.to_string()))?;
+        let recovered = db.recover().map_err(|e| open_error(e.to_string()))?;
+        let (ops, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("task-store".into())
+            .spawn(move || writer(db, rx))
+            .map_err(|e| open_error(e.to_string()))?;
+        Ok((Journal { ops }, recovered))
+    }
+
+    /// Records a newly accepted task (replacing a final one with the same id).
+    pub fn accepted(&self, task: StoredTask) {
+        let _ = self.ops.send(Op::Accept(task)); // a closed store fails the next `sync`
+    }
+
+    /// Records that an attempt started.
+    pub fn started(&self, task_id: &str, attempts: u32) {
+        let _ = self.ops.send(Op::Start {
+            task_id: task_id.to_owned(),
+            attempts,
+        });
+    }
+
+    /// Records a task's final view.
+    pub fn finished(&self, view: &TaskView) {
+        let _ = self.ops.send(Op::Finish {
+            view: view.clone(),
+            unix_ms: crate::actors::unix_ms(),
+        });
+    }
+
+    /// Waits until every write queued before this call is committed.
+    pub async fn sync(&self) -> Result<(), StoreError> {
+        let (tx, rx) = oneshot::channel();
+        self.ops
+            .send(Op::Sync(tx))
+            .map_err(|_| StoreError::Closed)?;
+        rx.await
+            .map_err(|_| StoreError::Closed)?
+            .map_err(StoreError::Write)
+    }
+}
+
+/// Most operations in one transaction; bounds the latency of the first in a burst.
+const MAX_BATCH: usize = 8192;
+const PRUNE_EVERY: Duration = Duration::from_secs(1);
+
+/// The writer thread: takes everything queued, commits it at once, then acknowledges.
+fn writer(mut db: sqlite::Db, rx: mpsc::Receiver<Op>) {
+    let mut last_prune = std::time::Instant::now();
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(op) => batch.push(op),
+                Err(_) => break,
+            }
+        }
+        let mut waiters = Vec::new();
+        let result = db.commit(batch.into_iter().filter_map(|op| match op {
+            Op::Sync(tx) => {
+                waiters.push(tx);
+                None
+            }
+            other => Some(other),
+        }));
+        if let Err(e) = &result {
+            tracing::error!(error = %e, "task store commit failed");
+        }
+        for waiter in waiters {
+            let _ = waiter.send(result.clone().map_err(|e| e.to_string())); // the caller may be gone
+        }
+        if last_prune.elapsed() >= PRUNE_EVERY {
+            last_prune = std::time::Instant::now();
+            if let Err(e) = db.prune(crate::actors::unix_ms()) {
+                tracing::error!(error = %e, "task store pruning failed");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

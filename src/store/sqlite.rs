@@ -1,0 +1,172 @@
+//! The store's SQLite file: one `tasks` table in WAL mode. `synchronous = NORMAL` makes
+//! a commit survive a crash of the process (it is written to the WAL before `COMMIT`
+//! returns); `FULL` also fsyncs the WAL on every commit, so it survives power loss.
+
+use std::path::Path;
+
+use rusqlite::{params, Connection};
+
+use super::{Durability, FinishedTask, Op, PendingTask, Recovered, Retention, StoredTask};
+use crate::tasks::{Status, TaskView};
+
+pub const FILE: &str = "tasks.sqlite3";
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS tasks (
+    task_id TEXT PRIMARY KEY NOT NULL,
+    task_type TEXT NOT NULL,
+    label TEXT NOT NULL,
+    parameters_json TEXT NOT NULL,
+    deadline_unix_ms INTEGER,
+    submitted_unix_ms INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    view_json TEXT,
+    finished_unix_ms INTEGER
+);
+CREATE INDEX IF NOT EXISTS tasks_finished ON tasks (finished_unix_ms)
+    WHERE finished_unix_ms IS NOT NULL;
+";
+
+pub struct Db {
+    conn: Connection,
+    retention: Retention,
+}
+
+impl Db {
+    pub fn open(
+        path: &Path,
+        durability: Durability,
+        retention: Retention,
+    ) -> rusqlite::Result<Self> {
+        let conn = Connection::open(path)?;
+        // Fails at once (not at the first write) when another process holds the file.
+        conn.busy_timeout(std::time::Duration::from_millis(500))?;
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(rusqlite::Error::InvalidParameterName(format!(
+                "the file system does not support WAL (journal_mode = {mode})"
+            )));
+        }
+        let synchronous = match durability {
+            Durability::Os => "NORMAL",
+            Durability::Fsync => "FULL",
+        };
+        conn.execute_batch(&format!("PRAGMA synchronous = {synchronous};"))?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Self { conn, retention })
+    }
+
+    /// Applies every operation in one transaction.
+    pub fn commit(&mut self, ops: impl Iterator<Item = Op>) -> Result<(), String> {
+        let tx = self.conn.transaction().map_err(|e| e.to_string())?;
+        for op in ops {
+            apply(&tx, op).map_err(|e| e.to_string())?;
+        }
+        tx.commit().map_err(|e| e.to_string())
+    }
+
+    /// Tasks not final, oldest first, and final ones still within retention.
+    pub fn recover(&self) -> rusqlite::Result<Recovered> {
+        let mut recovered = Recovered::default();
+        let mut query = self.conn.prepare(
+            "SELECT task_id, task_type, label, parameters_json, deadline_unix_ms,
+                    submitted_unix_ms, attempts, view_json, finished_unix_ms
+             FROM tasks ORDER BY submitted_unix_ms, rowid",
+        )?;
+        let mut rows = query.query([])?;
+        while let Some(row) = rows.next()? {
+            let view_json: Option<String> = row.get(7)?;
+            let finished_unix_ms: Option<i64> = row.get(8)?;
+            if let (Some(json), Some(at)) = (view_json, finished_unix_ms) {
+                match serde_json::from_str::<TaskView>(&json) {
+                    Ok(view) => recovered.finished.push(FinishedTask {
+                        view,
+                        finished_unix_ms: at.max(0) as u64,
+                    }),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "unreadable final task in the store; skipped")
+                    }
+                }
+                continue;
+            }
+            let deadline: Option<i64> = row.get(4)?;
+            let submitted: i64 = row.get(5)?;
+            let attempts: i64 = row.get(6)?;
+            recovered.pending.push(PendingTask {
+                task: StoredTask {
+                    task_id: row.get(0)?,
+                    task_type: row.get(1)?,
+                    label: row.get(2)?,
+                    parameters_json: row.get(3)?,
+                    deadline_unix_ms: deadline.map(|d| d.max(0) as u64),
+                    submitted_unix_ms: submitted.max(0) as u64,
+                },
+                attempts: attempts.clamp(0, i64::from(u32::MAX)) as u32,
+            });
+        }
+        recovered
+            .finished
+            .sort_by_key(|finished| finished.finished_unix_ms);
+        Ok(recovered)
+    }
+
+    /// Drops final tasks past their retention, then the oldest beyond the count bound.
+    pub fn prune(&mut self, now_unix_ms: u64) -> rusqlite::Result<()> {
+        let oldest_kept = now_unix_ms.saturating_sub(self.retention.age.as_millis() as u64);
+        self.conn.execute(
+            "DELETE FROM tasks WHERE finished_unix_ms IS NOT NULL AND finished_unix_ms < ?1",
+            params![oldest_kept as i64],
+        )?;
+        let finished: i64 = self.conn.query_row(
+            "SELECT count(*) FROM tasks WHERE finished_unix_ms IS NOT NULL",
+            [],
+            |row| row.get(0),
+        )?;
+        let excess = finished - self.retention.max_finished as i64;
+        if excess > 0 {
+            self.conn.execute(
+                "DELETE FROM tasks WHERE rowid IN (SELECT rowid FROM tasks
+                 WHERE finished_unix_ms IS NOT NULL ORDER BY finished_unix_ms LIMIT ?1)",
+                params![excess],
+            )?;
+        }
+        Ok(())
+    }
+}
+
+fn apply(tx: &rusqlite::Transaction<'_>, op: Op) -> rusqlite::Result<()> {
+    match op {
+        Op::Accept(task) => {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO tasks (task_id, task_type, label, parameters_json,
+                     deadline_unix_ms, submitted_unix_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                task.task_id,
+                task.task_type,
+                task.label,
+                task.parameters_json,
+                task.deadline_unix_ms.map(|d| d as i64),
+                task.submitted_unix_ms as i64,
+            ])?;
+        }
+        Op::Start { task_id, attempts } => {
+            tx.prepare_cached(
+                "UPDATE tasks SET attempts = ?2 WHERE task_id = ?1 AND view_json IS NULL",
+            )?
+            .execute(params![task_id, attempts])?;
+        }
+        Op::Finish { view, unix_ms } => {
+            debug_assert!(view.status != Status::Queued && view.status != Status::Running);
+            let json = serde_json::to_string(&view)
+                .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+            tx.prepare_cached(
+                "UPDATE tasks SET view_json = ?2, finished_unix_ms = ?3
+                 WHERE task_id = ?1 AND view_json IS NULL",
+            )?
+            .execute(params![view.task_id, json, unix_ms as i64])?;
+        }
+        Op::Sync(_) => {} // acknowledged by the writer after the commit
+    }
+    Ok(())
+}
