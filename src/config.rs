@@ -16,13 +16,24 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("invalid config file {path}: {source}")]
+    #[error("invalid config file {path}: {}", one_line(source))]
     Parse {
         path: PathBuf,
         source: Box<toml::de::Error>,
     },
     #[error("invalid value for {name}: {reason}")]
     Invalid { name: String, reason: String },
+}
+
+/// A TOML error on one line: where, then what (its own text quotes the file over several).
+fn one_line(error: &toml::de::Error) -> String {
+    let place = error.to_string();
+    let place = place
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches(':');
+    format!("{place}: {}", error.message().trim())
 }
 
 /// Every setting of `smart-routing serve`; `config/default.toml` documents each one.

@@ -42,6 +42,9 @@ pub enum WorkerError {
     GaveUp { attempts: u32, last: String },
 }
 
+/// How long a drained worker waits for the dispatcher to answer its close.
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
+
 /// How a connection ended.
 enum End {
     /// The dispatcher asked us to drain and we did.
@@ -161,6 +164,16 @@ async fn connection<E: Executor>(
         }
         if draining && running.borrow().is_empty() && rx.is_empty() {
             let _ = sink.send(Message::Close(None)).await;
+            // Wait for the dispatcher's close reply: hanging up at once can cut off the
+            // last results still being read on its side.
+            let _ = tokio::time::timeout(CLOSE_WAIT, async {
+                while let Some(Ok(frame)) = stream.next().await {
+                    if frame.is_close() {
+                        break;
+                    }
+                }
+            })
+            .await;
             break End::Drained;
         }
     };

@@ -1,0 +1,138 @@
+//! The durable store against the real binary: kill -9 of the server loses no accepted
+//! task, each task gets exactly one final result, and a store that cannot be opened stops
+//! the server at once with a clear error.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::common::{serve, serve_at, task, Server, BIN};
+
+/// Final events (`task_completed`/`task_failed`/`task_cancelled`) per task id in the logs.
+pub fn final_events(log_dirs: &[&Path]) -> HashMap<String, usize> {
+    let mut finals = HashMap::new();
+    for dir in log_dirs {
+        let text = std::fs::read_to_string(dir.join("events.jsonl")).unwrap_or_default();
+        for line in text.lines() {
+            let Ok(record) = serde_json::from_str::<Value>(line) else {
+                continue; // a line cut short by kill -9
+            };
+            if matches!(
+                record["event"].as_str(),
+                Some("task_completed" | "task_failed" | "task_cancelled")
+            ) {
+                if let Some(id) = record["task_id"].as_str() {
+                    *finals.entry(id.to_owned()).or_insert(0) += 1;
+                }
+            }
+        }
+    }
+    finals
+}
+
+fn kill_9(server: &mut Server) {
+    server._proc.0.kill().unwrap();
+    server._proc.0.wait().unwrap();
+}
+
+#[tokio::test]
+async fn kill_9_of_the_server_loses_no_accepted_task() {
+    let data = std::env::temp_dir().join(format!("sr-durable-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let data_arg = data.display().to_string();
+    let mut first = serve(&["--data-dir", &data_arg], &[]);
+    // Two workers, one slot each: tasks take ~20 ms (plus loads), so most stay queued.
+    let mut w1 = first.sim_worker("w-1", 2, 0.02);
+    let _w2 = first.sim_worker("w-2", 2, 0.02);
+    first.wait_workers(2).await;
+    let ids: Vec<String> = (0..300).map(|i| format!("d-{i}")).collect();
+    for (i, id) in ids.iter().enumerate() {
+        let label = format!("label-{}", i % 3);
+        let (status, body) = first
+            .post("/send-task", &task(id, "sample_task_1", &label))
+            .await;
+        assert_eq!(status, 202, "{body}");
+        if i == 100 {
+            // One worker dies mid-run too; its task goes back to the queue.
+            let _ = w1.0.kill();
+            let _ = w1.0.wait();
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let (_, before) = first.get("/tasks/d-0").await;
+    assert_eq!(before["status"], "completed", "{before}");
+    let port = first.port;
+    kill_9(&mut first);
+
+    // Same data, same port: the surviving worker reconnects by itself.
+    let second = serve_at(
+        &format!("127.0.0.1:{port}"),
+        &["--data-dir", &data_arg],
+        &[],
+    );
+    let _w1 = second.sim_worker("w-1", 2, 0.02);
+    for id in &ids {
+        let (status, view) = second.get(&format!("/tasks/{id}")).await;
+        assert_eq!(
+            status, 200,
+            "task {id} accepted before the crash is unknown: {view}"
+        );
+    }
+    assert_eq!(
+        second.get("/tasks/d-0").await.1,
+        before,
+        "a final task reads the same"
+    );
+    let mut completed = 0;
+    for id in &ids {
+        let view = second.wait_final(id).await;
+        if view["status"] == "completed" {
+            completed += 1;
+        }
+    }
+    assert_eq!(
+        completed,
+        ids.len(),
+        "every task completes after the restart"
+    );
+    let finals = final_events(&[&first.log_dir, &second.log_dir]);
+    let twice: Vec<_> = finals.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        twice.is_empty(),
+        "tasks with more than one final result: {twice:?}"
+    );
+    let ids: HashSet<_> = ids.into_iter().collect();
+    assert_eq!(finals.keys().cloned().collect::<HashSet<_>>(), ids);
+}
+
+#[test]
+fn a_data_dir_that_cannot_be_opened_stops_the_server_with_one_line() {
+    let file = std::env::temp_dir().join(format!("sr-not-a-dir-{}", std::process::id()));
+    std::fs::write(&file, b"a file, not a directory").unwrap();
+    let output = std::process::Command::new(BIN)
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(&file)
+        .env("RUST_BACKTRACE", "1")
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot open the task store"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(output.stdout.is_empty(), "it never listened");
+}
+
+#[tokio::test]
+async fn a_task_accepted_with_the_store_off_is_still_served() {
+    let server = serve(&[], &[("SMART_ROUTING_DURABILITY", "off")]);
+    let _w = server.sim_worker("w-1", 2, 0.01);
+    server.wait_workers(1).await;
+    let (status, view) = server
+        .post("/run-task", &task("t", "sample_task_1", "a"))
+        .await;
+    assert_eq!((status, &view["status"]), (200, &Value::from("completed")));
+    assert!(!server.log_dir.join("data").exists(), "no store is created");
+}
