@@ -71,6 +71,9 @@ pub struct TaskRecord {
     pub waiters: Vec<oneshot::Sender<TaskView>>,
 }
 
+/// What runs on each final view (see [`TaskTable::on_final`]).
+type FinalHook = Box<dyn FnMut(&TaskView)>;
+
 /// Tasks by id, with finished ones kept for `retention` and at most `max_finished`.
 pub struct TaskTable {
     by_id: HashMap<String, TaskRecord>,
@@ -82,7 +85,7 @@ pub struct TaskTable {
     /// Tasks finished since start, by final status.
     totals: FinishedTotals,
     /// Called with each final view before any waiter hears of it (the durable store).
-    on_final: Option<Box<dyn FnMut(&TaskView)>>,
+    on_final: Option<FinalHook>,
 }
 
 /// How many tasks ended each way since the server started.
