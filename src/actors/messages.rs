@@ -29,6 +29,13 @@ pub enum SubmitError {
     NoCapableWorker(String),
     #[error("the task queue is full ({0} tasks); retry later")]
     QueueFull(usize),
+    #[error("no connected worker can load label '{0}'")]
+    UnknownLabel(String),
+    #[error(
+        "the task cannot finish within its deadline of {deadline_ms} ms: the current \
+         estimate is {estimate_ms} ms (queue, load and run)"
+    )]
+    DeadlineUnmeetable { estimate_ms: u64, deadline_ms: u64 },
 }
 
 /// The dispatcher accepted a task.
@@ -72,7 +79,10 @@ pub struct Dispatch(pub WorkerCommand);
 pub enum JoinError {
     #[error("worker id '{0}' is already connected")]
     Duplicate(String),
-    #[error("too many distinct task types across workers (64 at most)")]
+    #[error(
+        "too many distinct task types across connected workers (64 at most; a task type is \
+         forgotten worker_grace_s after its last worker leaves)"
+    )]
     TooManyTaskTypes,
 }
 
@@ -83,6 +93,9 @@ pub struct WorkerJoined {
     pub conn: u64,
     pub registration: Registration,
     pub commands: Recipient<Dispatch>,
+    /// An in-process worker sharing the server's model repository: models uploaded
+    /// to it become loadable there at once.
+    pub local: bool,
 }
 
 /// A worker's connection ended (closed, broken, or silent too long).
@@ -170,6 +183,13 @@ pub struct RepositoryLabels {
     pub labels: Vec<String>,
 }
 
+/// Labels the dispatcher forgot (no holder, no task for a while): drop their state.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct LabelsForgotten {
+    pub labels: Vec<String>,
+}
+
 /// Connected worker ids, in order of joining.
 #[derive(Message)]
 #[rtype(result = "Vec<String>")]
@@ -210,6 +230,8 @@ pub struct DispatcherStats {
     pub queued: usize,
     pub running: usize,
     pub finished: crate::tasks::FinishedTotals,
+    /// Results that arrived for tasks already final or given to another worker.
+    pub results_dropped: u64,
 }
 
 /// Read the dispatcher's counters.

@@ -58,6 +58,15 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
             "smart_routing_tasks_finished_total{{status=\"{status}\"}} {n}"
         );
     }
+    out.push_str(
+        "# HELP smart_routing_results_dropped_total Results that arrived for tasks already final or given to another worker.\n",
+    );
+    out.push_str("# TYPE smart_routing_results_dropped_total counter\n");
+    let _ = writeln!(
+        out,
+        "smart_routing_results_dropped_total {}",
+        stats.results_dropped
+    );
     let families: [(&str, &str, Figure); 4] = [
         (
             "smart_routing_label_tasks_total",
