@@ -80,8 +80,8 @@ pub enum JoinError {
     #[error("worker id '{0}' is already connected")]
     Duplicate(String),
     #[error(
-        "too many distinct task types across connected workers (64 at most; a task type is \
-         forgotten worker_grace_s after its last worker leaves)"
+        "too many distinct task types across connected workers (64 at most, freed \
+         worker_grace_s after their workers leave)"
     )]
     TooManyTaskTypes,
 }

@@ -3,7 +3,7 @@
 
 use futures_util::SinkExt;
 use serde_json::json;
-use smart_routing::protocol::{FromWorker, TaskReport, WorkerCommand};
+use smart_routing::protocol::{FailureKind, FromWorker, TaskReport, WorkerCommand};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::common::{serve, task, RawWorker};
