@@ -2,12 +2,13 @@
 //! `SMART_ROUTING_*` environment variables, then command-line flags. Depends on nothing
 //! but serde and the routing core's knobs.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::routing::{Policy, Priors, RoutingConfig};
+use crate::routing::{Bounds, Policy, Priors, RoutingConfig};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -69,6 +70,22 @@ pub struct Config {
     pub durability: String,
     /// On SIGTERM/SIGINT, running tasks get this long to finish, in seconds.
     pub shutdown_grace_s: u64,
+    /// Largest accepted `deadline_ms` (422 above it).
+    pub max_deadline_ms: u64,
+    /// A running task with no result after this long is stopped and retried (seconds).
+    pub max_run_s: f64,
+    /// `max_run_s` for particular task types (file only).
+    pub max_run_s_by_type: BTreeMap<String, f64>,
+    /// Tasks whose only capable workers left wait this long for one to return (seconds).
+    pub worker_grace_s: f64,
+    /// Refuse at once a task whose deadline the current estimate says cannot be met.
+    pub admission_control: bool,
+    /// A label no worker holds and no task used for this long is forgotten (seconds).
+    pub label_idle_s: u64,
+    /// Bytes of finished tasks kept for `GET /tasks/{id}` at most (oldest dropped first).
+    pub max_retained_bytes: usize,
+    /// A worker connection that has not registered after this long is closed (seconds).
+    pub register_timeout_s: u64,
     pub routing: RoutingSection,
     pub local: LocalSection,
 }
@@ -119,6 +136,14 @@ impl Default for Config {
             data_dir: PathBuf::from("data"),
             durability: "os".to_owned(),
             shutdown_grace_s: 30,
+            max_deadline_ms: 24 * 60 * 60 * 1000,
+            max_run_s: 3600.0,
+            max_run_s_by_type: BTreeMap::new(),
+            worker_grace_s: 10.0,
+            admission_control: true,
+            label_idle_s: 600,
+            max_retained_bytes: 256 * 1024 * 1024,
+            register_timeout_s: 10,
             routing: RoutingSection::default(),
             local: LocalSection::default(),
         }
@@ -211,6 +236,13 @@ impl Config {
             "data_dir" => self.data_dir = PathBuf::from(value),
             "durability" => self.durability = value.to_owned(),
             "shutdown_grace_s" => self.shutdown_grace_s = parse(key, value)?,
+            "max_deadline_ms" => self.max_deadline_ms = parse(key, value)?,
+            "max_run_s" => self.max_run_s = parse(key, value)?,
+            "worker_grace_s" => self.worker_grace_s = parse(key, value)?,
+            "admission_control" => self.admission_control = parse(key, value)?,
+            "label_idle_s" => self.label_idle_s = parse(key, value)?,
+            "max_retained_bytes" => self.max_retained_bytes = parse(key, value)?,
+            "register_timeout_s" => self.register_timeout_s = parse(key, value)?,
             "models" | "local_models" => self.local.models = Some(PathBuf::from(value)),
             "local_workers" => self.local.workers = parse(key, value)?,
             "local_max_labels" => self.local.max_labels = parse(key, value)?,
@@ -248,6 +280,28 @@ impl Config {
         }
         if self.heartbeat_timeout_s == 0 {
             return Err(invalid("heartbeat_timeout_s", "must be at least 1"));
+        }
+        let positive = |name: &str, value: f64| {
+            if value.is_nan() || value <= 0.0 {
+                return Err(invalid(name, "must be a positive number of seconds"));
+            }
+            Ok(())
+        };
+        positive("max_run_s", self.max_run_s)?;
+        for (task_type, limit) in &self.max_run_s_by_type {
+            positive(&format!("max_run_s_by_type.{task_type}"), *limit)?;
+        }
+        if !(self.worker_grace_s >= 0.0 && self.worker_grace_s.is_finite()) {
+            return Err(invalid("worker_grace_s", "must be 0 or more seconds"));
+        }
+        if self.max_deadline_ms == 0 {
+            return Err(invalid("max_deadline_ms", "must be at least 1"));
+        }
+        if self.label_idle_s == 0 {
+            return Err(invalid("label_idle_s", "must be at least 1"));
+        }
+        if self.register_timeout_s == 0 {
+            return Err(invalid("register_timeout_s", "must be at least 1"));
         }
         if self.local.workers > 0 && (self.local.max_labels == 0 || self.local.slots == 0) {
             return Err(invalid("local", "max_labels and slots must be at least 1"));
@@ -291,6 +345,16 @@ impl Config {
             reload_horizon_loads: self.routing.reload_horizon_loads,
             preload_margin: self.routing.preload_margin,
             preload_idle_loads: self.routing.preload_idle_loads,
+            bounds: Bounds {
+                max_run_s: self.max_run_s,
+                max_run_s_by_type: self
+                    .max_run_s_by_type
+                    .iter()
+                    .map(|(t, s)| (t.clone(), *s))
+                    .collect(),
+                worker_grace_s: self.worker_grace_s,
+                label_idle_s: self.label_idle_s as f64,
+            },
             ..RoutingConfig::default()
         }
     }

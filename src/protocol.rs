@@ -39,6 +39,20 @@ pub struct Registration {
     pub slots: u32,
     pub task_types: Vec<String>,
     pub labels: Vec<String>,
+    /// The labels it can load; `None`: any label.
+    pub catalog: Option<Vec<String>>,
+}
+
+/// What kind of failure a worker reports (`TaskResult.error_code`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FailureKind {
+    /// The task itself failed (or the worker does not say).
+    #[default]
+    Failed,
+    /// The worker gave up at the task's deadline.
+    DeadlineExceeded,
+    /// The worker stopped the task when told to cancel it.
+    Cancelled,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -49,6 +63,8 @@ pub struct TaskReport {
     pub label_miss: bool,
     pub load_ms: u64,
     pub run_ms: u64,
+    /// When the outcome is an error: its kind.
+    pub failure: FailureKind,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -80,6 +96,15 @@ pub struct RunTask {
 
 /// Largest slots or max_labels a worker may announce.
 pub const MAX_CAPACITY: u32 = 4096;
+
+/// Most task types one worker may announce (the dispatcher tells 64 apart in all).
+pub const MAX_TASK_TYPES: usize = 64;
+
+/// Most labels one worker may announce in its catalog.
+pub const MAX_CATALOG: usize = 100_000;
+
+/// Longest label name in a catalog, in bytes.
+pub const MAX_LABEL_LEN: usize = 256;
 
 impl Registration {
     /// Checks a worker's register frame, against the id in its `Worker-Id` header.
@@ -117,9 +142,27 @@ impl Registration {
                 "need at least one, each 1..=256 bytes",
             ));
         }
+        if self.task_types.len() > MAX_TASK_TYPES {
+            return Err(invalid(
+                "task_types",
+                &format!("at most {MAX_TASK_TYPES} per worker"),
+            ));
+        }
         if self.labels.len() > self.max_labels as usize || self.labels.iter().any(|l| l.is_empty())
         {
             return Err(invalid("labels", "at most max_labels non-empty labels"));
+        }
+        if let Some(catalog) = &self.catalog {
+            if catalog.len() > MAX_CATALOG
+                || catalog
+                    .iter()
+                    .any(|l| l.is_empty() || l.len() > MAX_LABEL_LEN)
+            {
+                return Err(invalid(
+                    "catalog",
+                    &format!("at most {MAX_CATALOG} labels, each 1..={MAX_LABEL_LEN} bytes"),
+                ));
+            }
         }
         Ok(())
     }
@@ -136,6 +179,7 @@ pub fn decode_from_worker(frame: &[u8]) -> Result<FromWorker, ProtocolError> {
             slots: r.slots,
             task_types: r.task_types,
             labels: r.labels,
+            catalog: r.catalog.map(|c| c.labels),
         }),
         Msg::TaskResult(r) => FromWorker::TaskResult(TaskReport {
             task_id: r.task_id,
@@ -147,6 +191,12 @@ pub fn decode_from_worker(frame: &[u8]) -> Result<FromWorker, ProtocolError> {
             label_miss: r.label_miss,
             load_ms: r.load_ms,
             run_ms: r.run_ms,
+            failure: match pb::ErrorCode::try_from(r.error_code) {
+                Ok(pb::ErrorCode::DeadlineExceeded) => FailureKind::DeadlineExceeded,
+                Ok(pb::ErrorCode::Cancelled) => FailureKind::Cancelled,
+                // Unknown codes from newer workers read as plain failures.
+                Ok(pb::ErrorCode::Unspecified) | Err(_) => FailureKind::Failed,
+            },
         }),
         Msg::LabelLoaded(l) => FromWorker::LabelLoaded { label: l.label },
         Msg::LabelEvicted(l) => FromWorker::LabelEvicted { label: l.label },
@@ -169,6 +219,7 @@ pub fn encode_from_worker(message: &FromWorker) -> Vec<u8> {
             slots: r.slots,
             task_types: r.task_types,
             labels: r.labels,
+            catalog: r.catalog.map(|labels| pb::LabelCatalog { labels }),
         }),
         FromWorker::TaskResult(r) => {
             let ok = r.outcome.is_ok();
@@ -184,6 +235,11 @@ pub fn encode_from_worker(message: &FromWorker) -> Vec<u8> {
                 label_miss: r.label_miss,
                 load_ms: r.load_ms,
                 run_ms: r.run_ms,
+                error_code: match r.failure {
+                    FailureKind::Failed => pb::ErrorCode::Unspecified,
+                    FailureKind::DeadlineExceeded => pb::ErrorCode::DeadlineExceeded,
+                    FailureKind::Cancelled => pb::ErrorCode::Cancelled,
+                } as i32,
             })
         }
         FromWorker::LabelLoaded { label } => Msg::LabelLoaded(pb::LabelLoaded { label }),
@@ -248,6 +304,7 @@ mod tests {
             label_miss: true,
             load_ms: 3,
             run_ms: 4,
+            failure: FailureKind::DeadlineExceeded,
         });
         assert_eq!(decode_from_worker(&encode_from_worker(&report)), Ok(report));
         let run = WorkerCommand::Run(RunTask {
@@ -258,6 +315,23 @@ mod tests {
             deadline_unix_ms: None,
         });
         assert_eq!(decode_command(&encode_command(&run)), Ok(run));
+    }
+
+    #[test]
+    fn a_result_without_error_code_is_a_plain_failure() {
+        // What a worker built before `error_code` existed sends.
+        let old = pb::WorkerMessage {
+            msg: Some(pb::worker_message::Msg::TaskResult(pb::TaskResult {
+                task_id: "t".into(),
+                error: "boom".into(),
+                ..Default::default()
+            })),
+        };
+        let Ok(FromWorker::TaskResult(report)) = decode_from_worker(&old.encode_to_vec()) else {
+            panic!("expected a task result");
+        };
+        assert_eq!(report.failure, FailureKind::Failed);
+        assert_eq!(report.outcome, Err("boom".into()));
     }
 
     #[test]
@@ -277,7 +351,13 @@ mod tests {
             slots: 1,
             task_types: vec!["sample_task_1".into()],
             labels: vec![],
+            catalog: Some(vec!["label-1".into()]),
         };
+        let frame = encode_from_worker(&FromWorker::Register(good.clone()));
+        assert_eq!(
+            decode_from_worker(&frame),
+            Ok(FromWorker::Register(good.clone()))
+        );
         assert!(good.validate("w").is_ok());
         assert!(good.validate("other").is_err());
         let mut bad = good.clone();
@@ -286,8 +366,15 @@ mod tests {
         let mut bad = good.clone();
         bad.task_types.clear();
         assert!(bad.validate("w").is_err());
-        let mut bad = good;
+        let mut bad = good.clone();
         bad.labels = vec!["a".into(), "b".into(), "c".into()];
+        assert!(bad.validate("w").is_err());
+        let mut bad = good.clone();
+        bad.task_types = (0..65).map(|i| format!("t{i}")).collect();
+        let error = bad.validate("w").unwrap_err().to_string();
+        assert!(error.contains("at most 64 per worker"), "{error}");
+        let mut bad = good;
+        bad.catalog = Some(vec![String::new()]);
         assert!(bad.validate("w").is_err());
     }
 }

@@ -9,7 +9,9 @@ use actix::prelude::*;
 use actix_web::{web, App, HttpServer};
 
 use crate::actors::messages::RepositoryLabels;
-use crate::actors::{Dispatcher, LabelRegistry, LocalWorker, LocalWorkerSpec, LogSink};
+use crate::actors::{
+    Dispatcher, DispatcherBounds, LabelRegistry, LocalWorker, LocalWorkerSpec, LogSink,
+};
 use crate::config::Config;
 use crate::http::{self, AppState};
 
@@ -80,7 +82,12 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         config.max_finished_tasks,
         registry.clone(),
         log.clone().recipient(),
-    );
+    )
+    .with_bounds(DispatcherBounds {
+        admission_control: config.admission_control,
+        worker_grace_s: config.worker_grace_s,
+        max_retained_bytes: config.max_retained_bytes,
+    });
     let journal = store.as_ref().map(|(journal, _)| journal.clone());
     if let Some((journal, recovered)) = store {
         dispatcher = dispatcher.with_journal(journal, recovered);

@@ -78,14 +78,47 @@ type FinalHook = Box<dyn FnMut(&TaskView)>;
 pub struct TaskTable {
     by_id: HashMap<String, TaskRecord>,
     id_of: HashMap<TaskKey, String>,
-    finished: VecDeque<(Instant, String, TaskKey)>,
+    finished: VecDeque<Retained>,
     retention: Duration,
     max_finished: usize,
+    /// Bound on the bytes finished tasks hold (approximate, see [`view_bytes`]).
+    max_bytes: usize,
+    retained_bytes: usize,
     next_key: u64,
     /// Tasks finished since start, by final status.
     totals: FinishedTotals,
     /// Called with each final view before any waiter hears of it (the durable store).
     on_final: Option<FinalHook>,
+}
+
+/// A finished task waiting for its retention to run out.
+struct Retained {
+    at: Instant,
+    task_id: String,
+    key: TaskKey,
+    bytes: usize,
+}
+
+/// Counts the bytes written to it.
+struct ByteCount(usize);
+
+impl std::io::Write for ByteCount {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Roughly the memory a finished task holds: its view as JSON plus the record's fixed part.
+fn view_bytes(view: &TaskView) -> usize {
+    let mut count = ByteCount(0);
+    // Writing to a counter cannot fail, nor can serializing this plain struct.
+    let _ = serde_json::to_writer(&mut count, view);
+    count.0 + 2 * view.task_id.len() + 256
 }
 
 /// How many tasks ended each way since the server started.
@@ -104,6 +137,8 @@ impl TaskTable {
             finished: VecDeque::new(),
             retention,
             max_finished,
+            max_bytes: usize::MAX,
+            retained_bytes: 0,
             next_key: 0,
             totals: FinishedTotals::default(),
             on_final: None,
@@ -116,11 +151,29 @@ impl TaskTable {
     }
 
     /// Adds a task that finished `age` ago (restored from the durable store).
-    pub fn restore_finished(&mut self, record: TaskRecord, age: Duration) {
+    pub fn restore_finished(&mut self, mut record: TaskRecord, age: Duration) {
         let at = Instant::now().checked_sub(age).unwrap_or_else(Instant::now);
-        let (id, key) = (record.view.task_id.clone(), record.key);
+        record.parameters_json = String::new();
+        let bytes = view_bytes(&record.view);
+        let (task_id, key) = (record.view.task_id.clone(), record.key);
         self.insert(record);
-        self.finished.push_back((at, id, key));
+        self.retained_bytes += bytes;
+        self.finished.push_back(Retained {
+            at,
+            task_id,
+            key,
+            bytes,
+        });
+    }
+
+    /// Bounds the bytes finished tasks hold.
+    pub fn set_max_bytes(&mut self, max_bytes: usize) {
+        self.max_bytes = max_bytes;
+    }
+
+    /// Approximate bytes held by finished tasks.
+    pub fn retained_bytes(&self) -> usize {
+        self.retained_bytes
     }
 
     pub fn get(&self, task_id: &str) -> Option<&TaskRecord> {
@@ -173,6 +226,8 @@ impl TaskTable {
             return None;
         }
         finish(&mut record.view);
+        // Its result and view are what is read from now on.
+        record.parameters_json = String::new();
         record.finished = Some(now);
         record.view.timings.total_ms = now.duration_since(record.submitted).as_millis() as u64;
         let view = record.view.clone();
@@ -189,23 +244,38 @@ impl TaskTable {
             Status::Cancelled => self.totals.cancelled += 1,
             Status::Queued | Status::Running => {} // `finish` always sets a final status
         }
-        self.finished.push_back((now, view.task_id.clone(), key));
+        let bytes = view_bytes(&view);
+        self.retained_bytes += bytes;
+        self.finished.push_back(Retained {
+            at: now,
+            task_id: view.task_id.clone(),
+            key,
+            bytes,
+        });
         self.prune(now);
         Some(view)
     }
 
-    /// Drops finished tasks past their retention or beyond the count bound.
+    /// Drops finished tasks past their retention or beyond the count or byte bound.
     pub fn prune(&mut self, now: Instant) {
-        while let Some((at, id, key)) = self.finished.front() {
-            let expired = now.duration_since(*at) > self.retention;
-            if !expired && self.finished.len() <= self.max_finished {
+        while let Some(oldest) = self.finished.front() {
+            let expired = now.duration_since(oldest.at) > self.retention;
+            if !expired
+                && self.finished.len() <= self.max_finished
+                && self.retained_bytes <= self.max_bytes
+            {
                 break;
             }
             // Only drop the record if it is still this finished task (the id may have been reused).
-            if self.by_id.get(id).is_some_and(|r| r.key == *key) {
-                self.by_id.remove(id);
+            if self
+                .by_id
+                .get(&oldest.task_id)
+                .is_some_and(|r| r.key == oldest.key)
+            {
+                self.by_id.remove(&oldest.task_id);
             }
-            self.id_of.remove(key);
+            self.id_of.remove(&oldest.key);
+            self.retained_bytes -= oldest.bytes;
             self.finished.pop_front();
         }
     }
@@ -229,5 +299,57 @@ impl TaskTable {
 
     pub fn is_empty(&self) -> bool {
         self.by_id.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(table: &mut TaskTable, id: &str, parameters: &str, now: Instant) -> TaskKey {
+        let key = table.next_key();
+        table.insert(TaskRecord {
+            key,
+            view: TaskView {
+                task_id: id.to_owned(),
+                status: Status::Running,
+                label: "l".into(),
+                task_type: "t".into(),
+                worker: None,
+                label_miss: false,
+                attempts: 1,
+                result: None,
+                error: None,
+                timings: Timings::default(),
+            },
+            parameters_json: parameters.to_owned(),
+            deadline: None,
+            submitted: now,
+            started: None,
+            finished: None,
+            waiters: Vec::new(),
+        });
+        key
+    }
+
+    #[test]
+    fn finished_tasks_drop_their_parameters_and_stay_within_the_byte_bound() {
+        let now = Instant::now();
+        let mut table = TaskTable::new(Duration::from_secs(3600), 1000);
+        table.set_max_bytes(3 * 1024);
+        let big = "x".repeat(1000);
+        for i in 0..5 {
+            let key = record(&mut table, &format!("t{i}"), &format!("\"{big}\""), now);
+            table.finish(key, now, |view| {
+                view.status = Status::Completed;
+                view.result = Some(serde_json::Value::String(big.clone()));
+            });
+            let kept = table.get_key(key).expect("the newest task is kept");
+            assert!(kept.parameters_json.is_empty());
+            assert!(table.retained_bytes() <= 3 * 1024);
+        }
+        // Each holds about 1.3 KB: the oldest went, the newest stay.
+        assert!(table.get("t0").is_none() && table.get("t2").is_none());
+        assert!(table.get("t3").is_some() && table.get("t4").is_some());
     }
 }

@@ -11,9 +11,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use actix::prelude::*;
 use serde_json::json;
 
+use super::catalog::Catalogs;
 use super::messages::*;
 use super::registry::LabelRegistry;
-use crate::protocol::{RunTask, TaskReport, WorkerCommand};
+use crate::protocol::{FailureKind, RunTask, TaskReport, WorkerCommand};
 use crate::routing::{
     Action, Cancelled, LabelEventKind, Outcome, Policy, Reject, RoutingConfig, Scheduler, TaskSpec,
     WorkerKey, WorkerSpec,
@@ -21,11 +22,25 @@ use crate::routing::{
 use crate::tasks::{ErrorBody, Status, TaskRecord, TaskTable, TaskView, Timings};
 
 const TICK: Duration = Duration::from_millis(50);
+/// How often labels nobody uses are looked for (it looks at every label).
+const FORGET_EVERY: Duration = Duration::from_secs(1);
+
+/// The dispatcher's bounds beyond the routing core's (see `Config`).
+#[derive(Debug, Clone, Copy)]
+pub struct DispatcherBounds {
+    /// Refuse a task whose deadline the current estimate says cannot be met.
+    pub admission_control: bool,
+    /// How long a label stays loadable after the last worker announcing it left.
+    pub worker_grace_s: f64,
+    /// Bytes of finished tasks retained at most.
+    pub max_retained_bytes: usize,
+}
 
 struct WorkerEntry {
     key: WorkerKey,
     conn: u64,
     commands: Recipient<Dispatch>,
+    local: bool,
 }
 
 pub struct Dispatcher {
@@ -48,8 +63,10 @@ pub struct Dispatcher {
     max_attempts: u32,
     /// Stopping: start nothing, fail nothing; unfinished tasks stay for the restart.
     draining: bool,
-    /// Results for tasks that were already final or not (any more) on that worker.
-    dropped_results: u64,
+    catalogs: Catalogs,
+    admission_control: bool,
+    /// Results dropped because their task was already final or given to another worker.
+    results_dropped: u64,
 }
 
 pub fn unix_ms() -> u64 {
@@ -64,7 +81,7 @@ fn reject_body(reason: &Reject) -> ErrorBody {
         Reject::NoCapableWorker { .. } => "no_capable_worker",
         Reject::DuplicateTask => "duplicate_task",
         Reject::QueueFull { .. } => "queue_full",
-        Reject::DeadlineExceeded => "deadline_exceeded",
+        Reject::DeadlineExceeded | Reject::DeadlineWhileRunning => "deadline_exceeded",
         Reject::AttemptsExhausted { .. } => "worker_lost",
     };
     ErrorBody {
@@ -98,7 +115,40 @@ impl Dispatcher {
             parked: Vec::new(),
             max_attempts,
             draining: false,
-            dropped_results: 0,
+            catalogs: Catalogs::new(0.0),
+            admission_control: false,
+            results_dropped: 0,
+        }
+    }
+
+    /// Applies the bounds the routing core does not hold.
+    pub fn with_bounds(mut self, bounds: DispatcherBounds) -> Self {
+        self.catalogs = Catalogs::new(bounds.worker_grace_s);
+        self.admission_control = bounds.admission_control;
+        self.tasks.set_max_bytes(bounds.max_retained_bytes);
+        self
+    }
+
+    /// Refuses a task no connected worker can load, or whose deadline cannot be met.
+    fn admit(&self, task: &NewTask) -> Result<(), SubmitError> {
+        let now_s = self.now();
+        if !self.catalogs.can_load(&task.label, now_s) {
+            return Err(SubmitError::UnknownLabel(task.label.clone()));
+        }
+        let Some(deadline) = task.deadline.filter(|_| self.admission_control) else {
+            return Ok(());
+        };
+        match self
+            .scheduler
+            .estimate_s(&task.label, &task.task_type, now_s)
+        {
+            Some(estimate) if estimate > deadline.as_secs_f64() => {
+                Err(SubmitError::DeadlineUnmeetable {
+                    estimate_ms: (estimate * 1000.0).ceil() as u64,
+                    deadline_ms: deadline.as_millis() as u64,
+                })
+            }
+            _ => Ok(()),
         }
     }
 
@@ -147,6 +197,18 @@ impl Dispatcher {
                 Action::Load { worker, label } => {
                     let label = self.scheduler.label_name(label).to_owned();
                     self.send(worker, WorkerCommand::Load { label });
+                }
+                Action::Abandon { task, worker } => {
+                    if let Some(set) = self.running_on.get_mut(&worker) {
+                        set.remove(&task);
+                    }
+                    if let Some(record) = self.tasks.get_key_mut(task) {
+                        record.view.status = Status::Queued;
+                        record.view.worker = None;
+                        let task_id = record.view.task_id.clone();
+                        tracing::warn!(task_id = %task_id, "task taken off its worker (deadline or run-time limit)");
+                        self.send(worker, WorkerCommand::Cancel { task_id });
+                    }
                 }
                 Action::Cancel { task, worker } => {
                     if let Some(record) = self.tasks.get_key(task) {
@@ -201,9 +263,10 @@ impl Dispatcher {
         }
         record.started = Some(now);
         record.view.timings.queue_ms = now.duration_since(record.submitted).as_millis() as u64;
-        let deadline_unix_ms = record
-            .deadline
-            .map(|d| unix_ms() + d.saturating_duration_since(now).as_millis() as u64);
+        let deadline_unix_ms = record.deadline.map(|d| {
+            let left = u64::try_from(d.saturating_duration_since(now).as_millis());
+            unix_ms().saturating_add(left.unwrap_or(u64::MAX))
+        });
         let command = WorkerCommand::Run(RunTask {
             task_id: record.view.task_id.clone(),
             task_type: record.view.task_type.clone(),
@@ -246,15 +309,18 @@ impl Dispatcher {
             run_s: report.run_ms as f64 / 1000.0,
         };
         let now_s = self.now();
-        let actions = self
-            .scheduler
-            .task_finished(worker, key, outcome, now_s)
-            .map_err(|_| {
-                format!(
-                    "result for task '{}', which this worker was not running",
-                    report.task_id
-                )
-            })?;
+        if let Some(actions) = self.scheduler.release_abandoned(worker, key, now_s) {
+            // Taken off this worker (deadline, run-time limit): the task is final or elsewhere.
+            self.results_dropped += 1;
+            self.apply(actions);
+            return Ok(());
+        }
+        let Ok(actions) = self.scheduler.task_finished(worker, key, outcome, now_s) else {
+            // Given to another worker since (or already answered): not a breach.
+            tracing::info!(task_id = %report.task_id, "result for a task this worker no longer runs; dropped");
+            self.results_dropped += 1;
+            return Ok(());
+        };
         if let Some(set) = self.running_on.get_mut(&worker) {
             set.remove(&key);
         }
@@ -274,7 +340,12 @@ impl Dispatcher {
                 Status::Failed,
                 None,
                 Some(ErrorBody {
-                    code: "task_failed".into(),
+                    code: match report.failure {
+                        FailureKind::Failed => "task_failed",
+                        FailureKind::DeadlineExceeded => "deadline_exceeded",
+                        FailureKind::Cancelled => "cancelled",
+                    }
+                    .into(),
                     message,
                 }),
             ),
@@ -303,6 +374,9 @@ impl Dispatcher {
                 load_ms,
                 run_ms,
             });
+        } else {
+            // Already final (cancelled, deadline passed): its slot is free now.
+            self.results_dropped += 1;
         }
         self.apply(actions);
         Ok(())
@@ -319,6 +393,13 @@ impl Actor for Dispatcher {
             this.apply(actions);
             this.retry_parked();
             this.tasks.prune(Instant::now());
+        });
+        ctx.run_interval(FORGET_EVERY, |this, _| {
+            let labels = this.scheduler.forget_idle_labels(this.now());
+            if !labels.is_empty() {
+                tracing::debug!(count = labels.len(), "forgot idle labels");
+                this.registry.do_send(LabelsForgotten { labels });
+            }
         });
     }
 }
@@ -338,6 +419,7 @@ impl Handler<SubmitTask> for Dispatcher {
         {
             return Err(SubmitError::Duplicate(task.task_id));
         }
+        self.admit(&task)?;
         let now = Instant::now();
         let key = self.tasks.next_key();
         let spec = TaskSpec {
@@ -368,7 +450,8 @@ impl Handler<SubmitTask> for Dispatcher {
             key,
             view,
             parameters_json: task.parameters_json,
-            deadline: task.deadline.map(|d| now + d),
+            // Bounded at the edge; a deadline beyond what the clock can hold is none.
+            deadline: task.deadline.and_then(|d| now.checked_add(d)),
             submitted: now,
             started: None,
             finished: None,
@@ -398,6 +481,7 @@ impl Handler<SubmitTask> for Dispatcher {
                         SubmitError::NoCapableWorker(task_type)
                     }
                     Reject::QueueFull { limit } => SubmitError::QueueFull(limit),
+                    // Unreachable: duplicates are refused above, and submit refuses no other way.
                     _ => SubmitError::Duplicate(task.task_id),
                 })
             }
@@ -471,8 +555,10 @@ impl Handler<WorkerJoined> for Dispatcher {
                 key,
                 conn: msg.conn,
                 commands: msg.commands,
+                local: msg.local,
             },
         );
+        self.catalogs.joined(key, registration.catalog.clone());
         self.registry.do_send(WorkerConnected {
             worker_id: worker_id.clone(),
             task_types: registration.task_types.clone(),
@@ -511,6 +597,7 @@ impl Handler<WorkerLeft> for Dispatcher {
             }
         }
         let now_s = self.now();
+        self.catalogs.left(key, now_s);
         let actions = self.scheduler.worker_left(key, now_s);
         self.apply(actions);
         self.worker_ids.remove(&key);
@@ -535,7 +622,7 @@ impl Handler<TaskFinished> for Dispatcher {
             .ok_or_else(|| "worker is not registered".to_owned())
             .and_then(|key| self.finish_report(key, msg.report));
         if result.is_err() {
-            self.dropped_results += 1;
+            self.results_dropped += 1;
         }
         result
     }
@@ -572,8 +659,19 @@ impl Handler<GetStats> for Dispatcher {
             queued: self.scheduler.queued(),
             running: self.scheduler.running(),
             finished: self.tasks.totals(),
-            dropped_results: self.dropped_results,
             restored_waiting: self.parked.len(),
+            results_dropped: self.results_dropped,
         })
+    }
+}
+
+impl Handler<RepositoryLabels> for Dispatcher {
+    type Result = ();
+
+    /// Models added to the server's repository are loadable by the in-process workers.
+    fn handle(&mut self, msg: RepositoryLabels, _: &mut Context<Self>) {
+        for entry in self.workers.values().filter(|e| e.local) {
+            self.catalogs.extend(entry.key, &msg.labels);
+        }
     }
 }

@@ -44,6 +44,7 @@ impl LocalWorker {
         let (report_tx, reports) = mpsc::unbounded_channel();
         let executor = Onnx::start(spec.repository.clone(), &spec.worker_id, Vec::new())?;
         let task_types = executor.task_types();
+        let catalog = executor.catalog();
         let max_labels = spec.max_labels;
         std::thread::Builder::new()
             .name(format!("{}-runner", spec.worker_id))
@@ -69,6 +70,7 @@ impl LocalWorker {
             slots: spec.slots,
             task_types,
             labels: Vec::new(),
+            catalog,
         };
         Ok(LocalWorker {
             conn,
@@ -96,6 +98,7 @@ impl Actor for LocalWorker {
                 conn: self.conn,
                 registration: self.registration.clone(),
                 commands: ctx.address().recipient(),
+                local: true,
             })
             .into_actor(self)
             .then(|joined, this, ctx| {

@@ -31,6 +31,13 @@ pub enum SubmitError {
     QueueFull(usize),
     #[error("the server is shutting down; retry on its replacement")]
     ShuttingDown,
+    #[error("no connected worker can load label '{0}'")]
+    UnknownLabel(String),
+    #[error(
+        "the task cannot finish within its deadline of {deadline_ms} ms: the current \
+         estimate is {estimate_ms} ms (queue, load and run)"
+    )]
+    DeadlineUnmeetable { estimate_ms: u64, deadline_ms: u64 },
 }
 
 /// The dispatcher accepted a task.
@@ -74,7 +81,10 @@ pub struct Dispatch(pub WorkerCommand);
 pub enum JoinError {
     #[error("worker id '{0}' is already connected")]
     Duplicate(String),
-    #[error("too many distinct task types across workers (64 at most)")]
+    #[error(
+        "too many distinct task types across connected workers (64 at most, freed \
+         worker_grace_s after their workers leave)"
+    )]
     TooManyTaskTypes,
 }
 
@@ -85,6 +95,9 @@ pub struct WorkerJoined {
     pub conn: u64,
     pub registration: Registration,
     pub commands: Recipient<Dispatch>,
+    /// An in-process worker sharing the server's model repository: models uploaded
+    /// to it become loadable there at once.
+    pub local: bool,
 }
 
 /// A worker's connection ended (closed, broken, or silent too long).
@@ -172,6 +185,13 @@ pub struct RepositoryLabels {
     pub labels: Vec<String>,
 }
 
+/// Labels the dispatcher forgot (no holder, no task for a while): drop their state.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct LabelsForgotten {
+    pub labels: Vec<String>,
+}
+
 /// Connected worker ids, in order of joining.
 #[derive(Message)]
 #[rtype(result = "Vec<String>")]
@@ -212,10 +232,10 @@ pub struct DispatcherStats {
     pub queued: usize,
     pub running: usize,
     pub finished: crate::tasks::FinishedTotals,
-    /// Results dropped: the task was already final, or no longer on that worker.
-    pub dropped_results: u64,
     /// Tasks restored from the store still waiting for a capable worker.
     pub restored_waiting: usize,
+    /// Results that arrived for tasks already final or given to another worker.
+    pub results_dropped: u64,
 }
 
 /// Read the dispatcher's counters.

@@ -8,8 +8,8 @@ use actix::prelude::*;
 use serde::Serialize;
 
 use super::messages::{
-    GetLabelStats, IsConnected, LabelPlaced, LabelStatsRecorded, ListLabels, ListWorkers,
-    Placement, RepositoryLabels, WorkerConnected, WorkerDisconnected,
+    GetLabelStats, IsConnected, LabelPlaced, LabelStatsRecorded, LabelsForgotten, ListLabels,
+    ListWorkers, Placement, RepositoryLabels, WorkerConnected, WorkerDisconnected,
 };
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -88,6 +88,16 @@ impl Handler<LabelStatsRecorded> for LabelRegistry {
         stats.misses += u64::from(msg.label_miss);
         stats.load_ms_total += msg.load_ms;
         stats.run_ms_total += msg.run_ms;
+    }
+}
+
+impl Handler<LabelsForgotten> for LabelRegistry {
+    type Result = ();
+
+    fn handle(&mut self, msg: LabelsForgotten, _: &mut Context<Self>) {
+        for label in msg.labels {
+            self.stats.remove(&label);
+        }
     }
 }
 

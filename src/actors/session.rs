@@ -24,6 +24,8 @@ pub struct WorkerSession {
     last_seen: Instant,
     last_ping: Instant,
     heartbeat_timeout: Duration,
+    /// A connection that has not registered by then is closed.
+    register_by: Option<Instant>,
     close_reason: String,
 }
 
@@ -44,8 +46,15 @@ impl WorkerSession {
             last_seen: Instant::now(),
             last_ping: Instant::now(),
             heartbeat_timeout,
+            register_by: None,
             close_reason: "connection closed".to_owned(),
         }
+    }
+
+    /// Closes the connection if no Register arrived within `timeout`.
+    pub fn with_register_timeout(mut self, timeout: Duration) -> Self {
+        self.register_by = Instant::now().checked_add(timeout);
+        self
     }
 
     /// Closes the connection with a reason the worker can read, and stops.
@@ -78,6 +87,7 @@ impl WorkerSession {
                         conn,
                         registration,
                         commands: ctx.address().recipient(),
+                        local: false,
                     })
                     .into_actor(self)
                     .then(|joined, this, ctx| {
@@ -128,7 +138,11 @@ impl Actor for WorkerSession {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.run_interval(CHECK_EVERY, |this, ctx| {
-            if this.last_seen.elapsed() > this.heartbeat_timeout {
+            let unregistered =
+                !this.registered && this.register_by.is_some_and(|at| Instant::now() >= at);
+            if unregistered {
+                this.refuse(ctx, CloseCode::Policy, "no Register frame in time".into());
+            } else if this.last_seen.elapsed() > this.heartbeat_timeout {
                 let reason = format!("no heartbeat for {} s", this.heartbeat_timeout.as_secs());
                 this.refuse(ctx, CloseCode::Away, reason);
             } else if this.last_ping.elapsed() >= PING_EVERY {

@@ -18,6 +18,8 @@ pub enum ApiError {
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
+    UnknownLabel(String),
+    #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
     Unauthorized(String),
@@ -54,6 +56,7 @@ impl ApiError {
             ApiError::Invalid { .. } => "invalid_field",
             ApiError::TooLarge { .. } => "body_too_large",
             ApiError::NotFound(_) => "not_found",
+            ApiError::UnknownLabel(_) => "unknown_label",
             ApiError::Conflict(_) => "conflict",
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::Unavailable { code, .. } => code,
@@ -68,7 +71,7 @@ impl ResponseError for ApiError {
             ApiError::Malformed(_) => StatusCode::BAD_REQUEST,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::NotFound(_) | ApiError::UnknownLabel(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -100,6 +103,12 @@ impl From<SubmitError> for ApiError {
                 retry_after_s: 1,
             },
             SubmitError::ShuttingDown => ApiError::shutting_down(error.to_string()),
+            SubmitError::UnknownLabel(_) => ApiError::UnknownLabel(error.to_string()),
+            SubmitError::DeadlineUnmeetable { .. } => ApiError::Unavailable {
+                code: "deadline_unmeetable",
+                message: error.to_string(),
+                retry_after_s: 1,
+            },
         }
     }
 }

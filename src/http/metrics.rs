@@ -51,11 +51,6 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
         "Tasks restored from the store, waiting for a capable worker.",
         stats.restored_waiting as u64,
     );
-    let _ = write!(
-        out,
-        "# HELP smart_routing_results_dropped_total Results for tasks already final or not on that worker.\n# TYPE smart_routing_results_dropped_total counter\nsmart_routing_results_dropped_total {}\n",
-        stats.dropped_results
-    );
     out.push_str("# HELP smart_routing_tasks_finished_total Tasks finished, by final status.\n");
     out.push_str("# TYPE smart_routing_tasks_finished_total counter\n");
     for (status, n) in [
@@ -68,6 +63,15 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
             "smart_routing_tasks_finished_total{{status=\"{status}\"}} {n}"
         );
     }
+    out.push_str(
+        "# HELP smart_routing_results_dropped_total Results that arrived for tasks already final or given to another worker.\n",
+    );
+    out.push_str("# TYPE smart_routing_results_dropped_total counter\n");
+    let _ = writeln!(
+        out,
+        "smart_routing_results_dropped_total {}",
+        stats.results_dropped
+    );
     let families: [(&str, &str, Figure); 4] = [
         (
             "smart_routing_label_tasks_total",

@@ -202,6 +202,10 @@ pub async fn upload_model(
     state.registry.do_send(RepositoryLabels {
         labels: vec![label.clone()],
     });
+    // In-process workers share this repository: the label is loadable there now.
+    state.dispatcher.do_send(RepositoryLabels {
+        labels: vec![label.clone()],
+    });
     tracing::info!(label = %label, replaced, bytes = info.model_bytes, "model registered");
     Ok(registered(&label, &info, replaced))
 }

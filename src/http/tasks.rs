@@ -25,7 +25,7 @@ struct TaskBody {
     deadline_ms: Option<u64>,
 }
 
-fn validate(body: TaskBody, max_len: usize) -> Result<NewTask, ApiError> {
+fn validate(body: TaskBody, max_len: usize, max_deadline_ms: u64) -> Result<NewTask, ApiError> {
     for (field, value) in [
         ("task_id", &body.task_id),
         ("task_type", &body.task_type),
@@ -58,6 +58,12 @@ fn validate(body: TaskBody, max_len: usize) -> Result<NewTask, ApiError> {
     if body.deadline_ms == Some(0) {
         return Err(ApiError::invalid("deadline_ms", "must be positive"));
     }
+    if body.deadline_ms.is_some_and(|d| d > max_deadline_ms) {
+        return Err(ApiError::invalid(
+            "deadline_ms",
+            format!("must be at most {max_deadline_ms}"),
+        ));
+    }
     Ok(NewTask {
         task_id: body.task_id,
         task_type: body.task_type,
@@ -78,7 +84,11 @@ async fn submit(
         return Err(ApiError::shutting_down("the server is shutting down"));
     }
     let bytes = body::read(req, payload, state.config.max_body_bytes).await?;
-    let task = validate(body::decode(&bytes)?, state.config.max_name_len)?;
+    let task = validate(
+        body::decode(&bytes)?,
+        state.config.max_name_len,
+        state.config.max_deadline_ms,
+    )?;
     let submitted = state.dispatcher.send(SubmitTask { task, wait }).await??;
     // Accepted means stored: the answer waits for the commit.
     if let Err(e) = state.committed().await {

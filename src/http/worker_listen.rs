@@ -48,7 +48,8 @@ pub async fn worker_listen(
         state.dispatcher.clone(),
         state.log.clone().recipient(),
         Duration::from_secs(state.config.heartbeat_timeout_s),
-    );
+    )
+    .with_register_timeout(Duration::from_secs(state.config.register_timeout_s));
     ws::WsResponseBuilder::new(session, &req, stream)
         .frame_size(state.config.max_body_bytes)
         .start()

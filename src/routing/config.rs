@@ -31,6 +31,36 @@ pub struct RoutingConfig {
     pub preload_margin: f64,
     /// A worker preloads only after having nothing to do for this many load times.
     pub preload_idle_loads: f64,
+    /// Time limits on running tasks and on departed workers; see [`Bounds`].
+    pub bounds: Bounds,
+}
+
+/// How long things may take before the core gives up on them (seconds). The defaults
+/// change nothing: no run-time limit, no grace, nothing forgotten.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bounds {
+    /// A running task with no result after this long is stopped on its worker and
+    /// counted as a lost attempt (infinite: no limit).
+    pub max_run_s: f64,
+    /// The same limit for particular task types, by name.
+    pub max_run_s_by_type: Vec<(String, f64)>,
+    /// Waiting tasks whose only capable workers went away wait this long for one to
+    /// come back, and a task type no connected worker accepts is forgotten after it.
+    pub worker_grace_s: f64,
+    /// A label no worker holds and no task used for this long is forgotten (infinite:
+    /// never).
+    pub label_idle_s: f64,
+}
+
+impl Default for Bounds {
+    fn default() -> Self {
+        Self {
+            max_run_s: f64::INFINITY,
+            max_run_s_by_type: Vec::new(),
+            worker_grace_s: 0.0,
+            label_idle_s: f64::INFINITY,
+        }
+    }
 }
 
 impl Default for RoutingConfig {
@@ -47,6 +77,7 @@ impl Default for RoutingConfig {
             reload_horizon_loads: 15.0,
             preload_margin: 0.5,
             preload_idle_loads: 0.5,
+            bounds: Bounds::default(),
         }
     }
 }

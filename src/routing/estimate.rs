@@ -127,6 +127,42 @@ impl Estimates {
         }
     }
 
+    /// Measured seconds to run `task_type` on `label` (over all labels when this one has
+    /// not been measured); `None` before any measurement of the type.
+    pub fn measured_run_s(&self, label: Option<LabelId>, task_type: u16) -> Option<f64> {
+        label
+            .and_then(|l| self.run.get(&(l, task_type)))
+            .and_then(|e| e.0)
+            .or_else(|| self.run_by_type.get(&task_type).and_then(|e| e.0))
+    }
+
+    /// Measured seconds to load `label` (the mean over labels when this one has not been
+    /// measured); `None` before any load was measured.
+    pub fn measured_load_s(&self, label: Option<LabelId>) -> Option<f64> {
+        label
+            .and_then(|l| self.load.get(&l))
+            .and_then(|e| e.0)
+            .or(self.load_any.0)
+    }
+
+    /// When a task for `label` last arrived.
+    pub fn last_arrival(&self, label: LabelId) -> Option<Time> {
+        self.demand.get(&label).map(|r| r.at)
+    }
+
+    /// Drops everything measured for a task type that is forgotten.
+    pub fn forget_type(&mut self, task_type: u16) {
+        self.run_by_type.remove(&task_type);
+        self.run.retain(|(_, t), _| *t != task_type);
+    }
+
+    /// Drops everything measured for a label that is forgotten.
+    pub fn forget_label(&mut self, label: LabelId) {
+        self.load.remove(&label);
+        self.run.retain(|(l, _), _| *l != label);
+        self.demand.remove(&label);
+    }
+
     pub fn record(&mut self, label: LabelId, task_type: u16, load_s: Option<f64>, run_s: f64) {
         if let Some(load_s) = load_s {
             self.load.entry(label).or_default().add(load_s);

@@ -4,6 +4,7 @@
 //! randomness come in as arguments, so the live dispatcher and the simulator run the
 //! same code and tests drive it on a virtual clock.
 
+mod bounds;
 mod config;
 mod dispatch;
 mod estimate;
@@ -21,7 +22,10 @@ mod worker;
 mod tests;
 #[cfg(test)]
 mod tests_affinity;
+#[cfg(test)]
+mod tests_bounds;
 
+pub use config::Bounds;
 pub use estimate::Priors;
 pub use policy::Policy;
 pub use rng::SplitMix64;

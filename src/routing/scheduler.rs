@@ -22,11 +22,19 @@ pub struct Scheduler {
     pub(super) policy: Policy,
     pub(super) config: RoutingConfig,
     pub(super) rng: SplitMix64,
-    label_names: Vec<String>,
-    label_ids: HashMap<String, LabelId>,
-    type_ids: HashMap<String, u16>,
+    pub(super) label_names: Vec<String>,
+    pub(super) label_ids: HashMap<String, LabelId>,
+    /// Ids of forgotten labels, to reuse.
+    pub(super) free_labels: Vec<LabelId>,
+    /// Since when each label has had no holder and no task (see `bounds.rs`).
+    pub(super) label_idle_since: FxHashMap<LabelId, Time>,
+    pub(super) type_ids: HashMap<String, u16>,
     /// Connected workers able to run each task type.
-    capable: Vec<u32>,
+    pub(super) capable: Vec<u32>,
+    /// Since when no connected worker accepts each task type.
+    pub(super) type_idle_since: Vec<Time>,
+    /// Ids of forgotten task types, to reuse.
+    pub(super) free_types: Vec<u16>,
     pub(super) workers: FxHashMap<WorkerKey, Worker>,
     /// Workers holding (or loading) each label.
     pub(super) holders: FxHashMap<LabelId, Vec<WorkerKey>>,
@@ -69,8 +77,12 @@ impl Scheduler {
             rng: SplitMix64::new(seed),
             label_names: Vec::new(),
             label_ids: HashMap::new(),
+            free_labels: Vec::new(),
+            label_idle_since: FxHashMap::default(),
             type_ids: HashMap::new(),
             capable: Vec::new(),
+            type_idle_since: Vec::new(),
+            free_types: Vec::new(),
             workers: FxHashMap::default(),
             holders: FxHashMap::default(),
             free: FreeList::default(),
@@ -91,8 +103,16 @@ impl Scheduler {
         if let Some(id) = self.label_ids.get(name) {
             return *id;
         }
-        let id = LabelId(self.label_names.len() as u32);
-        self.label_names.push(name.to_owned());
+        let id = match self.free_labels.pop() {
+            Some(id) => {
+                self.label_names[id.0 as usize] = name.to_owned();
+                id
+            }
+            None => {
+                self.label_names.push(name.to_owned());
+                LabelId(self.label_names.len() as u32 - 1)
+            }
+        };
         self.label_ids.insert(name.to_owned(), id);
         id
     }
@@ -105,13 +125,18 @@ impl Scheduler {
         if let Some(id) = self.type_ids.get(name) {
             return Some(*id);
         }
-        let id = self.type_ids.len();
-        if id >= 64 {
-            return None;
-        }
-        self.type_ids.insert(name.to_owned(), id as u16);
-        self.capable.push(0);
-        Some(id as u16)
+        let id = match self.free_types.pop() {
+            Some(id) => id,
+            None if self.capable.len() < 64 => {
+                self.capable.push(0);
+                // Not yet accepted by anyone: forgettable at once unless a worker joins.
+                self.type_idle_since.push(f64::NEG_INFINITY);
+                self.capable.len() as u16 - 1
+            }
+            None => return None,
+        };
+        self.type_ids.insert(name.to_owned(), id);
+        Some(id)
     }
 
     /// Whether some connected worker accepts `task_type`.
@@ -134,16 +159,6 @@ impl Scheduler {
         std::mem::take(&mut self.events)
     }
 
-    /// Expected seconds to load `label` and to run `task_type` on it, as measured so far.
-    pub fn expected(&mut self, label: &str, task_type: &str) -> (f64, f64) {
-        let label = self.label_id(label);
-        let task_type = self.type_id(task_type).unwrap_or(u16::MAX);
-        (
-            self.estimates.load_s(label),
-            self.estimates.run_s(label, task_type),
-        )
-    }
-
     pub fn worker_joined(&mut self, spec: WorkerSpec, now: Time) -> Result<Vec<Action>, Misreport> {
         let mut types = 0u64;
         for name in &spec.task_types {
@@ -160,6 +175,7 @@ impl Scheduler {
             max_labels: spec.max_labels.max(1),
             types,
             running: Vec::new(),
+            abandoned: Vec::new(),
             labels: Vec::new(),
             preload: None,
             idle_since: now,
@@ -202,6 +218,9 @@ impl Scheduler {
         for id in 0..self.capable.len() {
             if worker.types & (1 << id) != 0 {
                 self.capable[id] -= 1;
+                if self.capable[id] == 0 {
+                    self.type_idle_since[id] = now;
+                }
             }
         }
         for held in &worker.labels {
@@ -223,24 +242,12 @@ impl Scheduler {
                 self.queue.push(task, waiting);
             }
         }
-        let orphans: Vec<TaskKey> = self
-            .queue
-            .keys()
-            .filter(|t| self.capable[self.queue.get(*t).map_or(0, |w| w.task_type) as usize] == 0)
-            .collect();
-        for task in orphans {
-            let waiting = self.queue.remove(task).expect("key listed from the queue");
-            let task_type = self.type_name(waiting.task_type);
-            actions.push(Action::Fail {
-                task,
-                reason: Reject::NoCapableWorker { task_type },
-            });
-        }
+        self.fail_orphans(now, &mut actions);
         self.dispatch_idle(now, &mut actions);
         actions
     }
 
-    fn type_name(&self, id: u16) -> String {
+    pub(super) fn type_name(&self, id: u16) -> String {
         self.type_ids
             .iter()
             .find(|(_, v)| **v == id)
@@ -260,7 +267,7 @@ impl Scheduler {
             .get(&spec.task_type)
             .copied()
             .ok_or_else(no_worker)?;
-        if self.capable[task_type as usize] == 0 {
+        if self.capable[task_type as usize] == 0 && !self.in_grace(task_type, now) {
             return Err(no_worker());
         }
         if self.queue.len() >= self.config.max_queue {
@@ -425,6 +432,8 @@ impl Scheduler {
                 reason: Reject::DeadlineExceeded,
             })
             .collect();
+        self.expire_running(now, &mut actions);
+        self.fail_orphans(now, &mut actions);
         self.dispatch_idle(now, &mut actions);
         if self.policy == Policy::Affinity {
             for worker in self.free.as_slice().to_vec() {

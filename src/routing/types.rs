@@ -68,6 +68,10 @@ pub enum Action {
     Load { worker: WorkerKey, label: LabelId },
     /// Stop a running task on its worker (its slot frees when the worker reports back).
     Cancel { task: TaskKey, worker: WorkerKey },
+    /// The task no longer runs on the worker (deadline or run-time limit): stop it there.
+    /// Its slot stays busy until the worker reports, and that report is stale. The task
+    /// is waiting again unless a `Fail` for it follows.
+    Abandon { task: TaskKey, worker: WorkerKey },
     /// The task cannot complete; report this error to its client.
     Fail { task: TaskKey, reason: Reject },
 }
@@ -83,6 +87,8 @@ pub enum Reject {
     QueueFull { limit: usize },
     /// The deadline passed before the task could start.
     DeadlineExceeded,
+    /// The deadline passed while the task was running.
+    DeadlineWhileRunning,
     /// Its workers went away `attempts` times.
     AttemptsExhausted { attempts: u32 },
 }
@@ -96,10 +102,13 @@ impl std::fmt::Display for Reject {
             Reject::DuplicateTask => write!(f, "a task with this id is already in flight"),
             Reject::QueueFull { limit } => write!(f, "the task queue is full ({limit} tasks)"),
             Reject::DeadlineExceeded => write!(f, "the task's deadline passed before it could run"),
+            Reject::DeadlineWhileRunning => {
+                write!(f, "the task's deadline passed while it was running")
+            }
             Reject::AttemptsExhausted { attempts } => {
                 write!(
                     f,
-                    "the task was lost with its worker {attempts} times; giving up"
+                    "the task was lost with its worker (or ran past its time limit) {attempts} times; giving up"
                 )
             }
         }

@@ -20,6 +20,9 @@ pub(super) struct Worker {
     pub max_labels: u32,
     pub types: u64,
     pub running: Vec<TaskKey>,
+    /// Tasks taken from it (deadline, run-time limit) that it has not reported yet:
+    /// each keeps its slot busy until the worker's result arrives.
+    pub abandoned: Vec<TaskKey>,
     pub labels: Vec<Held>,
     /// A label it loads ahead of demand, taking one slot until it is loaded.
     pub preload: Option<LabelId>,
@@ -29,7 +32,8 @@ pub(super) struct Worker {
 
 impl Worker {
     pub fn free_slots(&self) -> u32 {
-        let busy = self.running.len() as u32 + u32::from(self.preload.is_some());
+        let busy =
+            (self.running.len() + self.abandoned.len()) as u32 + u32::from(self.preload.is_some());
         self.slots.saturating_sub(busy)
     }
 

@@ -337,7 +337,7 @@ impl World<'_> {
                 }
                 Action::Load { worker, label } => self.preload(worker.0 as usize, label)?,
                 Action::Fail { task, .. } => self.fail(task),
-                Action::Cancel { .. } => {}
+                Action::Cancel { .. } | Action::Abandon { .. } => {}
             }
         }
         Ok(())

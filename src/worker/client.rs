@@ -125,6 +125,7 @@ async fn connection<E: Executor>(
         slots: options.slots,
         task_types: executor.task_types(),
         labels: labels.held(),
+        catalog: executor.catalog(),
     });
     if let Err(e) = sink
         .send(Message::Binary(encode_from_worker(&register).into()))

@@ -20,6 +20,10 @@ use crate::protocol::RunTask;
 pub trait Executor: 'static {
     /// The task types to announce.
     fn task_types(&self) -> Vec<String>;
+    /// The labels it can load, to announce; `None`: any label.
+    fn catalog(&self) -> Option<Vec<String>> {
+        None
+    }
     /// Makes `label` ready to run tasks.
     async fn load(&self, label: &str) -> Result<(), String>;
     /// Drops `label`.

@@ -9,6 +9,7 @@ use crate::engine::TASK_TYPES;
 use crate::protocol::RunTask;
 
 pub struct Onnx {
+    repository: PathBuf,
     host: InferenceHost,
     task_types: Vec<String>,
 }
@@ -26,7 +27,8 @@ impl Onnx {
             task_types
         };
         Ok(Self {
-            host: InferenceHost::start(repository, name)?,
+            host: InferenceHost::start(repository.clone(), name)?,
+            repository,
             task_types,
         })
     }
@@ -35,6 +37,11 @@ impl Onnx {
 impl Executor for Onnx {
     fn task_types(&self) -> Vec<String> {
         self.task_types.clone()
+    }
+
+    /// The repository's labels as they are now (read at each connection).
+    fn catalog(&self) -> Option<Vec<String>> {
+        Some(crate::server::repository_labels(&self.repository))
     }
 
     async fn load(&self, label: &str) -> Result<(), String> {

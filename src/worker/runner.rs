@@ -14,7 +14,7 @@ use tokio::task::AbortHandle;
 use super::labels::Labels;
 use super::Executor;
 use crate::actors::unix_ms;
-use crate::protocol::{FromWorker, LogRecord, RunTask, TaskReport, WorkerCommand};
+use crate::protocol::{FailureKind, FromWorker, LogRecord, RunTask, TaskReport, WorkerCommand};
 
 /// Tasks running on this worker, by id.
 pub type Running = Rc<RefCell<HashMap<String, AbortHandle>>>;
@@ -80,6 +80,7 @@ pub fn handle<E: Executor>(
                     label_miss: false,
                     load_ms: 0,
                     run_ms: 0,
+                    failure: FailureKind::Cancelled,
                 }));
             }
         }
@@ -157,6 +158,7 @@ async fn run_task<E: Executor>(
     let load = loaded.as_ref().ok().copied().flatten();
     let (label_miss, load_ms) = (load.is_some(), load.map_or(0, |d| d.as_millis() as u64));
     let started = Instant::now();
+    let mut failure = FailureKind::Failed;
     let outcome = match loaded {
         Err(e) => Err(e),
         Ok(_) => {
@@ -165,7 +167,10 @@ async fn run_task<E: Executor>(
                     let left = Duration::from_millis(deadline.saturating_sub(unix_ms()));
                     tokio::time::timeout(left, executor.run(task))
                         .await
-                        .unwrap_or_else(|_| Err("deadline exceeded while running".to_owned()))
+                        .unwrap_or_else(|_| {
+                            failure = FailureKind::DeadlineExceeded;
+                            Err("deadline exceeded while running".to_owned())
+                        })
                 }
                 None => executor.run(task).await,
             };
@@ -179,5 +184,6 @@ async fn run_task<E: Executor>(
         label_miss,
         load_ms,
         run_ms: started.elapsed().as_millis() as u64,
+        failure,
     }
 }

@@ -211,8 +211,14 @@ impl RawWorker {
             slots: 1,
             task_types: task_types.iter().map(|t| (*t).to_owned()).collect(),
             labels: labels.iter().map(|l| (*l).to_owned()).collect(),
+            catalog: None,
         }))
         .await;
+    }
+
+    /// Registers with exactly these settings.
+    pub async fn register_as(&mut self, registration: Registration) {
+        self.send(&FromWorker::Register(registration)).await;
     }
 
     /// The next command from the dispatcher (skipping pings), or `Err(close reason)`.

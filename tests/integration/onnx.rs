@@ -272,16 +272,14 @@ async fn a_remote_worker_runs_the_same_engine() {
         (Some("onnx-remote"), Some(true))
     );
     assert_close(&view["result"]["outputs"], &expected["outputs"], 1e-5);
-    // A label the remote repository lacks fails the task with the worker's reason.
+    // The worker announced its repository: a label it lacks is refused at submission.
     let (status, view) = server
         .post("/run-task", &infer("r-2", "absent", &expected["inputs"]))
         .await;
-    assert_eq!(status, 502, "{view}");
-    assert!(
-        view["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("no model 'absent'"),
+    assert_eq!(
+        (status, view["error"]["code"].as_str()),
+        (404, Some("unknown_label")),
         "{view}"
     );
+    assert_eq!(server.get("/tasks/r-2").await.0, 404, "nothing kept");
 }

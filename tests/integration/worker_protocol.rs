@@ -3,7 +3,7 @@
 
 use futures_util::SinkExt;
 use serde_json::json;
-use smart_routing::protocol::{FromWorker, TaskReport, WorkerCommand};
+use smart_routing::protocol::{FailureKind, FromWorker, TaskReport, WorkerCommand};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::common::{serve, task, RawWorker};
@@ -94,6 +94,7 @@ async fn frames_that_break_the_rules_are_refused_with_a_reason() {
             label_miss: false,
             load_ms: 0,
             run_ms: 1,
+            failure: FailureKind::Failed,
         }))
         .await;
     assert!(forger
@@ -142,6 +143,7 @@ async fn a_raw_worker_runs_tasks_over_the_documented_protocol() {
             label_miss: false,
             load_ms: 0,
             run_ms: 7,
+            failure: FailureKind::Failed,
         }))
         .await;
     let (status, view) = client.await.unwrap();
