@@ -52,6 +52,22 @@ pub struct Config {
     pub worker_token: String,
     /// Token clients must present on task and model endpoints; empty = none.
     pub client_token: String,
+    /// Deepest nesting of arrays and objects accepted in `parameters_json` (422 above).
+    pub max_json_depth: usize,
+    /// A request body not received in full this long after its head is answered 408
+    /// (raw model uploads: this long without a byte), in seconds.
+    pub body_timeout_s: u64,
+    /// Whether task events and worker logs are written to `<log_dir>/events.jsonl`.
+    pub event_log: bool,
+    /// The event log is rotated when it would grow past this many bytes.
+    pub log_max_bytes: u64,
+    /// Rotated event logs kept (`events.jsonl.1` newest ... `.N`); 0 keeps none.
+    pub log_keep: usize,
+    /// Largest event-log record in bytes; longer worker log messages and fields are cut.
+    pub log_record_max_bytes: usize,
+    /// Log records a remote worker may send per second (a burst of as many); the rest
+    /// are dropped and counted.
+    pub log_rate_per_worker: u32,
     pub routing: RoutingSection,
     pub local: LocalSection,
 }
@@ -99,6 +115,13 @@ impl Default for Config {
             heartbeat_timeout_s: 15,
             worker_token: String::new(),
             client_token: String::new(),
+            max_json_depth: 64,
+            body_timeout_s: 30,
+            event_log: true,
+            log_max_bytes: 64 * 1024 * 1024,
+            log_keep: 5,
+            log_record_max_bytes: 16 * 1024,
+            log_rate_per_worker: 100,
             routing: RoutingSection::default(),
             local: LocalSection::default(),
         }
@@ -188,6 +211,13 @@ impl Config {
             "heartbeat_timeout_s" => self.heartbeat_timeout_s = parse(key, value)?,
             "worker_token" => self.worker_token = value.to_owned(),
             "client_token" => self.client_token = value.to_owned(),
+            "max_json_depth" => self.max_json_depth = parse(key, value)?,
+            "body_timeout_s" => self.body_timeout_s = parse(key, value)?,
+            "event_log" => self.event_log = parse(key, value)?,
+            "log_max_bytes" => self.log_max_bytes = parse(key, value)?,
+            "log_keep" => self.log_keep = parse(key, value)?,
+            "log_record_max_bytes" => self.log_record_max_bytes = parse(key, value)?,
+            "log_rate_per_worker" => self.log_rate_per_worker = parse(key, value)?,
             "models" | "local_models" => self.local.models = Some(PathBuf::from(value)),
             "local_workers" => self.local.workers = parse(key, value)?,
             "local_max_labels" => self.local.max_labels = parse(key, value)?,
@@ -220,6 +250,18 @@ impl Config {
         }
         if self.heartbeat_timeout_s == 0 {
             return Err(invalid("heartbeat_timeout_s", "must be at least 1"));
+        }
+        if self.max_json_depth == 0 {
+            return Err(invalid("max_json_depth", "must be at least 1"));
+        }
+        if self.body_timeout_s == 0 {
+            return Err(invalid("body_timeout_s", "must be at least 1"));
+        }
+        if self.log_max_bytes < 4096 {
+            return Err(invalid("log_max_bytes", "must be at least 4096"));
+        }
+        if self.log_record_max_bytes < 512 {
+            return Err(invalid("log_record_max_bytes", "must be at least 512"));
         }
         if self.local.workers > 0 && (self.local.max_labels == 0 || self.local.slots == 0) {
             return Err(invalid("local", "max_labels and slots must be at least 1"));

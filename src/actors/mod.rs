@@ -4,6 +4,8 @@
 
 mod dispatcher;
 mod local_worker;
+pub mod log_file;
+pub mod log_limit;
 mod log_sink;
 pub mod messages;
 pub mod registry;

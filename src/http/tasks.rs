@@ -67,6 +67,23 @@ fn validate(body: TaskBody, max_len: usize) -> Result<NewTask, ApiError> {
     })
 }
 
+/// Decodes and checks a submission body: the pure part of `/run-task` and `/send-task`
+/// (also what the fuzz target drives).
+pub fn decode_task(
+    bytes: &[u8],
+    max_name_len: usize,
+    max_json_depth: usize,
+) -> Result<NewTask, ApiError> {
+    let body: TaskBody = body::decode(bytes)?;
+    if body::nests_deeper_than(&body.parameters_json, max_json_depth) {
+        return Err(ApiError::invalid(
+            "parameters_json",
+            format!("nests arrays/objects deeper than {max_json_depth} levels"),
+        ));
+    }
+    validate(body, max_name_len)
+}
+
 async fn submit(
     req: &HttpRequest,
     payload: web::Payload,
@@ -75,7 +92,11 @@ async fn submit(
 ) -> Result<crate::actors::messages::Submitted, ApiError> {
     AppState::authorize(req, &state.config.client_token)?;
     let bytes = body::read(req, payload, state.config.max_body_bytes).await?;
-    let task = validate(body::decode(&bytes)?, state.config.max_name_len)?;
+    let task = decode_task(
+        &bytes,
+        state.config.max_name_len,
+        state.config.max_json_depth,
+    )?;
     Ok(state.dispatcher.send(SubmitTask { task, wait }).await??)
 }
 
