@@ -260,8 +260,8 @@ impl Config {
         if self.log_max_bytes < 4096 {
             return Err(invalid("log_max_bytes", "must be at least 4096"));
         }
-        if self.log_record_max_bytes < 512 {
-            return Err(invalid("log_record_max_bytes", "must be at least 512"));
+        if self.log_record_max_bytes < 1024 {
+            return Err(invalid("log_record_max_bytes", "must be at least 1024"));
         }
         if self.local.workers > 0 && (self.local.max_labels == 0 || self.local.slots == 0) {
             return Err(invalid("local", "max_labels and slots must be at least 1"));

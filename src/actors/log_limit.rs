@@ -7,6 +7,10 @@ use std::time::Instant;
 use super::log_sink::floor_char_boundary;
 use crate::protocol::LogRecord;
 
+/// Room left in a record's byte bound for what the sink adds around a worker's text
+/// (event, worker id, times, JSON quoting).
+pub const ENVELOPE_BYTES: usize = 512;
+
 /// A remote worker's log bounds, from the configuration.
 #[derive(Debug, Clone, Copy)]
 pub struct LogLimits {

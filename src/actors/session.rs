@@ -74,7 +74,11 @@ impl WorkerSession {
         if dropped > 0 {
             self.report_dropped(dropped);
         }
-        let truncated = log_limit::truncate(&mut record, self.log_limits.record_max_bytes);
+        let budget = self
+            .log_limits
+            .record_max_bytes
+            .saturating_sub(log_limit::ENVELOPE_BYTES);
+        let truncated = log_limit::truncate(&mut record, budget);
         if truncated {
             record.fields.insert("truncated".into(), "true".into());
         }

@@ -26,10 +26,10 @@ pub async fn json_errors<B: MessageBody + 'static>(
     if method == Method::HEAD {
         req.head_mut().method = Method::GET;
     }
-    let http_req = req.request().clone();
+    // (The request must not be cloned before routing: the router needs it unshared.)
     let res = match next.call(req).await {
         Ok(res) => res.map_into_boxed_body(),
-        Err(error) => ServiceResponse::from_err(error, http_req),
+        Err(error) => return Err(Shaped::from(error).into()),
     };
     let status = res.status();
     if method == Method::OPTIONS && status == StatusCode::METHOD_NOT_ALLOWED {
@@ -68,6 +68,39 @@ pub async fn json_errors<B: MessageBody + 'static>(
     }
     let shaped = shaped.json(json!({ "error": { "code": code(status), "message": message } }));
     Ok(ServiceResponse::new(req, shaped))
+}
+
+/// An error raised rather than answered inside the app, given the JSON shape.
+#[derive(Debug)]
+struct Shaped {
+    status: StatusCode,
+    message: String,
+}
+
+impl From<Error> for Shaped {
+    fn from(error: Error) -> Self {
+        Shaped {
+            status: error.as_response_error().status_code(),
+            message: error.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for Shaped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl ResponseError for Shaped {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status)
+            .json(json!({ "error": { "code": code(self.status), "message": self.message } }))
+    }
 }
 
 /// 204 with the methods the path allows.
