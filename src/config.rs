@@ -86,6 +86,22 @@ pub struct Config {
     pub max_retained_bytes: usize,
     /// A worker connection that has not registered after this long is closed (seconds).
     pub register_timeout_s: u64,
+    /// Deepest nesting of arrays and objects accepted in `parameters_json` (422 above).
+    pub max_json_depth: usize,
+    /// A request body not received in full this long after its head is answered 408
+    /// (raw model uploads: this long without a byte), in seconds.
+    pub body_timeout_s: u64,
+    /// Whether task events and worker logs are written to `<log_dir>/events.jsonl`.
+    pub event_log: bool,
+    /// The event log is rotated when it would grow past this many bytes.
+    pub log_max_bytes: u64,
+    /// Rotated event logs kept (`events.jsonl.1` newest ... `.N`); 0 keeps none.
+    pub log_keep: usize,
+    /// Largest event-log record in bytes; longer worker log messages and fields are cut.
+    pub log_record_max_bytes: usize,
+    /// Log records a remote worker may send per second (a burst of as many); the rest
+    /// are dropped and counted.
+    pub log_rate_per_worker: u32,
     pub routing: RoutingSection,
     pub local: LocalSection,
 }
@@ -144,6 +160,13 @@ impl Default for Config {
             label_idle_s: 600,
             max_retained_bytes: 256 * 1024 * 1024,
             register_timeout_s: 10,
+            max_json_depth: 64,
+            body_timeout_s: 30,
+            event_log: true,
+            log_max_bytes: 64 * 1024 * 1024,
+            log_keep: 5,
+            log_record_max_bytes: 16 * 1024,
+            log_rate_per_worker: 100,
             routing: RoutingSection::default(),
             local: LocalSection::default(),
         }
@@ -243,6 +266,13 @@ impl Config {
             "label_idle_s" => self.label_idle_s = parse(key, value)?,
             "max_retained_bytes" => self.max_retained_bytes = parse(key, value)?,
             "register_timeout_s" => self.register_timeout_s = parse(key, value)?,
+            "max_json_depth" => self.max_json_depth = parse(key, value)?,
+            "body_timeout_s" => self.body_timeout_s = parse(key, value)?,
+            "event_log" => self.event_log = parse(key, value)?,
+            "log_max_bytes" => self.log_max_bytes = parse(key, value)?,
+            "log_keep" => self.log_keep = parse(key, value)?,
+            "log_record_max_bytes" => self.log_record_max_bytes = parse(key, value)?,
+            "log_rate_per_worker" => self.log_rate_per_worker = parse(key, value)?,
             "models" | "local_models" => self.local.models = Some(PathBuf::from(value)),
             "local_workers" => self.local.workers = parse(key, value)?,
             "local_max_labels" => self.local.max_labels = parse(key, value)?,
@@ -302,6 +332,18 @@ impl Config {
         }
         if self.register_timeout_s == 0 {
             return Err(invalid("register_timeout_s", "must be at least 1"));
+        }
+        if self.max_json_depth == 0 {
+            return Err(invalid("max_json_depth", "must be at least 1"));
+        }
+        if self.body_timeout_s == 0 {
+            return Err(invalid("body_timeout_s", "must be at least 1"));
+        }
+        if self.log_max_bytes < 4096 {
+            return Err(invalid("log_max_bytes", "must be at least 4096"));
+        }
+        if self.log_record_max_bytes < 1024 {
+            return Err(invalid("log_record_max_bytes", "must be at least 1024"));
         }
         if self.local.workers > 0 && (self.local.max_labels == 0 || self.local.slots == 0) {
             return Err(invalid("local", "max_labels and slots must be at least 1"));

@@ -8,6 +8,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use actix_web::{web, App, HttpServer};
 
+use crate::actors::log_file::LogSettings;
 use crate::actors::messages::RepositoryLabels;
 use crate::actors::{
     Dispatcher, DispatcherBounds, LabelRegistry, LocalWorker, LocalWorkerSpec, LogSink,
@@ -48,9 +49,16 @@ pub struct Running {
 /// Starts the actors and the HTTP server; must run inside an actix system.
 pub async fn start(config: Config) -> Result<Running, StartError> {
     let config = Arc::new(config);
-    let sink = LogSink::open(&config.log_dir).map_err(|source| StartError::LogDir {
+    let settings = config.event_log.then(|| LogSettings {
         dir: config.log_dir.clone(),
-        source,
+        max_bytes: config.log_max_bytes,
+        keep: config.log_keep,
+    });
+    let sink = LogSink::open(settings, config.log_record_max_bytes).map_err(|source| {
+        StartError::LogDir {
+            dir: config.log_dir.clone(),
+            source,
+        }
     })?;
     let sink = std::sync::Mutex::new(Some(sink));
     let log = SyncArbiter::start(1, move || {
@@ -109,6 +117,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         App::new()
             .app_data(state.clone())
             .configure(http::configure)
+            .wrap(actix_web::middleware::from_fn(http::edge::json_errors))
     })
     .workers(2)
     // Signals are `main`'s (a drain first); once drained, connections left get 2 s.

@@ -5,6 +5,8 @@
 mod catalog;
 mod dispatcher;
 mod local_worker;
+pub mod log_file;
+pub mod log_limit;
 mod log_sink;
 pub mod messages;
 pub mod registry;

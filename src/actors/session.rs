@@ -7,10 +7,23 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use actix_web_actors::ws::{self, CloseCode, CloseReason};
 
-use super::dispatcher::Dispatcher;
+use super::dispatcher::{unix_ms, Dispatcher};
+use super::log_limit::{self, LogLimits, LogRate};
+use super::log_sink::floor_char_boundary;
 use super::messages::{Dispatch, Record, TaskFinished, WorkerJoined, WorkerLeft};
 use super::relay::relay;
 use crate::protocol::{decode_from_worker, encode_command, FromWorker};
+
+/// RFC 6455: a close frame's payload is at most 125 bytes, 2 of them the code.
+pub const MAX_CLOSE_REASON: usize = 123;
+
+/// A close frame whose reason fits the limit, cut on a character boundary.
+pub fn close_frame(code: CloseCode, reason: &str) -> CloseReason {
+    CloseReason {
+        code,
+        description: Some(reason[..floor_char_boundary(reason, MAX_CLOSE_REASON)].to_owned()),
+    }
+}
 
 const CHECK_EVERY: Duration = Duration::from_secs(1);
 const PING_EVERY: Duration = Duration::from_secs(5);
@@ -27,6 +40,8 @@ pub struct WorkerSession {
     /// A connection that has not registered by then is closed.
     register_by: Option<Instant>,
     close_reason: String,
+    log_limits: LogLimits,
+    log_rate: LogRate,
 }
 
 impl WorkerSession {
@@ -36,6 +51,7 @@ impl WorkerSession {
         dispatcher: Addr<Dispatcher>,
         log: Recipient<Record>,
         heartbeat_timeout: Duration,
+        log_limits: LogLimits,
     ) -> Self {
         Self {
             conn,
@@ -48,6 +64,8 @@ impl WorkerSession {
             heartbeat_timeout,
             register_by: None,
             close_reason: "connection closed".to_owned(),
+            log_limits,
+            log_rate: LogRate::new(log_limits.rate_per_s, Instant::now()),
         }
     }
 
@@ -57,13 +75,45 @@ impl WorkerSession {
         self
     }
 
+    /// Writes a worker's log record within its byte and rate bounds; reports drops.
+    fn log(&mut self, mut record: crate::protocol::LogRecord) {
+        let Some(dropped) = self.log_rate.admit(Instant::now()) else {
+            return;
+        };
+        if dropped > 0 {
+            self.report_dropped(dropped);
+        }
+        let budget = self
+            .log_limits
+            .record_max_bytes
+            .saturating_sub(log_limit::ENVELOPE_BYTES);
+        let truncated = log_limit::truncate(&mut record, budget);
+        if truncated {
+            record.fields.insert("truncated".into(), "true".into());
+        }
+        relay(
+            FromWorker::Log(record),
+            self.conn,
+            &self.worker_id,
+            &self.dispatcher,
+            &self.log,
+        );
+    }
+
+    fn report_dropped(&self, dropped: u64) {
+        self.log.do_send(Record(serde_json::json!({
+            "unix_ms": unix_ms(),
+            "event": "worker_log_dropped",
+            "worker_id": self.worker_id,
+            "dropped": dropped,
+            "reason": format!("over {} log records/s", self.log_limits.rate_per_s),
+        })));
+    }
+
     /// Closes the connection with a reason the worker can read, and stops.
     fn refuse(&mut self, ctx: &mut ws::WebsocketContext<Self>, code: CloseCode, reason: String) {
         tracing::warn!(worker_id = %self.worker_id, %reason, "closing worker connection");
-        ctx.close(Some(CloseReason {
-            code,
-            description: Some(reason.clone()),
-        }));
+        ctx.close(Some(close_frame(code, &reason)));
         self.close_reason = reason;
         ctx.stop();
     }
@@ -110,6 +160,7 @@ impl WorkerSession {
                 CloseCode::Protocol,
                 "the first frame must be Register".into(),
             ),
+            FromWorker::Log(record) => self.log(record),
             FromWorker::TaskResult(report) => {
                 self.dispatcher
                     .send(TaskFinished {
@@ -153,6 +204,9 @@ impl Actor for WorkerSession {
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
+        if self.log_rate.dropped() > 0 {
+            self.report_dropped(self.log_rate.dropped());
+        }
         if self.registered {
             self.dispatcher.do_send(WorkerLeft {
                 conn: self.conn,

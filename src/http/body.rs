@@ -1,11 +1,32 @@
-//! Reading and decoding JSON bodies with our error shape: 413 past the limit, 400 when
-//! the JSON does not parse, 422 when it parses but fields are missing or mistyped.
+//! Reading and decoding JSON bodies with our error shape: 413 past the limit, 408 when the
+//! body is not all there within `body_timeout_s`, 400 when the JSON does not parse, 422
+//! when it parses but is not an object or its fields are missing or mistyped.
+
+use std::time::Duration;
 
 use actix_web::web;
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
-use super::ApiError;
+use super::{ApiError, AppState};
+
+/// The body timeout when a request carries no server state (tests of handlers alone).
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a request may take to send its body, from the server's configuration.
+pub fn timeout(req: &actix_web::HttpRequest) -> Duration {
+    req.app_data::<web::Data<AppState>>()
+        .map(|state| Duration::from_secs(state.config.body_timeout_s))
+        .unwrap_or(DEFAULT_TIMEOUT)
+}
+
+/// The 408 for a body that stalled.
+pub fn timed_out(after: Duration) -> ApiError {
+    ApiError::Timeout(format!(
+        "the request body did not arrive within {} s",
+        after.as_secs()
+    ))
+}
 
 pub async fn read(
     req: &actix_web::HttpRequest,
@@ -20,8 +41,15 @@ pub async fn read(
     if declared.is_some_and(|n| n > limit) {
         return Err(ApiError::TooLarge { limit });
     }
+    let after = timeout(req);
+    let deadline = tokio::time::Instant::now() + after;
     let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
+    loop {
+        let chunk = match tokio::time::timeout_at(deadline, payload.next()).await {
+            Err(_) => return Err(timed_out(after)),
+            Ok(None) => break,
+            Ok(Some(chunk)) => chunk,
+        };
         let chunk = chunk.map_err(|e| match e {
             actix_web::error::PayloadError::Overflow => ApiError::TooLarge { limit },
             other => ApiError::Malformed(format!("cannot read the body: {other}")),
@@ -34,9 +62,91 @@ pub async fn read(
     Ok(body.freeze())
 }
 
+/// Decodes a body that must be a JSON object (serde would also take a struct as a
+/// positional array).
 pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if first != Some(&b'{') {
+        return Err(
+            match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+                Ok(_) => ApiError::invalid("body", "must be a JSON object"),
+                Err(e) => ApiError::Malformed(format!("body is not valid JSON: {e}")),
+            },
+        );
+    }
     serde_json::from_slice(body).map_err(|e| match e.classify() {
         serde_json::error::Category::Data => ApiError::invalid("body", e.to_string()),
         _ => ApiError::Malformed(format!("body is not valid JSON: {e}")),
     })
+}
+
+/// Whether JSON text nests arrays and objects deeper than `max`. One pass, no allocation,
+/// no recursion; brackets inside strings do not count. Says nothing about validity.
+pub fn nests_deeper_than(text: &str, max: usize) -> bool {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in text.as_bytes() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Pair {
+        a: String,
+        b: u32,
+    }
+
+    #[test]
+    fn only_objects_decode() {
+        assert!(decode::<Pair>(br#" {"a":"x","b":1}"#).is_ok());
+        let array = decode::<Pair>(br#"["x",1]"#).unwrap_err();
+        assert_eq!(array.code(), "invalid_field", "{array}");
+        assert_eq!(
+            decode::<Pair>(b"[1,").unwrap_err().code(),
+            "malformed_request"
+        );
+        assert_eq!(decode::<Pair>(b"").unwrap_err().code(), "malformed_request");
+        assert_eq!(
+            decode::<Pair>(b"\"s\"").unwrap_err().code(),
+            "invalid_field"
+        );
+    }
+
+    #[test]
+    fn nesting_is_measured_outside_strings() {
+        assert!(!nests_deeper_than("{}", 1));
+        assert!(nests_deeper_than("[[]]", 1));
+        assert!(!nests_deeper_than(r#"{"a":"[[[[\"[[["}"#, 1));
+        assert!(nests_deeper_than(&"[".repeat(100_000), 64));
+        assert!(nests_deeper_than(&r#"{"a":"#.repeat(1_000_000), 64));
+        let deep_ok = format!("{}{}", "[".repeat(64), "]".repeat(64));
+        assert!(!nests_deeper_than(&deep_ok, 64));
+        assert!(nests_deeper_than(&format!("[{deep_ok}]"), 64));
+    }
 }

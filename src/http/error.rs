@@ -20,6 +20,10 @@ pub enum ApiError {
     #[error("{0}")]
     UnknownLabel(String),
     #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("{0}")]
+    Timeout(String),
+    #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
     Unauthorized(String),
@@ -57,6 +61,8 @@ impl ApiError {
             ApiError::TooLarge { .. } => "body_too_large",
             ApiError::NotFound(_) => "not_found",
             ApiError::UnknownLabel(_) => "unknown_label",
+            ApiError::MethodNotAllowed(_) => "method_not_allowed",
+            ApiError::Timeout(_) => "request_timeout",
             ApiError::Conflict(_) => "conflict",
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::Unavailable { code, .. } => code,
@@ -72,6 +78,8 @@ impl ResponseError for ApiError {
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotFound(_) | ApiError::UnknownLabel(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,

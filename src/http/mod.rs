@@ -2,6 +2,7 @@
 //! call an actor, and convert the answer. Nothing here decides anything.
 
 mod body;
+pub mod edge;
 pub mod error;
 mod metrics;
 mod models;
@@ -15,23 +16,28 @@ use actix_web::web;
 
 pub use error::ApiError;
 pub use state::AppState;
+pub use tasks::decode_task;
 
+/// Mounts every route. Each path is one `web::resource` holding all its methods, so a
+/// method it lacks gets 405 with `Allow` (a path added with `cfg.route` gets 405 without
+/// `Allow`); `edge` gives unknown paths 404 and every error its JSON shape.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/health", web::get().to(workers::health))
-        .route("/health/ready", web::get().to(ready::ready))
-        .route("/workers", web::get().to(workers::list_workers))
-        .route("/labels", web::get().to(workers::list_labels))
-        .route("/labels/stats", web::get().to(workers::label_stats))
-        .route("/logs", web::get().to(workers::recent_logs))
-        .route("/metrics", web::get().to(metrics::metrics))
-        .route("/models", web::get().to(models::list_models))
-        .route("/upload-model", web::post().to(models::upload_model))
-        .route("/run-task", web::post().to(tasks::run_task))
-        .route("/send-task", web::post().to(tasks::send_task))
-        .route("/tasks/{task_id}", web::get().to(tasks::get_task))
-        .route("/tasks/{task_id}", web::delete().to(tasks::cancel_task))
-        .route(
-            "/worker-listen",
-            web::get().to(worker_listen::worker_listen),
-        );
+    cfg.configure(edge::extractor_errors);
+    cfg.service(web::resource("/health").get(workers::health))
+        .service(web::resource("/health/ready").get(ready::ready))
+        .service(web::resource("/workers").get(workers::list_workers))
+        .service(web::resource("/labels").get(workers::list_labels))
+        .service(web::resource("/labels/stats").get(workers::label_stats))
+        .service(web::resource("/logs").get(workers::recent_logs))
+        .service(web::resource("/metrics").get(metrics::metrics))
+        .service(web::resource("/models").get(models::list_models))
+        .service(web::resource("/upload-model").post(models::upload_model))
+        .service(web::resource("/run-task").post(tasks::run_task))
+        .service(web::resource("/send-task").post(tasks::send_task))
+        .service(
+            web::resource("/tasks/{task_id}")
+                .get(tasks::get_task)
+                .delete(tasks::cancel_task),
+        )
+        .service(web::resource("/worker-listen").get(worker_listen::worker_listen));
 }

@@ -323,8 +323,11 @@ async fn receive(
     .await?;
     let mut buffer = web::BytesMut::new();
     let mut total = 0usize;
+    let stall = body::timeout(req);
     loop {
-        let chunk = payload.next().await;
+        let chunk = tokio::time::timeout(stall, payload.next())
+            .await
+            .map_err(|_| ModelError::Api(body::timed_out(stall)))?;
         let done = chunk.is_none();
         if let Some(chunk) = chunk {
             let chunk = chunk.map_err(|e| match e {

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::{body, ApiError, AppState};
 use crate::actors::messages::{CancelTask, GetTask, NewTask, SubmitTask};
+use crate::config::Config;
 use crate::tasks::{Status, TaskView};
 
 /// The submission body, as the original API defines it.
@@ -73,6 +74,20 @@ fn validate(body: TaskBody, max_len: usize, max_deadline_ms: u64) -> Result<NewT
     })
 }
 
+/// Decodes and checks a submission body: the pure part of `/run-task` and `/send-task`
+/// (also what the fuzz target drives).
+pub fn decode_task(bytes: &[u8], config: &Config) -> Result<NewTask, ApiError> {
+    let body: TaskBody = body::decode(bytes)?;
+    let max_json_depth = config.max_json_depth;
+    if body::nests_deeper_than(&body.parameters_json, max_json_depth) {
+        return Err(ApiError::invalid(
+            "parameters_json",
+            format!("nests arrays/objects deeper than {max_json_depth} levels"),
+        ));
+    }
+    validate(body, config.max_name_len, config.max_deadline_ms)
+}
+
 async fn submit(
     req: &HttpRequest,
     payload: web::Payload,
@@ -84,11 +99,7 @@ async fn submit(
         return Err(ApiError::shutting_down("the server is shutting down"));
     }
     let bytes = body::read(req, payload, state.config.max_body_bytes).await?;
-    let task = validate(
-        body::decode(&bytes)?,
-        state.config.max_name_len,
-        state.config.max_deadline_ms,
-    )?;
+    let task = decode_task(&bytes, &state.config)?;
     let submitted = state.dispatcher.send(SubmitTask { task, wait }).await??;
     // Accepted means stored: the answer waits for the commit.
     if let Err(e) = state.committed().await {

@@ -8,6 +8,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
 
 use super::{ApiError, AppState};
+use crate::actors::log_limit::LogLimits;
 use crate::actors::messages::IsConnected;
 use crate::actors::WorkerSession;
 
@@ -48,6 +49,10 @@ pub async fn worker_listen(
         state.dispatcher.clone(),
         state.log.clone().recipient(),
         Duration::from_secs(state.config.heartbeat_timeout_s),
+        LogLimits {
+            record_max_bytes: state.config.log_record_max_bytes,
+            rate_per_s: state.config.log_rate_per_worker,
+        },
     )
     .with_register_timeout(Duration::from_secs(state.config.register_timeout_s));
     ws::WsResponseBuilder::new(session, &req, stream)

@@ -1,5 +1,5 @@
 //! Read-side endpoints answered by the label registry and the log sink: `/health`,
-//! `/workers`, `/labels`, `/labels/stats`, `/logs`.
+//! `/workers`, `/labels`, `/labels/stats`, `/logs` (the event log's tail, read from disk by the log sink).
 
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
@@ -25,6 +25,9 @@ pub async fn label_stats(state: web::Data<AppState>) -> Result<HttpResponse, Api
     Ok(HttpResponse::Ok().json(state.registry.send(GetLabelStats).await?))
 }
 
+/// Most records `GET /logs` returns; a larger `limit` is cut to this.
+pub const MAX_LOGS_LIMIT: usize = 1000;
+
 #[derive(Deserialize)]
 pub struct LogsQuery {
     limit: Option<usize>,
@@ -34,7 +37,7 @@ pub async fn recent_logs(
     query: web::Query<LogsQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let limit = query.limit.unwrap_or(100).min(1000);
+    let limit = query.limit.unwrap_or(100).min(MAX_LOGS_LIMIT);
     let records = state.log.send(RecentRecords { limit }).await?;
     Ok(HttpResponse::Ok().json(json!({ "records": records })))
 }
