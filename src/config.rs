@@ -52,6 +52,14 @@ pub struct Config {
     pub worker_token: String,
     /// Token clients must present on task and model endpoints; empty = none.
     pub client_token: String,
+    /// `/metrics` keeps a series of its own for at most this many labels; the rest are
+    /// summed under `label="_other"`.
+    pub metrics_max_labels: usize,
+    /// ...and for at most this many worker ids (the rest under `worker_id="_other"`).
+    pub metrics_max_workers: usize,
+    /// OTLP/HTTP endpoint that task spans are exported to (e.g.
+    /// `http://127.0.0.1:4318/v1/traces`); empty = no export.
+    pub otlp_endpoint: String,
     pub routing: RoutingSection,
     pub local: LocalSection,
 }
@@ -99,6 +107,9 @@ impl Default for Config {
             heartbeat_timeout_s: 15,
             worker_token: String::new(),
             client_token: String::new(),
+            metrics_max_labels: 100,
+            metrics_max_workers: 100,
+            otlp_endpoint: String::new(),
             routing: RoutingSection::default(),
             local: LocalSection::default(),
         }
@@ -188,6 +199,9 @@ impl Config {
             "heartbeat_timeout_s" => self.heartbeat_timeout_s = parse(key, value)?,
             "worker_token" => self.worker_token = value.to_owned(),
             "client_token" => self.client_token = value.to_owned(),
+            "metrics_max_labels" => self.metrics_max_labels = parse(key, value)?,
+            "metrics_max_workers" => self.metrics_max_workers = parse(key, value)?,
+            "otlp_endpoint" => self.otlp_endpoint = value.to_owned(),
             "models" | "local_models" => self.local.models = Some(PathBuf::from(value)),
             "local_workers" => self.local.workers = parse(key, value)?,
             "local_max_labels" => self.local.max_labels = parse(key, value)?,

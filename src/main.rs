@@ -2,22 +2,20 @@
 
 use clap::Parser;
 use smart_routing::cli::{serve_config, Cli, Command};
-use tracing_subscriber::EnvFilter;
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if cli.log_format == "json" {
-        logs.json().init();
-    } else {
-        logs.init();
-    }
+    // The server's config names the OTLP endpoint, so it is read before logging starts.
+    let config = match &cli.command {
+        Command::Serve(args) => Some(serve_config(args)?),
+        _ => None,
+    };
+    let otlp = config.as_ref().map_or("", |c| c.otlp_endpoint.as_str());
+    // Outside any async runtime: the exporter's client runs its own. Flushes when dropped.
+    let _telemetry = smart_routing::telemetry::init(&cli.log_format, otlp)?;
     match cli.command {
-        Command::Serve(args) => {
-            let config = serve_config(&args)?;
+        Command::Serve(_) => {
+            let config = config.ok_or_else(|| anyhow::anyhow!("serve without a config"))?;
             actix_web::rt::System::new().block_on(async move {
                 let running = smart_routing::server::start(config).await?;
                 // Scripts and tests read this line for the real port.

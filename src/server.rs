@@ -55,6 +55,10 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         sink.take().expect("log sink factory called once")
     });
     let registry = LabelRegistry::default().start();
+    let metrics = Arc::new(crate::metrics::Metrics::new(
+        config.metrics_max_labels,
+        config.metrics_max_workers,
+    ));
     let dispatcher = Dispatcher::new(
         config.policy(),
         config.routing(),
@@ -63,15 +67,14 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         registry.clone(),
         log.clone().recipient(),
     )
+    .with_metrics(metrics.clone())
     .start();
     let local_workers =
         start_local_workers(&config, &dispatcher, &registry, log.clone().recipient())?;
-    let state = web::Data::new(AppState::new(
-        dispatcher.clone(),
-        registry.clone(),
-        log,
-        config.clone(),
-    ));
+    let state = web::Data::new(
+        AppState::new(dispatcher.clone(), registry.clone(), log, config.clone())
+            .with_metrics(metrics),
+    );
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())

@@ -4,13 +4,18 @@
 //! log sink. No IO of its own; no blocking work.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use actix::prelude::*;
 use serde_json::json;
 
+use super::board::{PoolView, WorkerLoad};
 use super::messages::*;
 use super::registry::LabelRegistry;
+use super::task_spans::TaskSpans;
+use crate::metrics::series::{QueueHistory, QueueSample};
+use crate::metrics::{status_name, Metrics};
 use crate::protocol::{RunTask, TaskReport, WorkerCommand};
 use crate::routing::{
     Action, Cancelled, LabelEventKind, Outcome, Policy, Reject, RoutingConfig, Scheduler, TaskSpec,
@@ -24,6 +29,12 @@ struct WorkerEntry {
     key: WorkerKey,
     conn: u64,
     commands: Recipient<Dispatch>,
+    slots: u32,
+}
+
+/// In-process workers' connection numbers count down from the top (see `server`).
+fn is_local(conn: u64) -> bool {
+    conn > u64::MAX - (1 << 32)
 }
 
 pub struct Dispatcher {
@@ -37,6 +48,11 @@ pub struct Dispatcher {
     registry: Addr<LabelRegistry>,
     log: Recipient<Record>,
     epoch: Instant,
+    metrics: Arc<Metrics>,
+    /// Queue depth once a second over the last five minutes (the dashboard).
+    queue_history: QueueHistory,
+    /// The tracing span of each live task.
+    spans: TaskSpans,
 }
 
 pub fn unix_ms() -> u64 {
@@ -79,7 +95,16 @@ impl Dispatcher {
             registry,
             log,
             epoch: Instant::now(),
+            metrics: Arc::new(Metrics::default()),
+            queue_history: QueueHistory::new(1000, 300),
+            spans: TaskSpans::default(),
         }
+    }
+
+    /// Records finished tasks into `metrics` (the server's shared ones).
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     fn now(&self) -> f64 {
@@ -87,6 +112,15 @@ impl Dispatcher {
     }
 
     fn event(&self, event: &str, view: &TaskView) {
+        if view.status.is_final() {
+            self.spans.close(&view.task_id, status_name(view.status));
+            self.metrics.task_ended(view);
+            self.registry.do_send(TaskEnded {
+                label: view.label.clone(),
+                completed: view.status == Status::Completed,
+                latency_s: view.timings.total_ms as f64 / 1000.0,
+            });
+        }
         self.log.do_send(Record(json!({
             "unix_ms": unix_ms(),
             "event": event,
@@ -132,6 +166,11 @@ impl Dispatcher {
                     }
                 }
                 Action::Fail { task, reason } => {
+                    let _task = self
+                        .tasks
+                        .get_key(task)
+                        .map_or_else(tracing::Span::none, |r| self.spans.get(&r.view.task_id))
+                        .entered();
                     let error = reject_body(&reason);
                     if let Some(view) = self.tasks.finish(task, now, |view| {
                         view.status = Status::Failed;
@@ -186,6 +225,8 @@ impl Dispatcher {
             deadline_unix_ms,
         });
         let view = record.view.clone();
+        self.spans.started(&view.task_id, &worker_id);
+        let _task = self.spans.get(&view.task_id).entered();
         tracing::debug!(task_id = %view.task_id, worker_id = %worker_id, label = %view.label, "task started");
         self.event("task_started", &view);
         self.running_on.entry(worker).or_default().insert(task);
@@ -211,6 +252,7 @@ impl Dispatcher {
     }
 
     fn finish_report(&mut self, worker: WorkerKey, report: TaskReport) -> Result<(), String> {
+        let _task = self.spans.get(&report.task_id).entered();
         let key = self
             .tasks
             .key_of(&report.task_id)
@@ -291,6 +333,11 @@ impl Actor for Dispatcher {
             let actions = this.scheduler.tick(this.now());
             this.apply(actions);
             this.tasks.prune(Instant::now());
+            this.queue_history.offer(QueueSample {
+                unix_ms: unix_ms(),
+                queued: this.scheduler.queued(),
+                running: this.scheduler.running(),
+            });
         });
     }
 }
@@ -307,6 +354,8 @@ impl Handler<SubmitTask> for Dispatcher {
         {
             return Err(SubmitError::Duplicate(task.task_id));
         }
+        let span = self.spans.open(&task.task_id, &task.label, &task.task_type);
+        let _task = span.enter();
         let now = Instant::now();
         let key = self.tasks.next_key();
         let spec = TaskSpec {
@@ -361,6 +410,7 @@ impl Handler<SubmitTask> for Dispatcher {
             }
             Err(reject) => {
                 self.tasks.remove(key);
+                self.spans.close(&task.task_id, "rejected");
                 Err(match reject {
                     Reject::NoCapableWorker { task_type } => {
                         SubmitError::NoCapableWorker(task_type)
@@ -385,6 +435,7 @@ impl Handler<CancelTask> for Dispatcher {
     type Result = Option<TaskView>;
 
     fn handle(&mut self, msg: CancelTask, _: &mut Context<Self>) -> Self::Result {
+        let _task = self.spans.get(&msg.task_id).entered();
         let record = self.tasks.get(&msg.task_id)?;
         if record.view.status.is_final() {
             return Some(record.view.clone());
@@ -439,6 +490,7 @@ impl Handler<WorkerJoined> for Dispatcher {
                 key,
                 conn: msg.conn,
                 commands: msg.commands,
+                slots: registration.slots,
             },
         );
         self.registry.do_send(WorkerConnected {
@@ -535,6 +587,34 @@ impl Handler<GetStats> for Dispatcher {
             queued: self.scheduler.queued(),
             running: self.scheduler.running(),
             finished: self.tasks.totals(),
+        })
+    }
+}
+
+impl Handler<GetPool> for Dispatcher {
+    type Result = MessageResult<GetPool>;
+
+    fn handle(&mut self, _: GetPool, _: &mut Context<Self>) -> Self::Result {
+        let mut workers: Vec<WorkerLoad> = self
+            .workers
+            .iter()
+            .map(|(worker_id, entry)| WorkerLoad {
+                worker_id: worker_id.clone(),
+                kind: if is_local(entry.conn) {
+                    "local"
+                } else {
+                    "remote"
+                },
+                slots: entry.slots,
+                busy: self.running_on.get(&entry.key).map_or(0, HashSet::len),
+            })
+            .collect();
+        workers.sort_by(|a, b| a.worker_id.cmp(&b.worker_id));
+        MessageResult(PoolView {
+            workers,
+            queued: self.scheduler.queued(),
+            running: self.scheduler.running(),
+            history: self.queue_history.samples(),
         })
     }
 }

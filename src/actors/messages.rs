@@ -216,3 +216,22 @@ pub struct DispatcherStats {
 #[derive(Message)]
 #[rtype(result = "DispatcherStats")]
 pub struct GetStats;
+
+/// A task reached a final status (registry read side: latency window).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct TaskEnded {
+    pub label: String,
+    pub completed: bool,
+    pub latency_s: f64,
+}
+
+/// The dispatcher's view of the pool for the dashboard.
+#[derive(Message)]
+#[rtype(result = "crate::actors::board::PoolView")]
+pub struct GetPool;
+
+/// The registry's per-worker labels and per-label figures for the dashboard.
+#[derive(Message)]
+#[rtype(result = "crate::actors::board::LabelBoard")]
+pub struct GetLabelBoard;

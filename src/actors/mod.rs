@@ -2,6 +2,7 @@
 //! remote worker), local ONNX workers, log sink (JSONL on disk). Messages shared between them live in
 //! `messages`.
 
+pub mod board;
 mod dispatcher;
 mod local_worker;
 mod log_sink;
@@ -9,6 +10,7 @@ pub mod messages;
 pub mod registry;
 mod relay;
 mod session;
+mod task_spans;
 
 pub use dispatcher::{unix_ms, Dispatcher};
 pub use local_worker::{LocalWorker, LocalWorkerSpec};

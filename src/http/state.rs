@@ -15,6 +15,8 @@ pub struct AppState {
     pub registry: Addr<LabelRegistry>,
     pub log: Addr<LogSink>,
     pub config: Arc<Config>,
+    /// Shared with the dispatcher, which records into it.
+    pub metrics: Arc<crate::metrics::Metrics>,
     next_conn: AtomicU64,
 }
 
@@ -30,8 +32,15 @@ impl AppState {
             registry,
             log,
             config,
+            metrics: Arc::new(crate::metrics::Metrics::default()),
             next_conn: AtomicU64::new(1),
         }
+    }
+
+    /// Serves `metrics` at `/metrics` (the ones the dispatcher records into).
+    pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// A number no other worker connection of this process has.
