@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -61,8 +62,10 @@ def test_dashboard_lists_workers_and_updates_after_tasks(server: Server, browser
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
 
-    server.spawn_worker("--worker-id", "sim-a", "--simulate", "--time-scale", "0.01", "--slots", "2")
-    server.spawn_worker("--worker-id", "sim-b", "--simulate", "--time-scale", "0.01")
+    shot = os.environ.get("UPDATE_SCREENSHOT") == "1"
+    scale = "0.1" if shot else "0.01"  # the screenshot shows a queue building and draining
+    server.spawn_worker("--worker-id", "sim-a", "--simulate", "--time-scale", scale, "--slots", "2")
+    server.spawn_worker("--worker-id", "sim-b", "--simulate", "--time-scale", scale)
     server.wait_workers(2)
 
     page.goto(server.url + "/")
@@ -97,7 +100,12 @@ def test_dashboard_lists_workers_and_updates_after_tasks(server: Server, browser
     assert "label-1" in loaded and "label-2" in loaded, loaded
     assert page.locator("#queue-chart polyline").count() >= 1
 
-    if os.environ.get("UPDATE_SCREENSHOT") == "1":
+    if shot:
+        labels = ["label-1", "label-2", "label-3", "label-4"]
+        for i in range(120):
+            body = {"task_id": f"load-{i}", "task_type": "sample_task_1", "label": labels[i % 4], "parameters_json": "{}"}
+            assert server.post("/send-task", json=body).status_code == 202
+        time.sleep(9)
         page.screenshot(path=str(ROOT / "docs" / "dashboard.png"), full_page=True)
     else:
         page.screenshot(path=str(Path(server.workdir) / "dashboard.png"), full_page=True)

@@ -2,6 +2,7 @@
 "use strict";
 
 const POLL_MS = 2000;
+const EVENTS_SHOWN = 15;
 
 function el(tag, text, cls) {
   const node = document.createElement(tag);
@@ -49,7 +50,8 @@ function drawQueue(history) {
   const max = Math.max(1, ...history.map((s) => s.queued), ...history.map((s) => s.running));
   const line = (key, color) => {
     if (history.length === 0) return;
-    const step = width / Math.max(1, 299);
+    // At least a minute wide, so a short history still reads; five minutes at most.
+    const step = width / (Math.max(60, history.length) - 1);
     const start = width - step * (history.length - 1);
     const points = history.map((s, i) => `${(start + i * step).toFixed(1)},${(height - 4 - (s[key] / max) * (height - 20)).toFixed(1)}`);
     const path = document.createElementNS(ns, "polyline");
@@ -62,13 +64,7 @@ function drawQueue(history) {
   };
   line("running", "#94a3b8");
   line("queued", "#2563eb");
-  const label = document.createElementNS(ns, "text");
-  label.setAttribute("x", "6");
-  label.setAttribute("y", "14");
-  label.setAttribute("font-size", "11");
-  label.setAttribute("fill", "#6b7280");
-  label.textContent = `max ${max} · blue: queued · grey: running`;
-  svg.appendChild(label);
+  document.getElementById("queue-max").textContent = max;
 }
 
 function render(state) {
@@ -96,7 +92,7 @@ function render(state) {
     return tr;
   }), "no task finished yet", 7);
 
-  fill("events", state.events.slice().reverse().map((e) => row([
+  fill("events", state.events.slice(-EVENTS_SHOWN).reverse().map((e) => row([
     el("td", e.unix_ms ? new Date(e.unix_ms).toLocaleTimeString() : ""),
     el("td", e.event || ""), el("td", e.task_id || ""), el("td", e.label || (e.detail && e.detail.label) || ""),
     el("td", e.worker_id || ""), el("td", e.status || ""),
