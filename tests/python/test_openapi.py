@@ -1,6 +1,8 @@
 """The OpenAPI description at /openapi.json: 3.1, every described operation is routed,
-and Schemathesis finds no 5xx and no response that departs from it, with simulated
-workers connected so task routes run real tasks."""
+and Schemathesis finds no 500 and no response that departs from it (status, content type,
+body schema), with simulated workers connected so task routes run real tasks. The 502,
+503 and 504 the task routes answer by design are allowed where documented
+(schemathesis.toml)."""
 
 from __future__ import annotations
 
@@ -43,11 +45,12 @@ def test_the_description_is_openapi_3_1_and_every_operation_is_routed(server: Se
 
 def test_schemathesis_finds_no_server_error_and_no_departure(pool: Server) -> None:
     command = [
-        str(SCHEMATHESIS), "run", pool.url + "/openapi.json",
+        str(SCHEMATHESIS), "--config-file", str(Path(__file__).with_name("schemathesis.toml")),
+        "run", pool.url + "/openapi.json",
         "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
         "--phases", "examples,coverage,fuzzing",
-        "--max-examples", os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "15"),
-        "--max-time", "90",
+        "--max-examples", os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "10"),
+        "--max-time", "45",
         "--request-timeout", "20",
         "--seed", "1",
         "--workers", "2",
