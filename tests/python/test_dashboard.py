@@ -11,10 +11,9 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright import sync_api as playwright_api
 
 from conftest import ROOT, Server
-
-playwright_api = pytest.importorskip("playwright.sync_api")
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARGS = [
