@@ -102,6 +102,14 @@ pub struct Config {
     /// Log records a remote worker may send per second (a burst of as many); the rest
     /// are dropped and counted.
     pub log_rate_per_worker: u32,
+    /// `/metrics` keeps a series of its own for at most this many labels; the rest are
+    /// summed under `label="_other"`.
+    pub metrics_max_labels: usize,
+    /// ...and for at most this many worker ids (the rest under `worker_id="_other"`).
+    pub metrics_max_workers: usize,
+    /// OTLP/HTTP endpoint that task spans are exported to (e.g.
+    /// `http://127.0.0.1:4318/v1/traces`); empty = no export.
+    pub otlp_endpoint: String,
     pub routing: RoutingSection,
     pub local: LocalSection,
 }
@@ -167,6 +175,9 @@ impl Default for Config {
             log_keep: 5,
             log_record_max_bytes: 16 * 1024,
             log_rate_per_worker: 100,
+            metrics_max_labels: 100,
+            metrics_max_workers: 100,
+            otlp_endpoint: String::new(),
             routing: RoutingSection::default(),
             local: LocalSection::default(),
         }
@@ -273,6 +284,9 @@ impl Config {
             "log_keep" => self.log_keep = parse(key, value)?,
             "log_record_max_bytes" => self.log_record_max_bytes = parse(key, value)?,
             "log_rate_per_worker" => self.log_rate_per_worker = parse(key, value)?,
+            "metrics_max_labels" => self.metrics_max_labels = parse(key, value)?,
+            "metrics_max_workers" => self.metrics_max_workers = parse(key, value)?,
+            "otlp_endpoint" => self.otlp_endpoint = value.to_owned(),
             "models" | "local_models" => self.local.models = Some(PathBuf::from(value)),
             "local_workers" => self.local.workers = parse(key, value)?,
             "local_max_labels" => self.local.max_labels = parse(key, value)?,

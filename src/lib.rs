@@ -6,10 +6,12 @@
 //! - `protocol` — the worker protocol's domain types and protobuf encoding.
 //! - `tasks` — the dispatcher's table of tasks, results and timings.
 //! - `config` — settings: file < env < flags.
+//! - `telemetry` — log output and the optional OTLP span export.
 //! - `server` — starts the actors and the HTTP listener.
 //! - `worker` — the remote worker client (`smart-routing worker`).
 //! - `sim`, `workload`, `report` — the simulator, the benchmark workload and its report.
 //! - `bench` — the live load generator (`smart-routing bench`).
+//! - `metrics` — Prometheus metrics and the dashboard's windows (plain data).
 //! - `engine` — ONNX models with ort: loading, tokenizing, embedding, batching.
 
 pub mod actors;
@@ -18,6 +20,7 @@ pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod http;
+pub mod metrics;
 pub mod protocol;
 pub mod report;
 pub mod routing;
@@ -26,5 +29,6 @@ pub mod shutdown;
 pub mod sim;
 pub mod store;
 pub mod tasks;
+pub mod telemetry;
 pub mod worker;
 pub mod workload;

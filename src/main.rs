@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use smart_routing::cli::{serve_config, Cli, Command};
-use tracing_subscriber::EnvFilter;
+use smart_routing::config::Config;
 
 /// Why the program stopped early.
 enum Failure {
@@ -30,21 +30,23 @@ impl From<std::io::Error> for Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if cli.log_format == "json" {
-        logs.json().init();
-    } else {
-        logs.init();
-    }
-    match run(cli) {
+    // The server's config names the OTLP endpoint, so it is read before logging starts.
+    let config = match &cli.command {
+        Command::Serve(args) => match serve_config(args) {
+            Ok(config) => Some(config),
+            Err(e) => return usage(e.to_string()),
+        },
+        _ => None,
+    };
+    let otlp = config.as_ref().map_or("", |c| c.otlp_endpoint.as_str());
+    // Outside any async runtime: the exporter's client runs its own. Flushes when dropped.
+    let _telemetry = match smart_routing::telemetry::init(&cli.log_format, otlp) {
+        Ok(telemetry) => telemetry,
+        Err(e) => return usage(format!("{e:#}")),
+    };
+    match run(cli, config) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(Failure::Usage(message)) => {
-            eprintln!("error: {message}");
-            ExitCode::from(2)
-        }
+        Err(Failure::Usage(message)) => usage(message),
         Err(Failure::Runtime(error)) => {
             // `{:#}` prints the causes on one line and never a backtrace.
             eprintln!("error: {error:#}");
@@ -53,10 +55,16 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<(), Failure> {
+/// A mistake of the user's: one line, exit 2.
+fn usage(message: String) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(2)
+}
+
+fn run(cli: Cli, config: Option<Config>) -> Result<(), Failure> {
     match cli.command {
-        Command::Serve(args) => {
-            let config = serve_config(&args).map_err(|e| Failure::Usage(e.to_string()))?;
+        Command::Serve(_) => {
+            let config = config.ok_or_else(|| anyhow::anyhow!("serve without a config"))?;
             actix_web::rt::System::new().block_on(serve(config))
         }
         Command::Worker(args) => {
@@ -85,7 +93,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
     }
 }
 
-async fn serve(config: smart_routing::config::Config) -> Result<(), Failure> {
+async fn serve(config: Config) -> Result<(), Failure> {
     let running = smart_routing::server::start(config)
         .await
         .map_err(|e| Failure::Usage(e.to_string()))?;

@@ -83,6 +83,10 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         None => None,
     };
     let registry = LabelRegistry::default().start();
+    let metrics = Arc::new(crate::metrics::Metrics::new(
+        config.metrics_max_labels,
+        config.metrics_max_workers,
+    ));
     let mut dispatcher = Dispatcher::new(
         config.policy(),
         config.routing(),
@@ -91,6 +95,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         registry.clone(),
         log.clone().recipient(),
     )
+    .with_metrics(metrics.clone())
     .with_bounds(DispatcherBounds {
         admission_control: config.admission_control,
         worker_grace_s: config.worker_grace_s,
@@ -105,7 +110,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         start_local_workers(&config, &dispatcher, &registry, log.clone().recipient())?;
     let state = web::Data::new(
         AppState::new(dispatcher.clone(), registry.clone(), log, config.clone())
-            .with_journal(journal.clone()),
+            .with_journal(journal.clone())
+            .with_metrics(metrics),
     );
     let drainer = crate::shutdown::Drainer {
         draining: state.draining.clone(),

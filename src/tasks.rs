@@ -9,7 +9,7 @@ use tokio::sync::oneshot;
 
 use crate::routing::TaskKey;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Queued,
@@ -26,13 +26,13 @@ impl Status {
 }
 
 /// An error as clients see it: a stable code and a message.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     pub code: String,
     pub message: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Timings {
     /// From submission to the start of its last attempt on a worker.
     pub queue_ms: u64,
@@ -43,7 +43,7 @@ pub struct Timings {
 }
 
 /// A task as `GET /tasks/{id}` and `/run-task` show it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TaskView {
     pub task_id: String,
     pub status: Status,
@@ -52,7 +52,9 @@ pub struct TaskView {
     pub worker: Option<String>,
     pub label_miss: bool,
     pub attempts: u32,
+    /// The worker's result (any JSON), once completed.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub result: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorBody>,

@@ -6,14 +6,19 @@
 mod durable;
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use actix::prelude::*;
 use serde_json::json;
 
+use super::board::{PoolView, WorkerLoad};
 use super::catalog::Catalogs;
 use super::messages::*;
 use super::registry::LabelRegistry;
+use super::task_spans::TaskSpans;
+use crate::metrics::series::{QueueHistory, QueueSample};
+use crate::metrics::{status_name, Metrics};
 use crate::protocol::{FailureKind, RunTask, TaskReport, WorkerCommand};
 use crate::routing::{
     Action, Cancelled, LabelEventKind, Outcome, Policy, Reject, RoutingConfig, Scheduler, TaskSpec,
@@ -41,6 +46,7 @@ struct WorkerEntry {
     conn: u64,
     commands: Recipient<Dispatch>,
     local: bool,
+    slots: u32,
 }
 
 pub struct Dispatcher {
@@ -67,6 +73,11 @@ pub struct Dispatcher {
     admission_control: bool,
     /// Results dropped because their task was already final or given to another worker.
     results_dropped: u64,
+    metrics: Arc<Metrics>,
+    /// Queue depth once a second over the last five minutes (the dashboard).
+    queue_history: QueueHistory,
+    /// The tracing span of each live task.
+    spans: TaskSpans,
 }
 
 pub fn unix_ms() -> u64 {
@@ -110,6 +121,9 @@ impl Dispatcher {
             registry,
             log,
             epoch: Instant::now(),
+            metrics: Arc::new(Metrics::default()),
+            queue_history: QueueHistory::new(1000, 300),
+            spans: TaskSpans::default(),
             journal: None,
             recovered: None,
             parked: Vec::new(),
@@ -152,11 +166,26 @@ impl Dispatcher {
         }
     }
 
+    /// Records finished tasks into `metrics` (the server's shared ones).
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
     fn now(&self) -> f64 {
         self.epoch.elapsed().as_secs_f64()
     }
 
     fn event(&self, event: &str, view: &TaskView) {
+        if view.status.is_final() {
+            self.spans.close(&view.task_id, status_name(view.status));
+            self.metrics.task_ended(view);
+            self.registry.do_send(TaskEnded {
+                label: view.label.clone(),
+                completed: view.status == Status::Completed,
+                latency_s: view.timings.total_ms as f64 / 1000.0,
+            });
+        }
         self.log.do_send(Record(json!({
             "unix_ms": unix_ms(),
             "event": event,
@@ -217,6 +246,11 @@ impl Dispatcher {
                     }
                 }
                 Action::Fail { task, reason } => {
+                    let _task = self
+                        .tasks
+                        .get_key(task)
+                        .map_or_else(tracing::Span::none, |r| self.spans.get(&r.view.task_id))
+                        .entered();
                     let error = reject_body(&reason);
                     if let Some(view) = self.tasks.finish(task, now, |view| {
                         view.status = Status::Failed;
@@ -275,6 +309,8 @@ impl Dispatcher {
             deadline_unix_ms,
         });
         let view = record.view.clone();
+        self.spans.started(&view.task_id, &worker_id);
+        let _task = self.spans.get(&view.task_id).entered();
         tracing::debug!(task_id = %view.task_id, worker_id = %worker_id, label = %view.label, "task started");
         self.event("task_started", &view);
         self.running_on.entry(worker).or_default().insert(task);
@@ -300,6 +336,7 @@ impl Dispatcher {
     }
 
     fn finish_report(&mut self, worker: WorkerKey, report: TaskReport) -> Result<(), String> {
+        let _task = self.spans.get(&report.task_id).entered();
         let key = self
             .tasks
             .key_of(&report.task_id)
@@ -393,6 +430,11 @@ impl Actor for Dispatcher {
             this.apply(actions);
             this.retry_parked();
             this.tasks.prune(Instant::now());
+            this.queue_history.offer(QueueSample {
+                unix_ms: unix_ms(),
+                queued: this.scheduler.queued(),
+                running: this.scheduler.running(),
+            });
         });
         ctx.run_interval(FORGET_EVERY, |this, _| {
             let labels = this.scheduler.forget_idle_labels(this.now());
@@ -420,6 +462,8 @@ impl Handler<SubmitTask> for Dispatcher {
             return Err(SubmitError::Duplicate(task.task_id));
         }
         self.admit(&task)?;
+        let span = self.spans.open(&task.task_id, &task.label, &task.task_type);
+        let _task = span.enter();
         let now = Instant::now();
         let key = self.tasks.next_key();
         let spec = TaskSpec {
@@ -476,6 +520,7 @@ impl Handler<SubmitTask> for Dispatcher {
             }
             Err(reject) => {
                 self.tasks.remove(key);
+                self.spans.close(&task.task_id, "rejected");
                 Err(match reject {
                     Reject::NoCapableWorker { task_type } => {
                         SubmitError::NoCapableWorker(task_type)
@@ -501,6 +546,7 @@ impl Handler<CancelTask> for Dispatcher {
     type Result = Option<TaskView>;
 
     fn handle(&mut self, msg: CancelTask, _: &mut Context<Self>) -> Self::Result {
+        let _task = self.spans.get(&msg.task_id).entered();
         let record = self.tasks.get(&msg.task_id)?;
         if record.view.status.is_final() {
             return Some(record.view.clone());
@@ -556,6 +602,7 @@ impl Handler<WorkerJoined> for Dispatcher {
                 conn: msg.conn,
                 commands: msg.commands,
                 local: msg.local,
+                slots: registration.slots,
             },
         );
         self.catalogs.joined(key, registration.catalog.clone());
@@ -673,5 +720,33 @@ impl Handler<RepositoryLabels> for Dispatcher {
         for entry in self.workers.values().filter(|e| e.local) {
             self.catalogs.extend(entry.key, &msg.labels);
         }
+    }
+}
+
+impl Handler<GetPool> for Dispatcher {
+    type Result = MessageResult<GetPool>;
+
+    fn handle(&mut self, _: GetPool, _: &mut Context<Self>) -> Self::Result {
+        let mut workers: Vec<WorkerLoad> = self
+            .workers
+            .iter()
+            .map(|(worker_id, entry)| WorkerLoad {
+                worker_id: worker_id.clone(),
+                kind: if entry.local {
+                    "local"
+                } else {
+                    "remote"
+                },
+                slots: entry.slots,
+                busy: self.running_on.get(&entry.key).map_or(0, HashSet::len),
+            })
+            .collect();
+        workers.sort_by(|a, b| a.worker_id.cmp(&b.worker_id));
+        MessageResult(PoolView {
+            workers,
+            queued: self.scheduler.queued(),
+            running: self.scheduler.running(),
+            history: self.queue_history.samples(),
+        })
     }
 }

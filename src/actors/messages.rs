@@ -254,3 +254,21 @@ pub struct BeginDrain;
 #[derive(Message)]
 #[rtype(result = "usize")]
 pub struct EndDrain;
+/// A task reached a final status (registry read side: latency window).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct TaskEnded {
+    pub label: String,
+    pub completed: bool,
+    pub latency_s: f64,
+}
+
+/// The dispatcher's view of the pool for the dashboard.
+#[derive(Message)]
+#[rtype(result = "crate::actors::board::PoolView")]
+pub struct GetPool;
+
+/// The registry's per-worker labels and per-label figures for the dashboard.
+#[derive(Message)]
+#[rtype(result = "crate::actors::board::LabelBoard")]
+pub struct GetLabelBoard;

@@ -3,6 +3,7 @@
 //! `messages`.
 
 mod catalog;
+pub mod board;
 mod dispatcher;
 mod local_worker;
 pub mod log_file;
@@ -12,6 +13,7 @@ pub mod messages;
 pub mod registry;
 mod relay;
 mod session;
+mod task_spans;
 
 pub use dispatcher::{unix_ms, Dispatcher, DispatcherBounds};
 pub use local_worker::{LocalWorker, LocalWorkerSpec};

@@ -7,12 +7,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use actix::prelude::*;
 use serde::Serialize;
 
+use super::board::{LabelBoard, LabelRow, WorkerLabels};
 use super::messages::{
-    GetLabelStats, IsConnected, LabelPlaced, LabelStatsRecorded, LabelsForgotten, ListLabels,
-    ListWorkers, Placement, RepositoryLabels, WorkerConnected, WorkerDisconnected,
+    GetLabelBoard, GetLabelStats, IsConnected, LabelPlaced, LabelStatsRecorded, LabelsForgotten,
+    ListLabels, ListWorkers, Placement, RepositoryLabels, TaskEnded, WorkerConnected,
+    WorkerDisconnected,
 };
+use crate::metrics::window::LatencyWindow;
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct LabelStats {
     pub requests: u64,
     pub misses: u64,
@@ -28,6 +31,14 @@ pub struct LabelRegistry {
     placements: BTreeMap<String, BTreeSet<String>>,
     repository: BTreeSet<String>,
     stats: BTreeMap<String, LabelStats>,
+    /// Worker -> label -> loading or loaded (the dashboard).
+    worker_labels: BTreeMap<String, BTreeMap<String, Placement>>,
+    /// End-to-end latency of recently completed tasks (the dashboard).
+    latency: LatencyWindow,
+}
+
+fn now_s() -> f64 {
+    super::unix_ms() as f64 / 1000.0
 }
 
 impl Actor for LabelRegistry {
@@ -49,6 +60,7 @@ impl Handler<WorkerDisconnected> for LabelRegistry {
 
     fn handle(&mut self, msg: WorkerDisconnected, _: &mut Context<Self>) {
         self.workers.retain(|w| *w != msg.worker_id);
+        self.worker_labels.remove(&msg.worker_id);
         for holders in self.placements.values_mut() {
             holders.remove(&msg.worker_id);
         }
@@ -60,6 +72,11 @@ impl Handler<LabelPlaced> for LabelRegistry {
     type Result = ();
 
     fn handle(&mut self, msg: LabelPlaced, _: &mut Context<Self>) {
+        let held = self.worker_labels.entry(msg.worker_id.clone()).or_default();
+        match msg.placement {
+            Placement::Evicted => held.remove(&msg.label),
+            placement => held.insert(msg.label.clone(), placement),
+        };
         match msg.placement {
             Placement::Loading | Placement::Loaded => {
                 self.placements
@@ -146,5 +163,58 @@ impl Handler<GetLabelStats> for LabelRegistry {
 
     fn handle(&mut self, _: GetLabelStats, _: &mut Context<Self>) -> Self::Result {
         MessageResult(self.stats.clone())
+    }
+}
+
+impl Handler<TaskEnded> for LabelRegistry {
+    type Result = ();
+
+    fn handle(&mut self, msg: TaskEnded, _: &mut Context<Self>) {
+        if msg.completed {
+            self.latency.record(now_s(), &msg.label, msg.latency_s);
+        }
+    }
+}
+
+impl Handler<GetLabelBoard> for LabelRegistry {
+    type Result = MessageResult<GetLabelBoard>;
+
+    fn handle(&mut self, _: GetLabelBoard, _: &mut Context<Self>) -> Self::Result {
+        let mut latency = self.latency.percentiles(now_s());
+        let mut names: BTreeSet<String> = self.stats.keys().cloned().collect();
+        names.extend(latency.keys().cloned());
+        let labels = names
+            .into_iter()
+            .map(|label| {
+                let stats = self.stats.get(&label).cloned().unwrap_or_default();
+                LabelRow {
+                    latency: latency.remove(&label).map(Into::into),
+                    label,
+                    requests: stats.requests,
+                    misses: stats.misses,
+                    hit_rate: (stats.requests > 0)
+                        .then(|| 1.0 - stats.misses as f64 / stats.requests as f64),
+                }
+            })
+            .collect();
+        let workers = self
+            .workers
+            .iter()
+            .map(|worker_id| {
+                let mut labels = WorkerLabels::default();
+                for (label, placement) in self.worker_labels.get(worker_id).into_iter().flatten() {
+                    match placement {
+                        Placement::Loaded => labels.loaded.push(label.clone()),
+                        _ => labels.loading.push(label.clone()),
+                    }
+                }
+                (worker_id.clone(), labels)
+            })
+            .collect();
+        MessageResult(LabelBoard {
+            workers,
+            labels,
+            labels_placed: self.placements.len(),
+        })
     }
 }

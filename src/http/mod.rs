@@ -1,11 +1,14 @@
 //! The HTTP API: `configure` mounts every route; a file per resource; handlers decode,
-//! call an actor, and convert the answer. Nothing here decides anything.
+//! call an actor, and convert the answer. Nothing here decides anything. Every route is
+//! described in `openapi` (served at `/openapi.json`); `ROUTES` lists them for its test.
 
 mod body;
+mod dashboard;
 pub mod edge;
 pub mod error;
 mod metrics;
 mod models;
+pub mod openapi;
 mod ready;
 mod state;
 mod tasks;
@@ -17,6 +20,32 @@ use actix_web::web;
 pub use error::ApiError;
 pub use state::AppState;
 pub use tasks::decode_task;
+
+/// Every API route as (path, method); `openapi`'s test checks each is described.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("/health", "GET"),
+    ("/health/ready", "GET"),
+    ("/workers", "GET"),
+    ("/labels", "GET"),
+    ("/labels/stats", "GET"),
+    ("/logs", "GET"),
+    ("/metrics", "GET"),
+    ("/models", "GET"),
+    ("/upload-model", "POST"),
+    ("/run-task", "POST"),
+    ("/send-task", "POST"),
+    ("/tasks/{task_id}", "GET"),
+    ("/tasks/{task_id}", "DELETE"),
+    ("/worker-listen", "GET"),
+    ("/", "GET"),
+    ("/dashboard", "GET"),
+    ("/dashboard/state", "GET"),
+    ("/dashboard/app.js", "GET"),
+    ("/dashboard/style.css", "GET"),
+    ("/openapi.json", "GET"),
+    ("/docs", "GET"),
+    ("/docs/app.js", "GET"),
+];
 
 /// Mounts every route. Each path is one `web::resource` holding all its methods, so a
 /// method it lacks gets 405 with `Allow` (a path added with `cfg.route` gets 405 without
@@ -39,5 +68,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .get(tasks::get_task)
                 .delete(tasks::cancel_task),
         )
-        .service(web::resource("/worker-listen").get(worker_listen::worker_listen));
+        .service(web::resource("/worker-listen").get(worker_listen::worker_listen))
+        .service(web::resource("/").get(dashboard::page))
+        .service(web::resource("/dashboard").get(dashboard::page_alias))
+        .service(web::resource("/dashboard/state").get(dashboard::state))
+        .service(web::resource("/dashboard/app.js").get(dashboard::script))
+        .service(web::resource("/dashboard/style.css").get(dashboard::style))
+        .service(web::resource("/openapi.json").get(openapi::openapi_json))
+        .service(web::resource("/docs").get(openapi::docs))
+        .service(web::resource("/docs/app.js").get(openapi::docs_js));
 }

@@ -108,12 +108,13 @@ impl ResponseError for ModelError {
 }
 
 /// `POST /upload-model` with `Content-Type: application/json`: a model the server can read.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PathUpload {
     label: String,
     /// A model folder (its `model.onnx`, and `tokenizer.json` and `model.toml` when there)
     /// or an ONNX file; absolute, on the server's file system.
+    #[schema(value_type = String)]
     path: PathBuf,
     #[serde(default)]
     overwrite: bool,
@@ -128,7 +129,7 @@ struct RawUpload {
 }
 
 /// One folder of the repository, as `GET /models` lists it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct ModelEntry {
     label: String,
     task_types: Vec<String>,
@@ -139,6 +140,54 @@ struct ModelEntry {
     error: Option<String>,
 }
 
+/// `/upload-model`'s answer.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // the body is built with `json!` in `registered`; this describes it
+struct Registered {
+    status: String,
+    label: String,
+    model_name: String,
+    inputs: Vec<Object>,
+    outputs: Vec<Object>,
+    task_types: Vec<String>,
+    message: String,
+}
+
+/// Any JSON object (in `Registered`).
+type Object = serde_json::Map<String, serde_json::Value>;
+
+/// `GET /models`'s answer.
+#[derive(Serialize, utoipa::ToSchema)]
+struct ModelList {
+    models: Vec<ModelEntry>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/upload-model",
+    tag = "models",
+    params(
+        ("label" = Option<String>, Query, description = "The label (raw upload only)"),
+        ("overwrite" = Option<bool>, Query, description = "Replace an existing model (raw upload only)"),
+    ),
+    request_body(
+        description = "Either JSON naming a model on the server's disk, or the ONNX file itself",
+        content((PathUpload = "application/json"), (Vec<u8> = "application/octet-stream")),
+    ),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "Replaced an existing model", body = Registered),
+        (status = 201, description = "Registered a new model", body = Registered),
+        (status = 400, description = "Malformed body", body = super::openapi::ErrorResponse),
+        (status = 401, description = "Missing or wrong client token", body = super::openapi::ErrorResponse),
+        (status = 409, description = "No model repository, the label exists, or an upload of it is in progress", body = super::openapi::ErrorResponse),
+        (status = 413, description = "Too large", body = super::openapi::ErrorResponse),
+        (status = 415, description = "Neither application/json nor application/octet-stream", body = super::openapi::ErrorResponse),
+        (status = 422, description = "Invalid field, or not a usable model", body = super::openapi::ErrorResponse),
+        (status = 500, description = "Internal error", body = super::openapi::ErrorResponse),
+        (status = 503, description = "ONNX Runtime unavailable", body = super::openapi::ErrorResponse),
+    )
+)]
 pub async fn upload_model(
     req: HttpRequest,
     payload: web::Payload,
@@ -210,6 +259,18 @@ pub async fn upload_model(
     Ok(registered(&label, &info, replaced))
 }
 
+#[utoipa::path(
+    get,
+    path = "/models",
+    tag = "models",
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The repository's models", body = ModelList),
+        (status = 401, description = "Missing or wrong client token", body = super::openapi::ErrorResponse),
+        (status = 409, description = "No model repository configured", body = super::openapi::ErrorResponse),
+        (status = 500, description = "Internal error", body = super::openapi::ErrorResponse),
+    )
+)]
 pub async fn list_models(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -217,7 +278,7 @@ pub async fn list_models(
     AppState::authorize(&req, &state.config.client_token)?;
     let repository = repository(&state)?;
     let models = blocking(move || Ok(list_repository(&repository))).await?;
-    Ok(HttpResponse::Ok().json(json!({ "models": models })))
+    Ok(HttpResponse::Ok().json(ModelList { models }))
 }
 
 /// Writes the upload into the staging folder, checks it loads, and moves it into place;

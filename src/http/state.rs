@@ -19,6 +19,8 @@ pub struct AppState {
     pub journal: Option<crate::store::Journal>,
     /// Set when the server starts draining: readiness fails, new tasks are refused.
     pub draining: Arc<AtomicBool>,
+    /// Shared with the dispatcher, which records into it.
+    pub metrics: Arc<crate::metrics::Metrics>,
     next_conn: AtomicU64,
 }
 
@@ -36,6 +38,7 @@ impl AppState {
             config,
             journal: None,
             draining: Arc::default(),
+            metrics: Arc::new(crate::metrics::Metrics::default()),
             next_conn: AtomicU64::new(1),
         }
     }
@@ -59,6 +62,12 @@ impl AppState {
             message: e.to_string(),
             retry_after_s: 5,
         })
+    }
+
+    /// Serves `metrics` at `/metrics` (the ones the dispatcher records into).
+    pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// A number no other worker connection of this process has.

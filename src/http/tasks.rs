@@ -4,17 +4,24 @@ use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
+use super::openapi::{ErrorResponse, TaskOrError};
 use super::{body, ApiError, AppState};
 use crate::actors::messages::{CancelTask, GetTask, NewTask, SubmitTask};
 use crate::config::Config;
 use crate::tasks::{Status, TaskView};
 
 /// The submission body, as the original API defines it.
-#[derive(Debug, Deserialize)]
-struct TaskBody {
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "task_id": "task-1",
+    "task_type": "sample_task_1",
+    "label": "label-1",
+    "parameters_json": "{}"
+}))]
+pub struct TaskBody {
+    /// Unique among queued and running tasks; no '/'.
     task_id: String,
     task_type: String,
     label: String,
@@ -23,7 +30,15 @@ struct TaskBody {
     /// Optional: give up if the task has not finished this many milliseconds after
     /// submission (504).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 31_536_000_000_u64)]
     deadline_ms: Option<u64>,
+}
+
+/// `/send-task`'s answer: the task is queued.
+#[derive(Serialize, utoipa::ToSchema)]
+struct Accepted {
+    task_id: String,
+    status: Status,
 }
 
 fn validate(body: TaskBody, max_len: usize, max_deadline_ms: u64) -> Result<NewTask, ApiError> {
@@ -143,6 +158,25 @@ impl Drop for CancelOnDrop {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/run-task",
+    tag = "tasks",
+    request_body = TaskBody,
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "Completed: the final view with its result", body = TaskView),
+        (status = 400, description = "The body is not JSON", body = ErrorResponse),
+        (status = 401, description = "Missing or wrong client token", body = ErrorResponse),
+        (status = 409, description = "The task was cancelled (final view), or its id is queued or running already (error)", body = TaskOrError),
+        (status = 413, description = "Body too large", body = ErrorResponse),
+        (status = 422, description = "A field is missing or invalid", body = ErrorResponse),
+        (status = 500, description = "Internal error", body = ErrorResponse),
+        (status = 502, description = "Failed on the worker (final view)", body = TaskView),
+        (status = 503, description = "No worker accepts the task type or the queue is full (error, Retry-After), or no capable worker remained (final view)", body = TaskOrError),
+        (status = 504, description = "The deadline passed (final view)", body = TaskView),
+    )
+)]
 pub async fn run_task(
     req: HttpRequest,
     payload: web::Payload,
@@ -173,16 +207,33 @@ pub async fn run_task(
     Ok(HttpResponse::build(final_status(&view)).json(view))
 }
 
+#[utoipa::path(
+    post,
+    path = "/send-task",
+    tag = "tasks",
+    request_body = TaskBody,
+    security((), ("bearer" = [])),
+    responses(
+        (status = 202, description = "Queued; poll GET /tasks/{task_id}", body = Accepted),
+        (status = 400, description = "The body is not JSON", body = ErrorResponse),
+        (status = 401, description = "Missing or wrong client token", body = ErrorResponse),
+        (status = 409, description = "The id is queued or running already", body = ErrorResponse),
+        (status = 413, description = "Body too large", body = ErrorResponse),
+        (status = 422, description = "A field is missing or invalid", body = ErrorResponse),
+        (status = 500, description = "Internal error", body = ErrorResponse),
+        (status = 503, description = "No worker accepts the task type, or the queue is full (Retry-After)", body = ErrorResponse),
+    )
+)]
 pub async fn send_task(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let submitted = submit(&req, payload, &state, false).await?;
-    Ok(HttpResponse::Accepted().json(json!({
-        "task_id": submitted.view.task_id,
-        "status": submitted.view.status,
-    })))
+    Ok(HttpResponse::Accepted().json(Accepted {
+        task_id: submitted.view.task_id,
+        status: submitted.view.status,
+    }))
 }
 
 /// The view, or 404 for an unknown id.
@@ -191,6 +242,19 @@ fn found(task_id: &str, view: Option<TaskView>) -> Result<HttpResponse, ApiError
         .ok_or_else(|| ApiError::NotFound(format!("no task '{task_id}'")))
 }
 
+#[utoipa::path(
+    get,
+    path = "/tasks/{task_id}",
+    tag = "tasks",
+    params(("task_id" = String, Path, description = "The id given at submission")),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The task's current view", body = TaskView),
+        (status = 401, description = "Missing or wrong client token", body = ErrorResponse),
+        (status = 404, description = "No such task (or its retention ran out)", body = ErrorResponse),
+        (status = 500, description = "Internal error", body = ErrorResponse),
+    )
+)]
 pub async fn get_task(
     req: HttpRequest,
     path: web::Path<String>,
@@ -207,6 +271,19 @@ pub async fn get_task(
     found(&task_id, view)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/tasks/{task_id}",
+    tag = "tasks",
+    params(("task_id" = String, Path, description = "The id given at submission")),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "Cancelled, or already final: its view", body = TaskView),
+        (status = 401, description = "Missing or wrong client token", body = ErrorResponse),
+        (status = 404, description = "No such task", body = ErrorResponse),
+        (status = 500, description = "Internal error", body = ErrorResponse),
+    )
+)]
 pub async fn cancel_task(
     req: HttpRequest,
     path: web::Path<String>,

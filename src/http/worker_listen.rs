@@ -12,6 +12,20 @@ use crate::actors::log_limit::LogLimits;
 use crate::actors::messages::IsConnected;
 use crate::actors::WorkerSession;
 
+#[utoipa::path(
+    get,
+    path = "/worker-listen",
+    tag = "workers",
+    params(("Worker-Id" = String, Header, description = "The worker's unique id")),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 101, description = "WebSocket upgrade; protobuf frames follow (docs/protocol.md)"),
+        (status = 400, description = "Missing or invalid Worker-Id, or not a WebSocket upgrade", body = super::openapi::ErrorResponse),
+        (status = 401, description = "Missing or wrong worker token", body = super::openapi::ErrorResponse),
+        (status = 409, description = "A worker with this id is connected", body = super::openapi::ErrorResponse),
+        (status = 500, description = "Internal error", body = super::openapi::ErrorResponse),
+    )
+)]
 pub async fn worker_listen(
     req: HttpRequest,
     stream: web::Payload,

@@ -2,25 +2,80 @@
 //! `/workers`, `/labels`, `/labels/stats`, `/logs` (the event log's tail, read from disk by the log sink).
 
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
+use super::openapi::ErrorResponse;
 use super::{ApiError, AppState};
 use crate::actors::messages::{GetLabelStats, ListLabels, ListWorkers, RecentRecords};
+use crate::actors::registry::LabelStats;
 
-pub async fn health() -> HttpResponse {
-    HttpResponse::Ok().json(json!({ "message": "OK" }))
+/// `{"message": "OK"}`.
+#[derive(Serialize, utoipa::ToSchema)]
+struct Health {
+    message: String,
 }
 
+/// Connected worker ids, in order of joining.
+#[derive(Serialize, utoipa::ToSchema)]
+struct WorkerList {
+    workers: Vec<String>,
+}
+
+/// The latest event-log records, newest last.
+#[derive(Serialize, utoipa::ToSchema)]
+struct LogRecords {
+    #[schema(value_type = Vec<Object>)]
+    records: Vec<serde_json::Value>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "pool",
+    responses((status = 200, description = "The server is up", body = Health))
+)]
+pub async fn health() -> HttpResponse {
+    HttpResponse::Ok().json(Health {
+        message: "OK".to_owned(),
+    })
+}
+
+#[utoipa::path(
+    get,
+    path = "/workers",
+    tag = "pool",
+    responses(
+        (status = 200, description = "Connected workers", body = WorkerList),
+        (status = 500, description = "Internal error", body = ErrorResponse),
+    )
+)]
 pub async fn list_workers(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let workers = state.registry.send(ListWorkers).await?;
-    Ok(HttpResponse::Ok().json(json!({ "workers": workers })))
+    Ok(HttpResponse::Ok().json(WorkerList { workers }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/labels",
+    tag = "pool",
+    responses(
+        (status = 200, description = "Each known label and the workers holding or loading it", body = std::collections::BTreeMap<String, Vec<String>>),
+        (status = 500, description = "Internal error", body = ErrorResponse),
+    )
+)]
 pub async fn list_labels(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(state.registry.send(ListLabels).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/labels/stats",
+    tag = "pool",
+    responses(
+        (status = 200, description = "Per-label counts since start", body = std::collections::BTreeMap<String, LabelStats>),
+        (status = 500, description = "Internal error", body = ErrorResponse),
+    )
+)]
 pub async fn label_stats(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(state.registry.send(GetLabelStats).await?))
 }
@@ -33,11 +88,22 @@ pub struct LogsQuery {
     limit: Option<usize>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/logs",
+    tag = "pool",
+    params(("limit" = Option<u32>, Query, description = "How many records (default 100, at most 1000)")),
+    responses(
+        (status = 200, description = "The latest records", body = LogRecords),
+        (status = 400, description = "Invalid query string", body = ErrorResponse),
+        (status = 500, description = "Internal error", body = ErrorResponse),
+    )
+)]
 pub async fn recent_logs(
     query: web::Query<LogsQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = query.limit.unwrap_or(100).min(MAX_LOGS_LIMIT);
     let records = state.log.send(RecentRecords { limit }).await?;
-    Ok(HttpResponse::Ok().json(json!({ "records": records })))
+    Ok(HttpResponse::Ok().json(LogRecords { records }))
 }

@@ -1,0 +1,356 @@
+//! Prometheus metrics, kept with the `prometheus-client` crate and encoded in the
+//! Prometheus text format at `GET /metrics`. The dispatcher records every task that ends
+//! ([`Metrics::task_ended`]); the gauges are set from the actors' answers when scraped.
+//! Label and worker values are bounded ([`bound`]): past the bound they are summed under
+//! `_other`. To add a counter: a field, one `register` line, one `inc` where it happens.
+
+pub mod bound;
+pub mod series;
+pub mod window;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
+
+use crate::tasks::{Status, TaskView};
+use bound::Bound;
+
+pub use prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LabelStatus {
+    label: String,
+    status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LabelOnly {
+    label: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StatusOnly {
+    status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WorkerStatus {
+    worker_id: String,
+    status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WorkerOnly {
+    worker_id: String,
+}
+
+type Histograms<S> = Family<S, Histogram, fn() -> Histogram>;
+type SecondsCounter = Counter<f64, AtomicU64>;
+
+/// 1 ms to about 2 minutes, doubling.
+fn seconds_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.001, 2.0, 18))
+}
+
+/// The pool's state when scraped.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PoolGauges {
+    pub workers: usize,
+    pub queued: usize,
+    pub running: usize,
+    pub labels_loaded: usize,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    labels: Bound,
+    workers: Bound,
+    latency: Histograms<LabelStatus>,
+    queue_wait: Histograms<LabelStatus>,
+    load: Histograms<LabelStatus>,
+    run: Histograms<LabelStatus>,
+    finished: Family<StatusOnly, Counter>,
+    label_tasks: Family<LabelOnly, Counter>,
+    label_misses: Family<LabelOnly, Counter>,
+    label_load_seconds: Family<LabelOnly, SecondsCounter>,
+    label_run_seconds: Family<LabelOnly, SecondsCounter>,
+    worker_tasks: Family<WorkerStatus, Counter>,
+    worker_misses: Family<WorkerOnly, Counter>,
+    gauge_workers: Gauge,
+    gauge_queued: Gauge,
+    gauge_running: Gauge,
+    gauge_labels_loaded: Gauge,
+}
+
+/// The lowercase name of a status, as the API shows it.
+pub fn status_name(status: Status) -> &'static str {
+    match status {
+        Status::Queued => "queued",
+        Status::Running => "running",
+        Status::Completed => "completed",
+        Status::Failed => "failed",
+        Status::Cancelled => "cancelled",
+    }
+}
+
+fn seconds(ms: u64) -> f64 {
+    ms as f64 / 1000.0
+}
+
+impl Metrics {
+    /// Series are kept for at most `max_labels` labels and `max_workers` workers each.
+    pub fn new(max_labels: usize, max_workers: usize) -> Self {
+        let histograms = || Histograms::<LabelStatus>::new_with_constructor(seconds_histogram);
+        let mut metrics = Self {
+            registry: Registry::with_prefix("smart_routing"),
+            labels: Bound::new(max_labels),
+            workers: Bound::new(max_workers),
+            latency: histograms(),
+            queue_wait: histograms(),
+            load: histograms(),
+            run: histograms(),
+            finished: Family::default(),
+            label_tasks: Family::default(),
+            label_misses: Family::default(),
+            label_load_seconds: Family::default(),
+            label_run_seconds: Family::default(),
+            worker_tasks: Family::default(),
+            worker_misses: Family::default(),
+            gauge_workers: Gauge::default(),
+            gauge_queued: Gauge::default(),
+            gauge_running: Gauge::default(),
+            gauge_labels_loaded: Gauge::default(),
+        };
+        metrics.register();
+        metrics
+    }
+
+    fn register(&mut self) {
+        let r = &mut self.registry;
+        r.register(
+            "task_latency_seconds",
+            "Submission to final result, by label and final status.",
+            self.latency.clone(),
+        );
+        r.register(
+            "task_queue_wait_seconds",
+            "Submission to the start of the last attempt, by label and final status.",
+            self.queue_wait.clone(),
+        );
+        r.register(
+            "task_load_seconds",
+            "Label load time of tasks that had to load their label, by label and status.",
+            self.load.clone(),
+        );
+        r.register(
+            "task_run_seconds",
+            "Run time on the worker, by label and final status.",
+            self.run.clone(),
+        );
+        r.register(
+            "tasks_finished",
+            "Tasks finished, by final status.",
+            self.finished.clone(),
+        );
+        r.register(
+            "label_tasks",
+            "Tasks a worker reported a result for, per label.",
+            self.label_tasks.clone(),
+        );
+        r.register(
+            "label_misses",
+            "Tasks that had to load their label first.",
+            self.label_misses.clone(),
+        );
+        r.register(
+            "label_load_seconds",
+            "Time spent loading the label.",
+            self.label_load_seconds.clone(),
+        );
+        r.register(
+            "label_run_seconds",
+            "Time spent running tasks.",
+            self.label_run_seconds.clone(),
+        );
+        r.register(
+            "worker_tasks",
+            "Tasks finished per worker, by final status.",
+            self.worker_tasks.clone(),
+        );
+        r.register(
+            "worker_label_misses",
+            "Tasks per worker that had to load their label first.",
+            self.worker_misses.clone(),
+        );
+        r.register("workers", "Connected workers.", self.gauge_workers.clone());
+        r.register(
+            "tasks_queued",
+            "Tasks waiting for a worker.",
+            self.gauge_queued.clone(),
+        );
+        r.register(
+            "tasks_running",
+            "Tasks running on workers.",
+            self.gauge_running.clone(),
+        );
+        r.register(
+            "labels_loaded",
+            "Distinct labels loaded or loading on at least one worker.",
+            self.gauge_labels_loaded.clone(),
+        );
+    }
+
+    /// Records a task that reached a final status.
+    pub fn task_ended(&self, view: &TaskView) {
+        let status = status_name(view.status).to_owned();
+        let label = self.labels.series(&view.label);
+        let by = LabelStatus {
+            label: label.clone(),
+            status: status.clone(),
+        };
+        let timings = &view.timings;
+        self.finished
+            .get_or_create(&StatusOnly {
+                status: status.clone(),
+            })
+            .inc();
+        self.latency
+            .get_or_create(&by)
+            .observe(seconds(timings.total_ms));
+        let Some(worker) = &view.worker else {
+            return; // never ran: no queue wait, load or run to tell
+        };
+        self.queue_wait
+            .get_or_create(&by)
+            .observe(seconds(timings.queue_ms));
+        self.run.get_or_create(&by).observe(seconds(timings.run_ms));
+        let worker_id = self.workers.series(worker);
+        self.worker_tasks
+            .get_or_create(&WorkerStatus {
+                worker_id: worker_id.clone(),
+                status,
+            })
+            .inc();
+        let label = LabelOnly { label };
+        if view.status != Status::Cancelled {
+            self.label_tasks.get_or_create(&label).inc();
+            self.label_run_seconds
+                .get_or_create(&label)
+                .inc_by(seconds(timings.run_ms));
+        }
+        if view.label_miss {
+            self.load
+                .get_or_create(&by)
+                .observe(seconds(timings.load_ms));
+            self.label_misses.get_or_create(&label).inc();
+            self.label_load_seconds
+                .get_or_create(&label)
+                .inc_by(seconds(timings.load_ms));
+            self.worker_misses
+                .get_or_create(&WorkerOnly { worker_id })
+                .inc();
+        }
+    }
+
+    /// The text exposition, with the gauges set to `pool`.
+    pub fn encode(&self, pool: PoolGauges) -> Result<String, std::fmt::Error> {
+        let as_i64 = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        self.gauge_workers.set(as_i64(pool.workers));
+        self.gauge_queued.set(as_i64(pool.queued));
+        self.gauge_running.set(as_i64(pool.running));
+        self.gauge_labels_loaded.set(as_i64(pool.labels_loaded));
+        let mut out = String::new();
+        prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry)?;
+        Ok(out)
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new(100, 100)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tasks::Timings;
+
+    fn view(label: &str, worker: Option<&str>, status: Status, miss: bool) -> TaskView {
+        TaskView {
+            task_id: "t".into(),
+            status,
+            label: label.into(),
+            task_type: "embed".into(),
+            worker: worker.map(str::to_owned),
+            label_miss: miss,
+            attempts: 1,
+            result: None,
+            error: None,
+            timings: Timings {
+                queue_ms: 5,
+                load_ms: 1500,
+                run_ms: 20,
+                total_ms: 1530,
+            },
+        }
+    }
+
+    fn line<'a>(text: &'a str, prefix: &str) -> &'a str {
+        text.lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no line starting {prefix} in\n{text}"))
+    }
+
+    #[test]
+    fn histograms_and_counters_by_label_status_and_worker() {
+        let metrics = Metrics::new(10, 10);
+        metrics.task_ended(&view("a", Some("w1"), Status::Completed, true));
+        metrics.task_ended(&view("a", Some("w1"), Status::Completed, false));
+        metrics.task_ended(&view("a", None, Status::Failed, false));
+        let text = metrics
+            .encode(PoolGauges {
+                workers: 2,
+                queued: 3,
+                ..PoolGauges::default()
+            })
+            .unwrap();
+        let count = r#"smart_routing_task_latency_seconds_count{label="a",status="completed"}"#;
+        assert_eq!(line(&text, count), format!("{count} 2"));
+        let le =
+            r#"smart_routing_task_load_seconds_bucket{label="a",status="completed",le="2.048"}"#;
+        assert_eq!(line(&text, le), format!("{le} 1"));
+        let total = r#"smart_routing_tasks_finished_total{status="failed"}"#;
+        assert_eq!(line(&text, total), format!("{total} 1"));
+        let worker = r#"smart_routing_worker_tasks_total{worker_id="w1",status="completed"}"#;
+        assert_eq!(line(&text, worker), format!("{worker} 2"));
+        let seconds = r#"smart_routing_label_load_seconds_total{label="a"}"#;
+        assert_eq!(line(&text, seconds), format!("{seconds} 1.5"));
+        assert_eq!(
+            line(&text, "smart_routing_tasks_queued "),
+            "smart_routing_tasks_queued 3"
+        );
+        assert_eq!(
+            line(&text, "smart_routing_workers "),
+            "smart_routing_workers 2"
+        );
+    }
+
+    #[test]
+    fn labels_past_the_bound_are_summed_under_other() {
+        let metrics = Metrics::new(2, 10);
+        for label in ["a", "b", "c", "d", "a"] {
+            metrics.task_ended(&view(label, Some("w"), Status::Completed, false));
+        }
+        let text = metrics.encode(PoolGauges::default()).unwrap();
+        let other = r#"smart_routing_label_tasks_total{label="_other"}"#;
+        assert_eq!(line(&text, other), format!("{other} 2"));
+        let a = r#"smart_routing_label_tasks_total{label="a"}"#;
+        assert_eq!(line(&text, a), format!("{a} 2"));
+        assert!(!text.contains(r#"label="c""#), "{text}");
+    }
+}
