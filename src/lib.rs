@@ -10,6 +10,7 @@
 //! - `worker` — the remote worker client (`smart-routing worker`).
 //! - `sim`, `workload`, `report` — the simulator, the benchmark workload and its report.
 //! - `bench` — the live load generator (`smart-routing bench`).
+//! - `oip` — the Open Inference Protocol (KServe v2 / Triton) over the dispatcher.
 //! - `engine` — ONNX models with ort: loading, tokenizing, embedding, batching.
 
 pub mod actors;
@@ -18,6 +19,7 @@ pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod http;
+pub mod oip;
 pub mod protocol;
 pub mod report;
 pub mod routing;

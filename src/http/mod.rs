@@ -1,7 +1,7 @@
 //! The HTTP API: `configure` mounts every route; a file per resource; handlers decode,
 //! call an actor, and convert the answer. Nothing here decides anything.
 
-mod body;
+pub(crate) mod body;
 pub mod error;
 mod metrics;
 mod models;
@@ -13,6 +13,7 @@ mod workers;
 use actix_web::web;
 
 pub use error::ApiError;
+pub(crate) use models::install_files;
 pub use state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -31,5 +32,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/worker-listen",
             web::get().to(worker_listen::worker_listen),
-        );
+        )
+        .configure(crate::oip::configure);
 }

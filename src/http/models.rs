@@ -236,6 +236,17 @@ async fn install(
             let dir = dir.clone();
             blocking(move || copy_model(&path, &dir)).await?;
         }
+        Source::Files(files) => {
+            let dir = dir.clone();
+            blocking(move || {
+                for (name, bytes) in files {
+                    fs::write(dir.join(name), bytes)
+                        .map_err(|e| ModelError::internal("cannot write a model file", e))?;
+                }
+                Ok(())
+            })
+            .await?;
+        }
     }
     let ort_lib = state.config.local.ort_lib.clone();
     let repository = repository(state)?;
@@ -252,6 +263,41 @@ async fn install(
 enum Source {
     Body(web::Payload),
     Path(PathBuf),
+    /// Files sent in the request, by their name in the model folder.
+    Files(Vec<(&'static str, Vec<u8>)>),
+}
+
+/// Installs model files sent in a request (the v2 repository API's `file:` parameters) as
+/// an upload does: staged, checked by loading, moved into place, replacing the model.
+pub(crate) async fn install_files(
+    req: &HttpRequest,
+    state: &AppState,
+    label: &str,
+    files: Vec<(&'static str, Vec<u8>)>,
+) -> Result<ModelInfo, ModelError> {
+    let repository = repository(state)?;
+    if !valid_label(label) {
+        return Err(ApiError::invalid("label", "not a valid model label").into());
+    }
+    let _claim = Claim::take(label)?;
+    let staging = {
+        let label = label.to_owned();
+        blocking(move || Staging::create(&repository, &label)).await?
+    };
+    match install(req, Source::Files(files), &staging, state, label, true).await {
+        Ok((info, replaced)) => {
+            staging.committed();
+            state.registry.do_send(RepositoryLabels {
+                labels: vec![label.to_owned()],
+            });
+            tracing::info!(label = %label, replaced, bytes = info.model_bytes, "model registered");
+            Ok(info)
+        }
+        Err(e) => {
+            staging.remove().await;
+            Err(e)
+        }
+    }
 }
 
 fn repository(state: &AppState) -> Result<PathBuf, ModelError> {

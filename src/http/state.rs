@@ -15,6 +15,8 @@ pub struct AppState {
     pub registry: Addr<LabelRegistry>,
     pub log: Addr<LogSink>,
     pub config: Arc<Config>,
+    /// The Open Inference Protocol's own state (`/v2`).
+    pub oip: Arc<crate::oip::OipState>,
     next_conn: AtomicU64,
 }
 
@@ -30,6 +32,7 @@ impl AppState {
             registry,
             log,
             config,
+            oip: Arc::default(),
             next_conn: AtomicU64::new(1),
         }
     }
