@@ -65,6 +65,9 @@ pub struct ServeArgs {
     /// ONNX Runtime's shared library (else ORT_DYLIB_PATH, else scripts/setup.sh's copy).
     #[arg(long)]
     pub ort_lib: Option<PathBuf>,
+    /// Address of the Open Inference Protocol's gRPC service (off unless set).
+    #[arg(long)]
+    pub grpc_bind: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -112,7 +115,8 @@ pub fn serve_config(args: &ServeArgs) -> Result<Config, ConfigError> {
         .clone()
         .or_else(|| default.exists().then_some(default));
     let mut config = Config::load(path.as_deref(), std::env::vars())?;
-    let flags: [(&str, Option<String>); 6] = [
+    let flags: [(&str, Option<String>); 7] = [
+        ("grpc_bind", args.grpc_bind.clone()),
         ("bind", args.bind.clone()),
         ("policy", args.policy.clone()),
         (

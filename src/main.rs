@@ -22,6 +22,9 @@ fn main() -> anyhow::Result<()> {
                 let running = smart_routing::server::start(config).await?;
                 // Scripts and tests read this line for the real port.
                 println!("listening on http://{}", running.addr);
+                if let Some(addr) = running.grpc_addr {
+                    println!("grpc listening on {addr}");
+                }
                 running.server.await?;
                 anyhow::Ok(())
             })

@@ -22,6 +22,11 @@ pub enum StartError {
     },
     #[error("cannot start local workers: {0}")]
     LocalWorkers(String),
+    #[error("cannot listen for gRPC on {addr}: {source}")]
+    GrpcBind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -33,6 +38,8 @@ pub enum StartError {
 pub struct Running {
     /// The address it really listens on (the port is resolved when 0 was asked).
     pub addr: SocketAddr,
+    /// The address of the gRPC service, when `grpc_bind` is set.
+    pub grpc_addr: Option<SocketAddr>,
     pub server: actix_web::dev::Server,
     pub dispatcher: Addr<Dispatcher>,
     pub registry: Addr<LabelRegistry>,
@@ -72,6 +79,13 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         log,
         config.clone(),
     ));
+    let grpc_addr = match config.grpc_bind {
+        Some(addr) => Some(
+            crate::oip::grpc::start(addr, state.clone())
+                .map_err(|source| StartError::GrpcBind { addr, source })?,
+        ),
+        None => None,
+    };
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -88,6 +102,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let server = server.run();
     Ok(Running {
         addr,
+        grpc_addr,
         server,
         dispatcher,
         registry,

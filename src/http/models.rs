@@ -236,18 +236,18 @@ async fn install(
             let dir = dir.clone();
             blocking(move || copy_model(&path, &dir)).await?;
         }
-        Source::Files(files) => {
-            let dir = dir.clone();
-            blocking(move || {
-                for (name, bytes) in files {
-                    fs::write(dir.join(name), bytes)
-                        .map_err(|e| ModelError::internal("cannot write a model file", e))?;
-                }
-                Ok(())
-            })
-            .await?;
-        }
     }
+    check_and_commit(state, dir, label, overwrite).await
+}
+
+/// Loads the staged folder with the engine and moves it into place; what it looks like to
+/// ort and whether it replaced a model.
+async fn check_and_commit(
+    state: &AppState,
+    dir: PathBuf,
+    label: &str,
+    overwrite: bool,
+) -> Result<(ModelInfo, bool), ModelError> {
     let ort_lib = state.config.local.ort_lib.clone();
     let repository = repository(state)?;
     let label = label.to_owned();
@@ -263,14 +263,11 @@ async fn install(
 enum Source {
     Body(web::Payload),
     Path(PathBuf),
-    /// Files sent in the request, by their name in the model folder.
-    Files(Vec<(&'static str, Vec<u8>)>),
 }
 
 /// Installs model files sent in a request (the v2 repository API's `file:` parameters) as
 /// an upload does: staged, checked by loading, moved into place, replacing the model.
 pub(crate) async fn install_files(
-    req: &HttpRequest,
     state: &AppState,
     label: &str,
     files: Vec<(&'static str, Vec<u8>)>,
@@ -284,7 +281,20 @@ pub(crate) async fn install_files(
         let label = label.to_owned();
         blocking(move || Staging::create(&repository, &label)).await?
     };
-    match install(req, Source::Files(files), &staging, state, label, true).await {
+    let dir = staging.path().to_owned();
+    let written = blocking(move || {
+        for (name, bytes) in files {
+            fs::write(dir.join(name), bytes)
+                .map_err(|e| ModelError::internal("cannot write a model file", e))?;
+        }
+        Ok(dir)
+    })
+    .await;
+    let installed = match written {
+        Ok(dir) => check_and_commit(state, dir, label, true).await,
+        Err(e) => Err(e),
+    };
+    match installed {
         Ok((info, replaced)) => {
             staging.committed();
             state.registry.do_send(RepositoryLabels {

@@ -152,7 +152,7 @@ fn unsupported(datatype: &str, name: &str) -> OipError {
     ))
 }
 
-fn from_binary(datatype: &str, name: &str, raw: &[u8]) -> Result<TensorData, OipError> {
+pub(crate) fn from_binary(datatype: &str, name: &str, raw: &[u8]) -> Result<TensorData, OipError> {
     let malformed =
         || OipError::bad_request(format!("input '{name}': malformed binary {datatype} data"));
     match datatype {

@@ -3,12 +3,13 @@
 //! `rest` mounts `/v2`; `infer` is the core both transports share; `codec` the REST wire
 //! format (JSON and Triton's binary tensor extension); `repository` the repository extension.
 
-mod codec;
+pub(crate) mod codec;
 pub mod error;
+pub mod grpc;
 pub mod infer;
 pub mod models;
-mod repository;
-mod rest;
+pub mod repository;
+pub mod rest;
 pub mod tensor;
 
 use std::collections::{HashMap, HashSet};

@@ -63,6 +63,14 @@ pub async fn index(
 ) -> Result<HttpResponse, OipError> {
     AppState::authorize(&req, &state.config.client_token)?;
     let request: IndexRequest = parse_body(&read_body(&req, payload, &state).await?)?;
+    Ok(HttpResponse::Ok().json(index_entries(&state, request.ready).await?))
+}
+
+/// The repository index: every model of the repository and every label a worker holds.
+pub async fn index_entries(
+    state: &AppState,
+    ready_only: bool,
+) -> Result<Vec<IndexEntry>, OipError> {
     let mut names: BTreeSet<String> = state.registry.send(ListLabels).await?.into_keys().collect();
     if let Some(repository) = state.config.local.models.clone() {
         let labels = web::block(move || crate::server::repository_labels(&repository))
@@ -85,9 +93,9 @@ pub async fn index(
                 name,
             }
         })
-        .filter(|e| !request.ready || e.state == "READY")
+        .filter(|e| !ready_only || e.state == "READY")
         .collect();
-    Ok(HttpResponse::Ok().json(entries))
+    Ok(entries)
 }
 
 /// Makes a model available again, first installing the files it was sent with.
@@ -100,17 +108,34 @@ pub async fn load(
     AppState::authorize(&req, &state.config.client_token)?;
     let model = path.into_inner();
     let request: ModelRequest = parse_body(&read_body(&req, payload, &state).await?)?;
-    let files = model_files(&request.parameters)?;
+    load_model(&state, &model, model_files(&request.parameters)?).await?;
+    Ok(HttpResponse::Ok().finish())
+}
+
+/// Installs `files` (when given) as model `model`, then makes it available.
+pub async fn load_model(
+    state: &AppState,
+    model: &str,
+    files: Vec<(&'static str, Vec<u8>)>,
+) -> Result<(), OipError> {
     if !files.is_empty() {
-        crate::http::install_files(&req, &state, &model, files)
+        crate::http::install_files(state, model, files)
             .await
             .map_err(|e| OipError::new(e.status_code(), e.to_string()))?;
-        state.oip.forget(&model);
+        state.oip.forget(model);
     }
-    describe(&state, &model).await?;
-    state.oip.set_ready(&model, true);
+    describe(state, model).await?;
+    state.oip.set_ready(model, true);
     tracing::info!(model = %model, "model loaded through the v2 API");
-    Ok(HttpResponse::Ok().finish())
+    Ok(())
+}
+
+/// Makes a known model unavailable.
+pub async fn unload_model(state: &AppState, model: &str) -> Result<(), OipError> {
+    describe(state, model).await?;
+    state.oip.set_ready(model, false);
+    tracing::info!(model = %model, "model unloaded through the v2 API");
+    Ok(())
 }
 
 /// Makes a model unavailable to this API until it is loaded again.
@@ -123,9 +148,7 @@ pub async fn unload(
     AppState::authorize(&req, &state.config.client_token)?;
     let model = path.into_inner();
     let _: ModelRequest = parse_body(&read_body(&req, payload, &state).await?)?;
-    describe(&state, &model).await?;
-    state.oip.set_ready(&model, false);
-    tracing::info!(model = %model, "model unloaded through the v2 API");
+    unload_model(&state, &model).await?;
     Ok(HttpResponse::Ok().finish())
 }
 
@@ -137,28 +160,45 @@ pub fn model_files(
 ) -> Result<Vec<(&'static str, Vec<u8>)>, OipError> {
     let mut files = Vec::new();
     for (key, value) in parameters {
-        let Some(path) = key.strip_prefix("file:") else {
+        let Some(known) = file_target(key)? else {
             continue;
         };
-        let name = path.rsplit('/').next().unwrap_or_default();
-        let known = [MODEL_FILE, TOKENIZER_FILE, CONFIG_FILE]
-            .into_iter()
-            .find(|f| *f == name)
-            .ok_or_else(|| {
-                OipError::bad_request(format!(
-                    "parameter '{key}': a model folder holds only {MODEL_FILE}, {TOKENIZER_FILE} and {CONFIG_FILE}"
-                ))
-            })?;
         let encoded = value.as_str().ok_or_else(|| {
             OipError::bad_request(format!("parameter '{key}' must be a base64 string"))
         })?;
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(encoded)
             .map_err(|e| OipError::bad_request(format!("parameter '{key}' is not base64: {e}")))?;
-        if files.iter().any(|(f, _)| *f == known) {
-            return Err(OipError::bad_request(format!("{known} is given twice")));
-        }
         files.push((known, bytes));
+    }
+    check_files(files)
+}
+
+/// The model folder file a `file:<path>` parameter names; `None` for other parameters.
+pub fn file_target(key: &str) -> Result<Option<&'static str>, OipError> {
+    let Some(path) = key.strip_prefix("file:") else {
+        return Ok(None);
+    };
+    let name = path.rsplit('/').next().unwrap_or_default();
+    [MODEL_FILE, TOKENIZER_FILE, CONFIG_FILE]
+        .into_iter()
+        .find(|f| *f == name)
+        .map(Some)
+        .ok_or_else(|| {
+            OipError::bad_request(format!(
+                "parameter '{key}': a model folder holds only {MODEL_FILE}, {TOKENIZER_FILE} and {CONFIG_FILE}"
+            ))
+        })
+}
+
+/// Model files must name each file once and include the model.
+pub fn check_files(
+    files: Vec<(&'static str, Vec<u8>)>,
+) -> Result<Vec<(&'static str, Vec<u8>)>, OipError> {
+    for (i, (name, _)) in files.iter().enumerate() {
+        if files[..i].iter().any(|(f, _)| f == name) {
+            return Err(OipError::bad_request(format!("{name} is given twice")));
+        }
     }
     if !files.is_empty() && !files.iter().any(|(f, _)| *f == MODEL_FILE) {
         return Err(OipError::bad_request(format!(

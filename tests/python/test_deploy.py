@@ -49,7 +49,8 @@ def test_yaml_is_lint_clean() -> None:
 
 def test_configmap_is_the_shipped_config() -> None:
     configmap = yaml.safe_load((DEPLOY / "k8s" / "configmap.yaml").read_text())
-    assert configmap["data"]["config.toml"] == (ROOT / "config" / "default.toml").read_text()
+    shipped = (ROOT / "config" / "default.toml").read_text()
+    assert configmap["data"]["config.toml"] == shipped, "run scripts/gen_configmap.py"
 
 
 def test_dispatcher_probes_volume_and_service() -> None:

@@ -1,4 +1,4 @@
-"""Open Inference Protocol (KServe v2) with the real Triton HTTP client:
+"""Open Inference Protocol (KServe v2) with the real Triton clients, over HTTP and gRPC:
 health, metadata, inference on the tiny model (exact outputs) and on MiniLM (equal to
 /run-task's embeddings), the repository extension, and the errors a client can cause."""
 
@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tritonclient.grpc as grpcclient
 import tritonclient.http as httpclient
 from tritonclient.utils import InferenceServerException
 
@@ -36,7 +37,15 @@ def repository(*models: tuple[str, Path]) -> Path:
 
 def serve_models(repo: Path, *args: str, env: dict[str, str] | None = None) -> Server:
     assert MINILM.joinpath("model.onnx").is_file(), "models/all-MiniLM-L6-v2 is missing: run scripts/setup.sh"
-    return start_server("--models", str(repo), "--ort-lib", str(ORT_LIB), *args, env=env)
+    srv = start_server("--models", str(repo), "--ort-lib", str(ORT_LIB), "--grpc-bind", "127.0.0.1:0", *args, env=env)
+    assert srv.proc.stdout is not None
+    line = srv.proc.stdout.readline().strip()
+    prefix = "grpc listening on "
+    if not line.startswith(prefix):
+        srv.stop()
+        raise AssertionError(f"unexpected second line from serve: {line!r}")
+    srv.grpc_url = line[len(prefix):]  # type: ignore[attr-defined]
+    return srv
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +63,11 @@ def http_client(srv: Server) -> httpclient.InferenceServerClient:
     return httpclient.InferenceServerClient(url=srv.url.removeprefix("http://"), network_timeout=60)
 
 
-CLIENTS = {"http": (httpclient, http_client)}
+def grpc_client(srv: Server) -> grpcclient.InferenceServerClient:
+    return grpcclient.InferenceServerClient(url=srv.grpc_url)  # type: ignore[attr-defined]
+
+
+CLIENTS = {"http": (httpclient, http_client), "grpc": (grpcclient, grpc_client)}
 
 
 @pytest.fixture(params=list(CLIENTS))
@@ -142,8 +155,9 @@ def expect_error(call, status_http: str, fragment: str) -> str:
         call()
     message = err.value.message()
     assert fragment in message, message
-    status = err.value.status()
-    assert status in (status_http, "StatusCode.NOT_FOUND", "StatusCode.INVALID_ARGUMENT", "StatusCode.UNAVAILABLE"), status
+    # The HTTP status, or the gRPC code the server maps it to.
+    grpc_code = {"400": "INVALID_ARGUMENT", "404": "NOT_FOUND", "422": "INVALID_ARGUMENT"}[status_http]
+    assert err.value.status() in (status_http, f"StatusCode.{grpc_code}"), err.value.status()
     return message
 
 
