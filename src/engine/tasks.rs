@@ -218,6 +218,24 @@ impl TaskResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn results_write_f32_text_that_reads_back_exactly() {
+        let x = 0.090_926_07_f32;
+        let result = TaskResult::embeddings("m", vec![vec![x, -1.5], vec![0.1, 2.0]]);
+        let text = result.to_json();
+        assert_eq!(
+            text,
+            r#"{"embeddings":[[0.09092607,-1.5],[0.1,2.0]],"model":"m","dim":2}"#
+        );
+        let back: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back["embeddings"][0][0].as_f64().unwrap() as f32, x);
+        assert_eq!(
+            TaskResult::outputs(vec![vec![1.25]]).to_json(),
+            r#"{"outputs":[[1.25]]}"#
+        );
+    }
 
     fn err(task_type: &str, params: &str) -> String {
         match parse_params(task_type, params) {
