@@ -51,12 +51,14 @@ def serve_models(repo: Path, *args: str, env: dict[str, str] | None = None) -> S
 @pytest.fixture(scope="module")
 def oip() -> Iterator[Server]:
     """One server with one local worker and the tiny model and MiniLM in its repository."""
-    srv = serve_models(repository(("tiny", TINY), ("all-MiniLM-L6-v2", MINILM)), "--local-workers", "1")
+    repo = repository(("tiny", TINY), ("all-MiniLM-L6-v2", MINILM))
+    srv = serve_models(repo, "--local-workers", "1")
     try:
         srv.wait_workers(1)
         yield srv
     finally:
         srv.stop()
+        shutil.rmtree(repo, ignore_errors=True)
 
 
 def http_client(srv: Server) -> httpclient.InferenceServerClient:
@@ -83,6 +85,14 @@ def test_server_live_ready_and_metadata(client) -> None:
     meta = c.get_server_metadata()
     name = meta["name"] if isinstance(meta, dict) else meta.name
     assert name == "smart-routing"
+
+
+def test_not_ready_without_workers(server: Server) -> None:
+    """Live at once, ready only once a worker can run inference (Triton answers 400)."""
+    c = http_client(server)
+    assert c.is_server_live()
+    assert not c.is_server_ready()
+    assert server.get("/v2/health/ready").status_code == 400
 
 
 def test_model_ready_and_metadata(client) -> None:
