@@ -68,6 +68,9 @@ pub struct ServeArgs {
     /// Directory of the durable task store (default: data).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// Address of the Open Inference Protocol's gRPC service (off unless set).
+    #[arg(long)]
+    pub grpc_bind: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -115,11 +118,12 @@ pub fn serve_config(args: &ServeArgs) -> Result<Config, ConfigError> {
         .clone()
         .or_else(|| default.exists().then_some(default));
     let mut config = Config::load(path.as_deref(), std::env::vars())?;
-    let flags: [(&str, Option<String>); 7] = [
+    let flags: [(&str, Option<String>); 8] = [
         (
             "data_dir",
             args.data_dir.as_ref().map(|p| p.display().to_string()),
         ),
+        ("grpc_bind", args.grpc_bind.clone()),
         ("bind", args.bind.clone()),
         ("policy", args.policy.clone()),
         (

@@ -42,6 +42,8 @@ fn one_line(error: &toml::de::Error) -> String {
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub bind: SocketAddr,
+    /// Address of the Open Inference Protocol's gRPC service; off when unset.
+    pub grpc_bind: Option<SocketAddr>,
     pub policy: String,
     pub log_dir: PathBuf,
     /// Largest accepted request body, in bytes.
@@ -145,6 +147,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            grpc_bind: None,
             policy: Policy::Affinity.name().to_owned(),
             log_dir: PathBuf::from("logs"),
             max_body_bytes: 16 * 1024 * 1024,
@@ -255,6 +258,7 @@ impl Config {
         }
         match key {
             "bind" => self.bind = parse(key, value)?,
+            "grpc_bind" => self.grpc_bind = Some(parse(key, value)?),
             "policy" => self.policy = value.to_owned(),
             "log_dir" => self.log_dir = PathBuf::from(value),
             "max_body_bytes" => self.max_body_bytes = parse(key, value)?,

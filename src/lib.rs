@@ -12,6 +12,7 @@
 //! - `sim`, `workload`, `report` — the simulator, the benchmark workload and its report.
 //! - `bench` — the live load generator (`smart-routing bench`).
 //! - `metrics` — Prometheus metrics and the dashboard's windows (plain data).
+//! - `oip` — the Open Inference Protocol (KServe v2 / Triton) over the dispatcher.
 //! - `engine` — ONNX models with ort: loading, tokenizing, embedding, batching.
 
 pub mod actors;
@@ -21,6 +22,7 @@ pub mod config;
 pub mod engine;
 pub mod http;
 pub mod metrics;
+pub mod oip;
 pub mod protocol;
 pub mod report;
 pub mod routing;

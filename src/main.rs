@@ -99,6 +99,9 @@ async fn serve(config: Config) -> Result<(), Failure> {
         .map_err(|e| Failure::Usage(e.to_string()))?;
     // Scripts and tests read this line for the real port.
     println!("listening on http://{}", running.addr);
+    if let Some(addr) = running.grpc_addr {
+        println!("grpc listening on {addr}");
+    }
     let handle = running.server.handle();
     let drainer = running.drainer.clone();
     actix_web::rt::spawn(async move {

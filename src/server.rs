@@ -27,6 +27,11 @@ pub enum StartError {
     Store(#[from] crate::store::StoreError),
     #[error("cannot start local workers: {0}")]
     LocalWorkers(String),
+    #[error("cannot listen for gRPC on {addr}: {source}")]
+    GrpcBind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -38,6 +43,8 @@ pub enum StartError {
 pub struct Running {
     /// The address it really listens on (the port is resolved when 0 was asked).
     pub addr: SocketAddr,
+    /// The address of the gRPC service, when `grpc_bind` is set.
+    pub grpc_addr: Option<SocketAddr>,
     pub server: actix_web::dev::Server,
     pub dispatcher: Addr<Dispatcher>,
     pub registry: Addr<LabelRegistry>,
@@ -119,6 +126,13 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         journal,
         grace: Duration::from_secs(config.shutdown_grace_s),
     };
+    let grpc_addr = match config.grpc_bind {
+        Some(addr) => Some(
+            crate::oip::grpc::start(addr, state.clone())
+                .map_err(|source| StartError::GrpcBind { addr, source })?,
+        ),
+        None => None,
+    };
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -138,6 +152,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let server = server.run();
     Ok(Running {
         addr,
+        grpc_addr,
         server,
         dispatcher,
         registry,

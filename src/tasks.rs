@@ -25,6 +25,30 @@ impl Status {
     }
 }
 
+/// A worker's result: JSON text checked once to be one valid JSON value (without building
+/// a tree of it), and written into responses as it is.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RawJson(Box<serde_json::value::RawValue>);
+
+impl RawJson {
+    /// Checks `text` is JSON; reuses its allocation when it has no surrounding whitespace.
+    pub fn parse(text: String) -> Result<Self, serde_json::Error> {
+        serde_json::value::RawValue::from_string(text).map(RawJson)
+    }
+
+    /// The JSON text.
+    pub fn get(&self) -> &str {
+        self.0.get()
+    }
+}
+
+impl PartialEq for RawJson {
+    fn eq(&self, other: &Self) -> bool {
+        self.get() == other.get()
+    }
+}
+
 /// An error as clients see it: a stable code and a message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ErrorBody {
@@ -55,7 +79,7 @@ pub struct TaskView {
     /// The worker's result (any JSON), once completed.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
-    pub result: Option<serde_json::Value>,
+    pub result: Option<RawJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorBody>,
     pub timings: Timings,
@@ -344,7 +368,7 @@ mod tests {
             let key = record(&mut table, &format!("t{i}"), &format!("\"{big}\""), now);
             table.finish(key, now, |view| {
                 view.status = Status::Completed;
-                view.result = Some(serde_json::Value::String(big.clone()));
+                view.result = RawJson::parse(format!("\"{big}\"")).ok();
             });
             let kept = table.get_key(key).expect("the newest task is kept");
             assert!(kept.parameters_json.is_empty());

@@ -362,7 +362,7 @@ impl Dispatcher {
             set.remove(&key);
         }
         let (status, result, error) = match report.outcome {
-            Ok(json) => match serde_json::from_str::<serde_json::Value>(&json) {
+            Ok(json) => match crate::tasks::RawJson::parse(json) {
                 Ok(value) => (Status::Completed, Some(value), None),
                 Err(e) => (
                     Status::Failed,

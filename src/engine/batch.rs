@@ -5,20 +5,16 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use serde_json::Value;
-
 use super::error::EngineError;
 use super::model::LoadedModel;
-use super::tasks::{
-    embeddings_result, outputs_result, parse_params, TaskInput, EMBED_TEXTS, INFER,
-};
+use super::tasks::{parse_params, TaskInput, TaskResult, EMBED_TEXTS, INFER};
 
 /// Each item's output vector, or the error of the chunk it ran in.
 type ItemResults = Vec<Result<Vec<f32>, EngineError>>;
 
 impl LoadedModel {
     /// Runs one task.
-    pub fn run(&mut self, task_type: &str, input: &TaskInput) -> Result<Value, EngineError> {
+    pub fn run(&mut self, task_type: &str, input: &TaskInput) -> Result<TaskResult, EngineError> {
         let mut results = self.run_batch(task_type, std::slice::from_ref(input));
         results
             .pop()
@@ -30,7 +26,7 @@ impl LoadedModel {
         &mut self,
         task_type: &str,
         parameters_json: &str,
-    ) -> Result<Value, EngineError> {
+    ) -> Result<TaskResult, EngineError> {
         let input = parse_params(task_type, parameters_json)?;
         self.run(task_type, &input)
     }
@@ -42,7 +38,7 @@ impl LoadedModel {
         &mut self,
         task_type: &str,
         inputs: &[TaskInput],
-    ) -> Vec<Result<Value, EngineError>> {
+    ) -> Vec<Result<TaskResult, EngineError>> {
         if !self.serves(task_type) {
             let err = EngineError::UnsupportedTask {
                 task_type: task_type.to_string(),
@@ -80,8 +76,8 @@ impl LoadedModel {
             let vectors: Result<Vec<Vec<f32>>, EngineError> =
                 items.by_ref().take(input.len()).collect();
             results.push(vectors.map(|v| match task_type {
-                EMBED_TEXTS => embeddings_result(&self.label, v),
-                _ => outputs_result(v),
+                EMBED_TEXTS => TaskResult::embeddings(&self.label, v),
+                _ => TaskResult::outputs(v),
             }));
         }
         results

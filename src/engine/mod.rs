@@ -28,6 +28,6 @@ pub use runtime::{
     init_runtime, locate_runtime, runtime_path, DEFAULT_LIB_DIR, DEFAULT_LIB_FILE, ORT_DYLIB_ENV,
 };
 pub use tasks::{
-    parse_params, TaskInput, EMBED_TEXTS, INFER, MAX_ITEMS_PER_TASK, MAX_ROW_WIDTH, MAX_TEXT_CHARS,
-    TASK_TYPES,
+    parse_params, TaskInput, TaskResult, EMBED_TEXTS, INFER, MAX_ITEMS_PER_TASK, MAX_ROW_WIDTH,
+    MAX_TEXT_CHARS, TASK_TYPES,
 };

@@ -90,7 +90,7 @@ fn tiny_model_matches_numpy_unbatched_and_batched() {
             .run(INFER, &TaskInput::Rows(vec![row.clone()]))
             .unwrap();
         assert_close(
-            &matrix(&out["outputs"]),
+            &matrix(&out.to_value()["outputs"]),
             std::slice::from_ref(want_row),
             1e-5,
         );
@@ -99,7 +99,7 @@ fn tiny_model_matches_numpy_unbatched_and_batched() {
     let out = model
         .run_json(INFER, &serde_json::json!({ "inputs": rows }).to_string())
         .unwrap();
-    assert_close(&matrix(&out["outputs"]), &want, 1e-5);
+    assert_close(&matrix(&out.to_value()["outputs"]), &want, 1e-5);
     let inputs = vec![
         TaskInput::Rows(rows[..2].to_vec()),
         TaskInput::Rows(vec![vec![1.0, 2.0]]),
@@ -108,7 +108,7 @@ fn tiny_model_matches_numpy_unbatched_and_batched() {
     ];
     let results = model.run_batch(INFER, &inputs);
     assert_close(
-        &matrix(&results[0].as_ref().unwrap()["outputs"]),
+        &matrix(&results[0].as_ref().unwrap().to_value()["outputs"]),
         &want[..2],
         1e-5,
     );
@@ -118,7 +118,7 @@ fn tiny_model_matches_numpy_unbatched_and_batched() {
         "{width_err}"
     );
     assert_close(
-        &matrix(&results[2].as_ref().unwrap()["outputs"]),
+        &matrix(&results[2].as_ref().unwrap().to_value()["outputs"]),
         &want[2..],
         1e-5,
     );
@@ -128,7 +128,7 @@ fn tiny_model_matches_numpy_unbatched_and_batched() {
     let many: Vec<Vec<f32>> = rows.iter().cycle().take(21).cloned().collect();
     let want_many: Vec<Vec<f32>> = want.iter().cycle().take(21).cloned().collect();
     let out = model.run(INFER, &TaskInput::Rows(many)).unwrap();
-    assert_close(&matrix(&out["outputs"]), &want_many, 1e-5);
+    assert_close(&matrix(&out.to_value()["outputs"]), &want_many, 1e-5);
 
     let err = model
         .run(EMBED_TEXTS, &TaskInput::Texts(vec!["a".into()]))
@@ -235,9 +235,9 @@ fn minilm_matches_the_python_reference() {
     let out = model
         .run(EMBED_TEXTS, &TaskInput::Texts(texts.clone()))
         .unwrap();
-    assert_eq!(out["model"], "all-MiniLM-L6-v2");
-    assert_eq!(out["dim"], 384);
-    let got = matrix(&out["embeddings"]);
+    assert_eq!(out.to_value()["model"], "all-MiniLM-L6-v2");
+    assert_eq!(out.to_value()["dim"], 384);
+    let got = matrix(&out.to_value()["embeddings"]);
     assert_close(&got, &want, 1e-4);
     for (key, (i, j)) in [("0-1", (0, 1)), ("0-2", (0, 2)), ("1-2", (1, 2))] {
         let want_cos = reference["cosine"][key].as_f64().unwrap() as f32;
@@ -255,21 +255,25 @@ fn minilm_matches_the_python_reference() {
         .map(|t| TaskInput::Texts(vec![t.clone()]))
         .collect();
     for (result, want_row) in model.run_batch(EMBED_TEXTS, &inputs).iter().zip(&want) {
-        let got = matrix(&result.as_ref().unwrap()["embeddings"]);
+        let got = matrix(&result.as_ref().unwrap().to_value()["embeddings"]);
         assert_close(&got, std::slice::from_ref(want_row), 1e-4);
     }
     let single = model.run_json(
         EMBED_TEXTS,
         &serde_json::json!({ "texts": [texts[2]] }).to_string(),
     );
-    assert_close(&matrix(&single.unwrap()["embeddings"]), &want[2..], 1e-4);
+    assert_close(
+        &matrix(&single.unwrap().to_value()["embeddings"]),
+        &want[2..],
+        1e-4,
+    );
 
     // A text longer than max_length is truncated, not refused.
     let long = "word ".repeat(2000);
     let out = model
         .run(EMBED_TEXTS, &TaskInput::Texts(vec![long]))
         .unwrap();
-    let v = matrix(&out["embeddings"]);
+    let v = matrix(&out.to_value()["embeddings"]);
     let norm: f32 = v[0].iter().map(|x| x * x).sum::<f32>().sqrt();
     assert!((norm - 1.0).abs() < 1e-4, "{norm}");
 }

@@ -2,7 +2,7 @@
 //! call an actor, and convert the answer. Nothing here decides anything. Every route is
 //! described in `openapi` (served at `/openapi.json`); `ROUTES` lists them for its test.
 
-mod body;
+pub(crate) mod body;
 mod dashboard;
 pub mod edge;
 pub mod error;
@@ -18,6 +18,7 @@ mod workers;
 use actix_web::web;
 
 pub use error::ApiError;
+pub(crate) use models::install_files;
 pub use state::AppState;
 pub use tasks::decode_task;
 
@@ -77,4 +78,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/openapi.json").get(openapi::openapi_json))
         .service(web::resource("/docs").get(openapi::docs))
         .service(web::resource("/docs/app.js").get(openapi::docs_js));
+    cfg.configure(crate::oip::configure);
 }

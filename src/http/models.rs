@@ -302,6 +302,17 @@ async fn install(
             blocking(move || copy_model(&path, &dir)).await?;
         }
     }
+    check_and_commit(state, dir, label, overwrite).await
+}
+
+/// Loads the staged folder with the engine and moves it into place; what it looks like to
+/// ort and whether it replaced a model.
+async fn check_and_commit(
+    state: &AppState,
+    dir: PathBuf,
+    label: &str,
+    overwrite: bool,
+) -> Result<(ModelInfo, bool), ModelError> {
     let ort_lib = state.config.local.ort_lib.clone();
     let repository = repository(state)?;
     let label = label.to_owned();
@@ -317,6 +328,51 @@ async fn install(
 enum Source {
     Body(web::Payload),
     Path(PathBuf),
+}
+
+/// Installs model files sent in a request (the v2 repository API's `file:` parameters) as
+/// an upload does: staged, checked by loading, moved into place, replacing the model.
+pub(crate) async fn install_files(
+    state: &AppState,
+    label: &str,
+    files: Vec<(&'static str, Vec<u8>)>,
+) -> Result<ModelInfo, ModelError> {
+    let repository = repository(state)?;
+    if !valid_label(label) {
+        return Err(ApiError::invalid("label", "not a valid model label").into());
+    }
+    let _claim = Claim::take(label)?;
+    let staging = {
+        let label = label.to_owned();
+        blocking(move || Staging::create(&repository, &label)).await?
+    };
+    let dir = staging.path().to_owned();
+    let written = blocking(move || {
+        for (name, bytes) in files {
+            fs::write(dir.join(name), bytes)
+                .map_err(|e| ModelError::internal("cannot write a model file", e))?;
+        }
+        Ok(dir)
+    })
+    .await;
+    let installed = match written {
+        Ok(dir) => check_and_commit(state, dir, label, true).await,
+        Err(e) => Err(e),
+    };
+    match installed {
+        Ok((info, replaced)) => {
+            staging.committed();
+            state.registry.do_send(RepositoryLabels {
+                labels: vec![label.to_owned()],
+            });
+            tracing::info!(label = %label, replaced, bytes = info.model_bytes, "model registered");
+            Ok(info)
+        }
+        Err(e) => {
+            staging.remove().await;
+            Err(e)
+        }
+    }
 }
 
 fn repository(state: &AppState) -> Result<PathBuf, ModelError> {

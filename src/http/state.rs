@@ -21,6 +21,8 @@ pub struct AppState {
     pub draining: Arc<AtomicBool>,
     /// Shared with the dispatcher, which records into it.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// The Open Inference Protocol's own state (`/v2`).
+    pub oip: Arc<crate::oip::OipState>,
     next_conn: AtomicU64,
 }
 
@@ -39,6 +41,7 @@ impl AppState {
             journal: None,
             draining: Arc::default(),
             metrics: Arc::new(crate::metrics::Metrics::default()),
+            oip: Arc::default(),
             next_conn: AtomicU64::new(1),
         }
     }

@@ -150,7 +150,7 @@ fn serve(repository: &Path, jobs: &mpsc::Receiver<Job>) {
                 let (inputs, replies): (Vec<TaskInput>, Vec<_>) = batch.into_iter().unzip();
                 let results = model.run_batch(&task_type, &inputs);
                 for (result, reply) in results.into_iter().zip(replies) {
-                    let _ = reply.send(result.map(|v| v.to_string()).map_err(|e| e.to_string()));
+                    let _ = reply.send(result.map(|v| v.to_json()).map_err(|e| e.to_string()));
                 }
             }
         }

@@ -1,0 +1,135 @@
+//! The REST resources of the protocol: health, server and model metadata, model
+//! readiness and inference. Handlers decode, call the core, and encode.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+
+use super::codec::{self, HEADER_LENGTH};
+use super::error::OipError;
+use super::infer::{infer, InferCall};
+use super::models::describe;
+use crate::actors::messages::ListWorkers;
+use crate::http::AppState;
+
+/// `$metadata_server_response`.
+#[derive(Debug, Serialize)]
+pub struct ServerMetadata {
+    pub name: String,
+    pub version: String,
+    pub extensions: Vec<String>,
+}
+
+pub fn server_metadata_value() -> ServerMetadata {
+    ServerMetadata {
+        name: "smart-routing".to_owned(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        extensions: vec![
+            "binary_tensor_data".to_owned(),
+            "model_repository".to_owned(),
+        ],
+    }
+}
+
+/// Live while the process answers.
+pub async fn live() -> HttpResponse {
+    HttpResponse::Ok().finish()
+}
+
+/// Whether at least one worker is connected to run inference.
+pub async fn server_ready_value(state: &AppState) -> Result<bool, OipError> {
+    Ok(!state.registry.send(ListWorkers).await?.is_empty())
+}
+
+/// Ready (200) when a worker is connected to run inference; 400 otherwise, as Triton does.
+pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, OipError> {
+    Ok(if server_ready_value(&state).await? {
+        HttpResponse::Ok().finish()
+    } else {
+        HttpResponse::BadRequest().finish()
+    })
+}
+
+pub async fn server_metadata() -> HttpResponse {
+    HttpResponse::Ok().json(server_metadata_value())
+}
+
+/// The model name of `/v2/models/{m}` and `/v2/models/{m}/versions/{v}` routes; only
+/// version `1` exists.
+fn model_of(req: &HttpRequest) -> Result<String, OipError> {
+    let model = req.match_info().get("model").unwrap_or_default().to_owned();
+    match req.match_info().get("version") {
+        Some(v) if v != super::VERSION => Err(OipError::not_found(format!(
+            "model '{model}' has no version '{v}' (only '{}')",
+            super::VERSION
+        ))),
+        _ => Ok(model),
+    }
+}
+
+pub async fn model_metadata(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, OipError> {
+    AppState::authorize(&req, &state.config.client_token)?;
+    let desc = describe(&state, &model_of(&req)?).await?;
+    Ok(HttpResponse::Ok().json(desc.metadata()))
+}
+
+/// 200 when the model is known and not unloaded, 400 otherwise (404 when unknown).
+pub async fn model_ready(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, OipError> {
+    AppState::authorize(&req, &state.config.client_token)?;
+    let model = model_of(&req)?;
+    describe(&state, &model).await?;
+    Ok(if state.oip.is_ready(&model) {
+        HttpResponse::Ok().finish()
+    } else {
+        HttpResponse::BadRequest().finish()
+    })
+}
+
+pub async fn model_infer(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, OipError> {
+    AppState::authorize(&req, &state.config.client_token)?;
+    let model = model_of(&req)?;
+    let body = crate::http::body::read(&req, payload, state.config.max_body_bytes).await?;
+    let header_length = match req.headers().get(HEADER_LENGTH) {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .ok_or_else(|| {
+                    OipError::bad_request(format!("{HEADER_LENGTH} must be a byte count"))
+                })?,
+        ),
+    };
+    let decoded = codec::decode(&body, header_length)?;
+    let call = InferCall {
+        model: model.clone(),
+        inputs: decoded.inputs,
+        outputs: decoded
+            .request
+            .outputs
+            .iter()
+            .map(|o| o.name.clone())
+            .collect(),
+    };
+    let output = infer(&state, call).await?;
+    let binary = codec::wants_binary(&decoded.request, &output.name);
+    let encoded = codec::encode(model, decoded.request.id.clone(), vec![(output, binary)])?;
+    let mut response = HttpResponse::Ok();
+    match encoded.header_length {
+        Some(n) => response
+            .insert_header((header::CONTENT_TYPE, "application/octet-stream"))
+            .insert_header((HEADER_LENGTH, n.to_string())),
+        None => response.insert_header((header::CONTENT_TYPE, "application/json")),
+    };
+    Ok(response.body(encoded.body))
+}
