@@ -83,7 +83,7 @@ pub struct WorkerArgs {
     /// Run the original benchmark's simulated tasks.
     #[arg(long, conflicts_with = "models", required_unless_present = "models")]
     pub simulate: bool,
-    /// Multiply every simulated duration by this.
+    /// Multiply every simulated duration by this (0: never sleep, a no-op worker).
     #[arg(long, default_value_t = 1.0)]
     pub time_scale: f64,
     #[arg(long, default_value_t = 0)]
@@ -139,8 +139,8 @@ pub fn serve_config(args: &ServeArgs) -> Result<Config, ConfigError> {
 }
 
 pub fn run_worker(args: WorkerArgs) -> anyhow::Result<()> {
-    if args.time_scale <= 0.0 || !args.time_scale.is_finite() {
-        anyhow::bail!("--time-scale must be a positive number");
+    if args.time_scale < 0.0 || !args.time_scale.is_finite() {
+        anyhow::bail!("--time-scale must be a finite number >= 0");
     }
     let options = WorkerOptions {
         url: args.dispatcher.clone(),

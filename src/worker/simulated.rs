@@ -33,8 +33,11 @@ impl Simulated {
         }
     }
 
-    fn scaled(&self, seconds: f64) -> Duration {
-        Duration::from_secs_f64(seconds * self.time_scale)
+    /// Sleeps for `seconds` scaled; with a time scale of 0 it does not sleep at all.
+    async fn sleep(&self, seconds: f64) {
+        if self.time_scale > 0.0 {
+            tokio::time::sleep(Duration::from_secs_f64(seconds * self.time_scale)).await;
+        }
     }
 }
 
@@ -45,7 +48,7 @@ impl Executor for Simulated {
 
     async fn load(&self, _label: &str) -> Result<(), String> {
         let seconds = workload::load_time_s(&mut *self.rng.borrow_mut());
-        tokio::time::sleep(self.scaled(seconds)).await;
+        self.sleep(seconds).await;
         Ok(())
     }
 
@@ -57,7 +60,7 @@ impl Executor for Simulated {
         }
         let seconds = workload::run_time_s(&task.task_type, &mut *self.rng.borrow_mut())
             .ok_or_else(|| format!("unknown simulated task type '{}'", task.task_type))?;
-        tokio::time::sleep(self.scaled(seconds)).await;
+        self.sleep(seconds).await;
         Ok(json!({
             "task_type": task.task_type,
             "label": task.label,
