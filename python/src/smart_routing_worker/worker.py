@@ -41,7 +41,7 @@ class Worker:
     ) -> None:
         #: The dispatcher's `ws://HOST:PORT/worker-listen` URL.
         self.url = url
-        self.worker_id = worker_id or f"py-{socket.gethostname()}-{os.getpid()}"
+        self.worker_id = worker_id if worker_id is not None else f"py-{socket.gethostname()}-{os.getpid()}"
         #: K: the most labels held at once.
         self.max_labels = max_labels
         #: Tasks run at once (sync tasks run on a pool of this many threads).
