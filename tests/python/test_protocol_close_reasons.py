@@ -15,7 +15,7 @@ from smart_routing_worker import protocol
 
 
 async def closed_by(server: Server, worker_id: str, frame: bytes | list[bytes]) -> tuple[int | None, str | None]:
-    async with connect(server.ws_url, additional_headers={"Worker-Id": worker_id}, max_size=None) as ws:
+    async with connect(server.ws_url, additional_headers={"Worker-Id": worker_id}, max_size=None, close_timeout=0.1) as ws:
         await ws.send(protocol.register(worker_id, 1, 1, ["x"], []))
         await ws.send(frame)
         with pytest.raises(ConnectionClosed):
