@@ -155,6 +155,15 @@ def test_settings_the_server_would_refuse_are_refused_at_once() -> None:
         Worker("ws://127.0.0.1:1/worker-listen", worker_id="w").run()
 
 
+def test_stop_before_run_makes_run_return_at_once() -> None:
+    worker = Worker("ws://127.0.0.1:1/worker-listen", worker_id="w")  # nothing listens there
+    worker.task("echo")(lambda model, params, ctx: params)
+    worker.stop()
+    background = in_background(worker)
+    background.thread.join(10)
+    assert not background.thread.is_alive() and background.error == []
+
+
 def test_the_installed_sdk_is_the_source_in_python_src() -> None:
     """scripts/python-tests.sh reinstalls python/ every run: what is tested is the source."""
     import smart_routing_worker

@@ -211,7 +211,10 @@ class Client:
         """A thread-safe `emit(frame)` for this connection."""
 
         def emit(frame: bytes) -> None:
-            self.loop.call_soon_threadsafe(conn.outgoing.put_nowait, frame)
+            try:
+                self.loop.call_soon_threadsafe(conn.outgoing.put_nowait, frame)
+            except RuntimeError:
+                pass  # the worker has stopped (loop closed): nowhere to send it
 
         return emit
 

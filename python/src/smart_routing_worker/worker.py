@@ -53,7 +53,8 @@ class Worker:
         self.unload_fn: UnloaderFn | None = None
         self._client: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._started = threading.Event()
+        self._lock = threading.Lock()
+        self._stop_requested = False
         protocol.check_settings(self.worker_id, max_labels, slots)
 
     def loader(self, fn: F) -> F:
@@ -92,22 +93,24 @@ class Worker:
         if not self.tasks:
             raise WorkerError("no task functions: decorate at least one with @worker.task(...)")
         protocol.check_settings(self.worker_id, self.max_labels, self.slots)
-        self._loop = asyncio.get_running_loop()
-        self._client = Client(self)
-        self._started.set()
+        client = Client(self)
+        with self._lock:
+            self._loop, self._client = asyncio.get_running_loop(), client
+            if self._stop_requested:
+                client.request_stop()
         try:
-            await self._client.serve(handle_signals)
+            await client.serve(handle_signals)
         finally:
-            self._started.clear()
-            self._client = None
+            with self._lock:
+                self._loop, self._client, self._stop_requested = None, None, False
 
     def stop(self) -> None:
-        """Asks a running worker (from any thread) to finish its tasks and exit, as on SIGTERM."""
-        if not self._started.wait(timeout=10) or self._loop is None:
-            return
-        client = self._client
-        if client is not None:
-            self._loop.call_soon_threadsafe(client.request_stop)
+        """Asks the worker (from any thread) to finish its running tasks and exit, as on
+        SIGTERM. Called before `run()` has started serving, it makes `run()` return at once."""
+        with self._lock:
+            self._stop_requested = True
+            if self._loop is not None and self._client is not None:
+                self._loop.call_soon_threadsafe(self._client.request_stop)
 
     def __repr__(self) -> str:
         return f"Worker({self.url!r}, worker_id={self.worker_id!r}, max_labels={self.max_labels}, slots={self.slots})"
