@@ -17,5 +17,8 @@ if [[ ! -x "$VENV/bin/python" || "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; th
   "$VENV/bin/python" -m pip install --quiet -r "$REQS"
   echo "$want" > "$stamp"
 fi
+# The worker SDK from python/, reinstalled every run so the tests see the current code
+# (tests/python/test_sdk_packaging.py checks the installed files equal python/src).
+"$VENV/bin/python" -m pip install --quiet --no-deps --no-build-isolation --force-reinstall ./python
 cargo build --quiet
 exec "$VENV/bin/python" -m pytest -q tests/python "$@"

@@ -89,7 +89,7 @@ pub struct WorkerArgs {
     /// Run the original benchmark's simulated tasks.
     #[arg(long, conflicts_with = "models", required_unless_present = "models")]
     pub simulate: bool,
-    /// Multiply every simulated duration by this.
+    /// Multiply every simulated duration by this (0: never sleep, a no-op worker).
     #[arg(long, default_value_t = 1.0)]
     pub time_scale: f64,
     #[arg(long, default_value_t = 0)]

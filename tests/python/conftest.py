@@ -62,13 +62,15 @@ class Server:
             proc.wait(timeout=30)
 
 
-def start_server(*args: str, env: dict[str, str] | None = None, workdir: Path | None = None) -> Server:
-    """Starts `smart-routing serve --bind 127.0.0.1:0` and reads the port it prints."""
+def start_server(
+    *args: str, env: dict[str, str] | None = None, workdir: Path | None = None, bind: str = "127.0.0.1:0"
+) -> Server:
+    """Starts `smart-routing serve --bind 127.0.0.1:0` (or `bind`) and reads the port it prints."""
     if not BIN.exists():
         raise RuntimeError(f"{BIN} is missing: build it with `cargo build` first")
     workdir = workdir or Path(tempfile.mkdtemp(prefix="sr-py-"))
     proc = subprocess.Popen(
-        [str(BIN), "serve", "--bind", "127.0.0.1:0", "--log-dir", str(workdir / "logs"), *args],
+        [str(BIN), "serve", "--bind", bind, "--log-dir", str(workdir / "logs"), *args],
         stdout=subprocess.PIPE,
         env={**os.environ, "RUST_LOG": "warn", **(env or {})},
         cwd=workdir,

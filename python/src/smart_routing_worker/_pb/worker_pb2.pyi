@@ -1,0 +1,140 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class WorkerMessage(_message.Message):
+    __slots__ = ("register", "task_result", "label_loaded", "label_evicted", "log", "heartbeat")
+    REGISTER_FIELD_NUMBER: _ClassVar[int]
+    TASK_RESULT_FIELD_NUMBER: _ClassVar[int]
+    LABEL_LOADED_FIELD_NUMBER: _ClassVar[int]
+    LABEL_EVICTED_FIELD_NUMBER: _ClassVar[int]
+    LOG_FIELD_NUMBER: _ClassVar[int]
+    HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
+    register: Register
+    task_result: TaskResult
+    label_loaded: LabelLoaded
+    label_evicted: LabelEvicted
+    log: Log
+    heartbeat: Heartbeat
+    def __init__(self, register: _Optional[_Union[Register, _Mapping]] = ..., task_result: _Optional[_Union[TaskResult, _Mapping]] = ..., label_loaded: _Optional[_Union[LabelLoaded, _Mapping]] = ..., label_evicted: _Optional[_Union[LabelEvicted, _Mapping]] = ..., log: _Optional[_Union[Log, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ...) -> None: ...
+
+class DispatcherMessage(_message.Message):
+    __slots__ = ("run_task", "cancel_task", "load_label", "evict_label", "drain")
+    RUN_TASK_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_TASK_FIELD_NUMBER: _ClassVar[int]
+    LOAD_LABEL_FIELD_NUMBER: _ClassVar[int]
+    EVICT_LABEL_FIELD_NUMBER: _ClassVar[int]
+    DRAIN_FIELD_NUMBER: _ClassVar[int]
+    run_task: RunTask
+    cancel_task: CancelTask
+    load_label: LoadLabel
+    evict_label: EvictLabel
+    drain: Drain
+    def __init__(self, run_task: _Optional[_Union[RunTask, _Mapping]] = ..., cancel_task: _Optional[_Union[CancelTask, _Mapping]] = ..., load_label: _Optional[_Union[LoadLabel, _Mapping]] = ..., evict_label: _Optional[_Union[EvictLabel, _Mapping]] = ..., drain: _Optional[_Union[Drain, _Mapping]] = ...) -> None: ...
+
+class Register(_message.Message):
+    __slots__ = ("worker_id", "max_labels", "slots", "task_types", "labels")
+    WORKER_ID_FIELD_NUMBER: _ClassVar[int]
+    MAX_LABELS_FIELD_NUMBER: _ClassVar[int]
+    SLOTS_FIELD_NUMBER: _ClassVar[int]
+    TASK_TYPES_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    worker_id: str
+    max_labels: int
+    slots: int
+    task_types: _containers.RepeatedScalarFieldContainer[str]
+    labels: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, worker_id: _Optional[str] = ..., max_labels: _Optional[int] = ..., slots: _Optional[int] = ..., task_types: _Optional[_Iterable[str]] = ..., labels: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class TaskResult(_message.Message):
+    __slots__ = ("task_id", "ok", "result_json", "error", "label_miss", "load_ms", "run_ms")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    OK_FIELD_NUMBER: _ClassVar[int]
+    RESULT_JSON_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    LABEL_MISS_FIELD_NUMBER: _ClassVar[int]
+    LOAD_MS_FIELD_NUMBER: _ClassVar[int]
+    RUN_MS_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    ok: bool
+    result_json: str
+    error: str
+    label_miss: bool
+    load_ms: int
+    run_ms: int
+    def __init__(self, task_id: _Optional[str] = ..., ok: _Optional[bool] = ..., result_json: _Optional[str] = ..., error: _Optional[str] = ..., label_miss: _Optional[bool] = ..., load_ms: _Optional[int] = ..., run_ms: _Optional[int] = ...) -> None: ...
+
+class LabelLoaded(_message.Message):
+    __slots__ = ("label",)
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    label: str
+    def __init__(self, label: _Optional[str] = ...) -> None: ...
+
+class LabelEvicted(_message.Message):
+    __slots__ = ("label",)
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    label: str
+    def __init__(self, label: _Optional[str] = ...) -> None: ...
+
+class Log(_message.Message):
+    __slots__ = ("level", "message", "fields", "unix_ms")
+    class FieldsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    FIELDS_FIELD_NUMBER: _ClassVar[int]
+    UNIX_MS_FIELD_NUMBER: _ClassVar[int]
+    level: str
+    message: str
+    fields: _containers.ScalarMap[str, str]
+    unix_ms: int
+    def __init__(self, level: _Optional[str] = ..., message: _Optional[str] = ..., fields: _Optional[_Mapping[str, str]] = ..., unix_ms: _Optional[int] = ...) -> None: ...
+
+class Heartbeat(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class RunTask(_message.Message):
+    __slots__ = ("task_id", "task_type", "label", "parameters_json", "deadline_unix_ms")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_JSON_FIELD_NUMBER: _ClassVar[int]
+    DEADLINE_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    task_type: str
+    label: str
+    parameters_json: str
+    deadline_unix_ms: int
+    def __init__(self, task_id: _Optional[str] = ..., task_type: _Optional[str] = ..., label: _Optional[str] = ..., parameters_json: _Optional[str] = ..., deadline_unix_ms: _Optional[int] = ...) -> None: ...
+
+class CancelTask(_message.Message):
+    __slots__ = ("task_id",)
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    def __init__(self, task_id: _Optional[str] = ...) -> None: ...
+
+class LoadLabel(_message.Message):
+    __slots__ = ("label",)
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    label: str
+    def __init__(self, label: _Optional[str] = ...) -> None: ...
+
+class EvictLabel(_message.Message):
+    __slots__ = ("label",)
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    label: str
+    def __init__(self, label: _Optional[str] = ...) -> None: ...
+
+class Drain(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
