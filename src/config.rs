@@ -65,6 +65,7 @@ pub struct RoutingSection {
     pub churn_factor: f64,
     pub starvation_factor: f64,
     pub reload_weight: f64,
+    pub patience_loads: f64,
     pub reload_horizon_loads: f64,
     pub preload_margin: f64,
     pub preload_idle_loads: f64,
@@ -115,9 +116,82 @@ impl Default for RoutingSection {
             churn_factor: routing.churn_factor,
             starvation_factor: routing.starvation_factor,
             reload_weight: routing.reload_weight,
+            patience_loads: routing.patience_loads,
             reload_horizon_loads: routing.reload_horizon_loads,
             preload_margin: routing.preload_margin,
             preload_idle_loads: routing.preload_idle_loads,
+        }
+    }
+}
+
+impl RoutingSection {
+    /// The `[routing]` settings, by the names the file uses.
+    pub const KEYS: [&'static str; 10] = [
+        "prior_load_s",
+        "prior_run_s",
+        "demand_tau_s",
+        "churn_factor",
+        "starvation_factor",
+        "reload_weight",
+        "patience_loads",
+        "reload_horizon_loads",
+        "preload_margin",
+        "preload_idle_loads",
+    ];
+
+    /// Sets one `[routing]` setting from its text form (`simulate --set KEY=VALUE`).
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
+        let number: f64 = value.trim().parse().map_err(|e| ConfigError::Invalid {
+            name: key.to_owned(),
+            reason: format!("{e} (got '{value}')"),
+        })?;
+        if number.is_nan() || number < 0.0 {
+            return Err(ConfigError::Invalid {
+                name: key.to_owned(),
+                reason: format!("must be a non-negative number (got '{value}')"),
+            });
+        }
+        let field = match key {
+            "prior_load_s" => &mut self.prior_load_s,
+            "prior_run_s" => &mut self.prior_run_s,
+            "demand_tau_s" => &mut self.demand_tau_s,
+            "churn_factor" => &mut self.churn_factor,
+            "starvation_factor" => &mut self.starvation_factor,
+            "reload_weight" => &mut self.reload_weight,
+            "patience_loads" => &mut self.patience_loads,
+            "reload_horizon_loads" => &mut self.reload_horizon_loads,
+            "preload_margin" => &mut self.preload_margin,
+            "preload_idle_loads" => &mut self.preload_idle_loads,
+            _ => {
+                return Err(ConfigError::Invalid {
+                    name: key.to_owned(),
+                    reason: format!(
+                        "no such [routing] setting (known: {})",
+                        Self::KEYS.join(", ")
+                    ),
+                })
+            }
+        };
+        *field = number;
+        Ok(())
+    }
+
+    /// `base` with this section's knobs applied (queue bounds and probe stay).
+    pub fn apply(&self, base: RoutingConfig) -> RoutingConfig {
+        RoutingConfig {
+            priors: Priors {
+                load_s: self.prior_load_s,
+                run_s: self.prior_run_s,
+            },
+            demand_tau_s: self.demand_tau_s,
+            churn_factor: self.churn_factor,
+            starvation_factor: self.starvation_factor,
+            reload_weight: self.reload_weight,
+            patience_loads: self.patience_loads,
+            reload_horizon_loads: self.reload_horizon_loads,
+            preload_margin: self.preload_margin,
+            preload_idle_loads: self.preload_idle_loads,
+            ..base
         }
     }
 }
@@ -239,22 +313,11 @@ impl Config {
     }
 
     pub fn routing(&self) -> RoutingConfig {
-        RoutingConfig {
+        self.routing.apply(RoutingConfig {
             max_queue: self.max_queue,
             max_attempts: self.max_attempts,
-            priors: Priors {
-                load_s: self.routing.prior_load_s,
-                run_s: self.routing.prior_run_s,
-            },
-            demand_tau_s: self.routing.demand_tau_s,
-            churn_factor: self.routing.churn_factor,
-            starvation_factor: self.routing.starvation_factor,
-            reload_weight: self.routing.reload_weight,
-            reload_horizon_loads: self.routing.reload_horizon_loads,
-            preload_margin: self.routing.preload_margin,
-            preload_idle_loads: self.routing.preload_idle_loads,
             ..RoutingConfig::default()
-        }
+        })
     }
 }
 

@@ -131,8 +131,8 @@ impl Scheduler {
         }
         let ahead = self.queue.count(label).saturating_sub(1);
         let wait = self.wait_s(waiting, ahead, now);
-        // Patience is never below the load time: no need to price a load.
-        if wait <= self.estimates.load_s(label) {
+        // Patience is never below its base: no need to price a load.
+        if wait <= self.base_patience(label) {
             return None;
         }
         let free: Vec<WorkerKey> = self
@@ -269,12 +269,21 @@ impl Scheduler {
     }
 
     /// How long a task may wait for a holder before loading its label elsewhere is
-    /// better: the load time, plus the reload `cost` that loading would cause others, but
-    /// only as far as the task stays within what a miss costs the slowest task type
-    /// (so long tasks, which make the latency tail, never wait past the load time).
+    /// better: the base patience, plus the reload `cost` that loading would cause others,
+    /// but only as far as the task stays within what a miss costs the slowest task type
+    /// (so long tasks, which make the latency tail, never wait for that reason), and by
+    /// no more than its own run time (so a short task, whose latency sits at the median,
+    /// never more than doubles its run waiting to spare someone else a reload).
     fn patience(&self, label: LabelId, task_type: u16, cost: f64) -> f64 {
-        let slack = (self.estimates.max_run_s() - self.estimates.run_s(label, task_type)).max(0.0);
-        self.estimates.load_s(label) + (self.config.reload_weight * cost).min(slack)
+        let run = self.estimates.run_s(label, task_type);
+        let slack = (self.estimates.max_run_s() - run).max(0.0).min(run);
+        self.base_patience(label) + (self.config.reload_weight * cost).min(slack)
+    }
+
+    /// The wait for a holder every task accepts, whatever a load would cost others:
+    /// `patience_loads` load times of its label.
+    pub(super) fn base_patience(&self, label: LabelId) -> f64 {
+        self.config.patience_loads * self.estimates.load_s(label)
     }
 
     /// The free worker where loading a label costs the others least: `(cost, worker)`.
