@@ -131,8 +131,9 @@ impl Scheduler {
         }
         let ahead = self.queue.count(label).saturating_sub(1);
         let wait = self.wait_s(waiting, ahead, now);
-        // Patience is never below its base: no need to price a load.
-        if wait <= self.base_patience(label) {
+        // Patience is never below its base: no need to price a load. And a load already
+        // under way on a holder with room ends sooner than a new one would.
+        if wait <= self.base_patience(label) || self.loading_with_room(label, task_type) {
             return None;
         }
         let free: Vec<WorkerKey> = self
@@ -206,6 +207,7 @@ impl Scheduler {
                 new
             })
             .take(probe)
+            .filter(|(_, w)| !self.loading_with_room(w.label, w.task_type))
             .find(|(_, w)| {
                 let behind = self.queue.count(w.label).saturating_sub(1);
                 self.wait_s(w, behind, now) > self.patience(w.label, w.task_type, cost)
@@ -350,6 +352,17 @@ impl Scheduler {
         let expected = self.queue.count(label) as f64
             + self.estimates.demand(label, now) * self.estimates.load_s(label);
         expected / holders
+    }
+
+    /// Whether a worker that accepts the task type is loading `label` and has a slot
+    /// free for a task once it is loaded (concurrent misses share that load).
+    fn loading_with_room(&self, label: LabelId, task_type: u16) -> bool {
+        self.holders.get(&label).into_iter().flatten().any(|w| {
+            let worker = &self.workers[w];
+            worker.free_slots() > 0
+                && worker.accepts(task_type)
+                && worker.held(label).is_some_and(|h| !h.loaded)
+        })
     }
 
     /// Workers holding `label` (loaded) with a free slot and accepting the task type.
