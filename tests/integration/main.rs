@@ -5,4 +5,5 @@ mod http_api;
 mod models;
 mod onnx;
 mod reliability;
+mod replay;
 mod worker_protocol;
