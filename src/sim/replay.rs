@@ -81,16 +81,15 @@ pub fn parse_event_log(text: &str) -> Result<Vec<TraceEntry>, TraceError> {
                         message: "task_submitted needs unix_ms, label and task_type".into(),
                     });
                 };
-                if !submitted.contains_key(&task_id) {
-                    order.push(task_id.clone());
-                    submitted.insert(
-                        task_id,
-                        Submitted {
-                            unix_ms,
-                            label,
-                            task_type,
-                        },
-                    );
+                if let std::collections::hash_map::Entry::Vacant(slot) =
+                    submitted.entry(task_id.clone())
+                {
+                    order.push(task_id);
+                    slot.insert(Submitted {
+                        unix_ms,
+                        label,
+                        task_type,
+                    });
                 }
             }
             "task_completed" => {
