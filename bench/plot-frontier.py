@@ -26,6 +26,7 @@ def main() -> None:
     p.add_argument("--live", nargs="*", default=[], help="live seeds reports")
     p.add_argument("--ref", action="append", default=[], help="NAME=MISSES,P50,P99")
     p.add_argument("--title", default="affinity's frontier against Ray Serve")
+    p.add_argument("--default-value", help="the swept setting's value in untagged `affinity` results")
     args = p.parse_args()
 
     series = []  # (name, line?, [(label, misses, p50, p99, (lo,hi) p50, (lo,hi) p99)])
@@ -47,6 +48,8 @@ def main() -> None:
                 live[name].append(r)
     sweep_pts, others = [], []
     for name, rs in live.items():
+        if name == "affinity" and args.default_value:
+            name = f"affinity[default={args.default_value}]"
         m = re.fullmatch(r"affinity\[(\w+)=([^\]]+)\]", name)
         agg = lambda k: statistics.mean(r[k] for r in rs)
         span = lambda k: (min(r[k] for r in rs), max(r[k] for r in rs))
