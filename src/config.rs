@@ -268,6 +268,7 @@ impl Config {
             "local_slots" => self.local.slots = parse(key, value)?,
             "ort_lib" | "local_ort_lib" => self.local.ort_lib = Some(PathBuf::from(value)),
             "log" | "log_format" => {} // read by the binary's logging setup
+            _ if RoutingSection::KEYS.contains(&key) => self.routing.set(key, value)?,
             _ => {
                 return Err(ConfigError::Invalid {
                     name: format!("SMART_ROUTING_{}", key.to_ascii_uppercase()),
@@ -342,6 +343,7 @@ mod tests {
         );
         let env = vec![
             ("SMART_ROUTING_MAX_QUEUE".to_owned(), "9".to_owned()),
+            ("SMART_ROUTING_PATIENCE_LOADS".to_owned(), "inf".to_owned()),
             ("UNRELATED".to_owned(), "x".to_owned()),
         ];
         let mut config = Config::load(Some(&path), env).unwrap();
@@ -351,6 +353,7 @@ mod tests {
         config.set("policy", "original").unwrap(); // flag over file
         assert_eq!(config.policy(), Policy::Original);
         assert_eq!(config.max_attempts, 3); // default kept
+        assert_eq!(config.routing().patience_loads, f64::INFINITY); // a [routing] knob by env
     }
 
     #[test]
