@@ -5,6 +5,12 @@
 #   REQUESTS_SMALL  requests for configurations a-c [1200]   REQUESTS_LARGE  for d [4000]
 #   ONLY  run only the configurations whose name starts with this (e.g. "a")
 #   POLICY  the policies to run [all]; others already in live/<config>.json are kept
+#   SEEDS   producer seeds, e.g. "1 2 3" [1]; seed N writes live/seeds/<config>-seed<N>.json
+#           (seed 1 alone keeps writing live/<config>.json); bench/live-spread.py tables them
+#   CONFIG  the servers' config file [config/default.toml]
+#   TAG     appended to the policy names in the reports (e.g. "[patience_loads=4]")
+#   BIN     the binary to run [builds and uses target/release/smart-routing]
+# Two runs may go at once (each server binds its own free port).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=bench/results/live
@@ -17,6 +23,8 @@ CONFIGS=(
     "c-w3-l8-wait3.0|--workers 3 --labels 8 --producers 2 --wait-avg 3.0 --wait-stddev 1.0 --requests $SMALL"
     "d-w8-l40-p16|--workers 8 --labels 40 --producers 16 --wait-avg 2.5 --wait-stddev 1.0 --requests $LARGE"
 )
+SEEDS=${SEEDS:-1}
+for seed in $SEEDS; do
 for entry in "${CONFIGS[@]}"; do
     name=${entry%%|*}
     if [[ -n "${ONLY:-}" && "$name" != ${ONLY}* ]]; then
@@ -24,11 +32,20 @@ for entry in "${CONFIGS[@]}"; do
     fi
     read -r -a flags <<< "${entry#*|}"
     policy=${POLICY:-all}
-    echo "$name: bench/run-benchmark.sh --policy $policy --max-labels 2 --time-scale 0.1 ${flags[*]}" >&2
-    bench/run-benchmark.sh --policy "$policy" --max-labels 2 --time-scale 0.1 "${flags[@]}" \
-        --out "$OUT/logs-$name" --json > "$OUT/$name.new.json"
-    # Merge: the policies just run replace their earlier results.
-    python3 - "$OUT/$name.json" "$OUT/$name.new.json" <<'PY'
+    if [[ "$SEEDS" == 1 ]]; then
+        target="$OUT/$name.json"
+    else
+        mkdir -p "$OUT/seeds"
+        target="$OUT/seeds/$name-seed$seed.json"
+    fi
+    echo "$name seed $seed: bench/run-benchmark.sh --policy $policy --max-labels 2 --time-scale 0.1 --seed $seed ${flags[*]}" >&2
+    logs=$(mktemp -d "${TMPDIR:-/tmp}/smart-routing-live.XXXXXX")
+    bench/run-benchmark.sh --policy "$policy" --max-labels 2 --time-scale 0.1 --seed "$seed" \
+        "${flags[@]}" --out "$logs" --json > "$target.new.$$"
+    mv "$target.new.$$" "$target.new.$$.json"
+    # Merge: the policies just run replace their earlier results (locked: two runs at
+    # once may share a target).
+    flock "$OUT/.merge.lock" python3 - "$target" "$target.new.$$.json" <<'PY'
 import json, os, sys
 old_path, new_path = sys.argv[1], sys.argv[2]
 with open(new_path) as f:
@@ -44,4 +61,8 @@ with open(old_path, "w") as f:
 os.remove(new_path)
 PY
 done
+done
+if [[ "$SEEDS" != 1 ]]; then
+    exit 0
+fi
 python3 bench/plot.py --title "Live, time scale 0.1 (original seconds)" "$OUT"/*.json > bench/results/live.svg

@@ -17,6 +17,9 @@
 #   SEED         --seed N          producers' seed; worker i uses seed i [1]
 #   JSON=1       --json            print one JSON report (all policies) instead of tables
 #   OUT_DIR      --out DIR         where logs and reports go [a new temporary directory]
+#   CONFIG       --config FILE     the servers' config file [config/default.toml]
+#   TAG          --tag TEXT        appended to each policy's name in the report
+#   BIN                            use this binary instead of building the release one
 # Example (the original's "labels at capacity" run, ten times faster):
 #   bench/run-benchmark.sh --policy all --workers 2 --labels 4 --wait-avg 0.75
 set -euo pipefail
@@ -34,8 +37,10 @@ LABELS=${LABELS:-4}
 SEED=${SEED:-1}
 JSON=${JSON:-0}
 OUT_DIR=${OUT_DIR:-}
+CONFIG=${CONFIG:-config/default.toml}
+TAG=${TAG:-}
 
-usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; }
 
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -52,6 +57,8 @@ while [[ $# -gt 0 ]]; do
         --seed) SEED=$2; shift 2 ;;
         --json) JSON=1; shift ;;
         --out) OUT_DIR=$2; shift 2 ;;
+        --config) CONFIG=$2; shift 2 ;;
+        --tag) TAG=$2; shift 2 ;;
         -h|--help) usage; exit 0 ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -66,12 +73,14 @@ fi
 OUT_DIR=${OUT_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/smart-routing-bench.XXXXXX")}
 mkdir -p "$OUT_DIR"
 
-echo "building the release binary..." >&2
-cargo build --release --quiet
-BIN=$PWD/target/release/smart-routing
-# The servers read this snapshot, so an edit of config/default.toml during a long run
-# cannot disagree with the binary built above.
-cp config/default.toml "$OUT_DIR/config.toml"
+if [[ -z "${BIN:-}" ]]; then
+    echo "building the release binary..." >&2
+    cargo build --release --quiet
+    BIN=$PWD/target/release/smart-routing
+fi
+# The servers read this snapshot, so an edit of the config during a long run cannot
+# disagree with the binary built above.
+cp "$CONFIG" "$OUT_DIR/config.toml"
 
 PIDS=()
 stop_all() {
@@ -126,7 +135,7 @@ for policy in "${POLICIES[@]}"; do
     report="$log_dir/report.json"
     "$BIN" bench --url "http://$addr" --requests "$REQUESTS" --producers "$PRODUCERS" \
         --wait-avg "$WAIT_AVG" --wait-stddev "$WAIT_STDDEV" --labels "$LABELS" \
-        --time-scale "$TIME_SCALE" --seed "$SEED" --policy-name "$policy" --json > "$report"
+        --time-scale "$TIME_SCALE" --seed "$SEED" --policy-name "$policy$TAG" --json > "$report"
     REPORTS+=("$report")
     stop_all
 done

@@ -23,13 +23,24 @@ CONFIGS=(
 trace="$OUT/zipf-trace.jsonl"
 python3 bench/make-trace.py --rate 1.5 --duration 1600 --labels 20 --zipf 1.1 --seed 7 > "$trace"
 CONFIGS+=("e-w8-zipf20-open|--workers 8 --trace $trace")
+# Heavy-tailed, serverless-like: a hot label with a quarter of the traffic swinging up and
+# down, 24 bursty cold labels, run times 20 ms..10 s; 16 workers holding K=3 labels.
+heavy="$OUT/heavy-trace.jsonl"
+python3 bench/make-heavy-trace.py --rate 5 --duration 1800 --cold 24 --seed 1 > "$heavy"
+CONFIGS+=("f-w16-k3-heavy|--workers 16 --trace $heavy --max-labels 3")
 
 for entry in "${CONFIGS[@]}"; do
     name=${entry%%|*}
     read -r -a flags <<< "${entry#*|}"
-    echo "$name: smart-routing simulate ${flags[*]} --max-labels 2 --seeds $SEEDS" >&2
-    "$BIN" simulate "${flags[@]}" --max-labels 2 --policy all --seeds "$SEEDS" --json > "$OUT/$name.json"
-    "$BIN" simulate "${flags[@]}" --max-labels 2 --policy all --seeds "$SEEDS" > "$OUT/$name.txt"
+    echo "$name: smart-routing simulate ${flags[*]} --seeds $SEEDS" >&2
+    [[ " ${flags[*]} " == *" --max-labels "* ]] || flags+=(--max-labels 2)
+    "$BIN" simulate "${flags[@]}" --policy all --seeds "$SEEDS" --json > "$OUT/$name.json"
+    "$BIN" simulate "${flags[@]}" --policy all --seeds "$SEEDS" > "$OUT/$name.txt"
 done
+# How the hot label's copies follow its demand (seed 1), and the frontier of (a).
+"$BIN" simulate --workers 16 --max-labels 3 --trace "$heavy" --policy all \
+    --copies "$OUT/f-w16-k3-heavy-copies.csv" > /dev/null
+"$BIN" simulate --workers 16 --max-labels 3 --trace "$heavy" --policy all --seeds "$SEEDS" \
+    --sweep patience_loads=0.75,1.5,3,5,10 > "$OUT/f-w16-k3-heavy-sweep.txt"
 python3 bench/plot.py --title "Simulated, mean of $SEEDS seeds" "$OUT"/*.json > bench/results/sim.svg
 echo "wrote $OUT/*.json, $OUT/*.txt and bench/results/sim.svg" >&2

@@ -125,6 +125,7 @@ pub struct RoutingSection {
     pub churn_factor: f64,
     pub starvation_factor: f64,
     pub reload_weight: f64,
+    pub patience_loads: f64,
     pub reload_horizon_loads: f64,
     pub preload_margin: f64,
     pub preload_idle_loads: f64,
@@ -197,9 +198,82 @@ impl Default for RoutingSection {
             churn_factor: routing.churn_factor,
             starvation_factor: routing.starvation_factor,
             reload_weight: routing.reload_weight,
+            patience_loads: routing.patience_loads,
             reload_horizon_loads: routing.reload_horizon_loads,
             preload_margin: routing.preload_margin,
             preload_idle_loads: routing.preload_idle_loads,
+        }
+    }
+}
+
+impl RoutingSection {
+    /// The `[routing]` settings, by the names the file uses.
+    pub const KEYS: [&'static str; 10] = [
+        "prior_load_s",
+        "prior_run_s",
+        "demand_tau_s",
+        "churn_factor",
+        "starvation_factor",
+        "reload_weight",
+        "patience_loads",
+        "reload_horizon_loads",
+        "preload_margin",
+        "preload_idle_loads",
+    ];
+
+    /// Sets one `[routing]` setting from its text form (`simulate --set KEY=VALUE`).
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
+        let number: f64 = value.trim().parse().map_err(|e| ConfigError::Invalid {
+            name: key.to_owned(),
+            reason: format!("{e} (got '{value}')"),
+        })?;
+        if number.is_nan() || number < 0.0 {
+            return Err(ConfigError::Invalid {
+                name: key.to_owned(),
+                reason: format!("must be a non-negative number (got '{value}')"),
+            });
+        }
+        let field = match key {
+            "prior_load_s" => &mut self.prior_load_s,
+            "prior_run_s" => &mut self.prior_run_s,
+            "demand_tau_s" => &mut self.demand_tau_s,
+            "churn_factor" => &mut self.churn_factor,
+            "starvation_factor" => &mut self.starvation_factor,
+            "reload_weight" => &mut self.reload_weight,
+            "patience_loads" => &mut self.patience_loads,
+            "reload_horizon_loads" => &mut self.reload_horizon_loads,
+            "preload_margin" => &mut self.preload_margin,
+            "preload_idle_loads" => &mut self.preload_idle_loads,
+            _ => {
+                return Err(ConfigError::Invalid {
+                    name: key.to_owned(),
+                    reason: format!(
+                        "no such [routing] setting (known: {})",
+                        Self::KEYS.join(", ")
+                    ),
+                })
+            }
+        };
+        *field = number;
+        Ok(())
+    }
+
+    /// `base` with this section's knobs applied (queue bounds and probe stay).
+    pub fn apply(&self, base: RoutingConfig) -> RoutingConfig {
+        RoutingConfig {
+            priors: Priors {
+                load_s: self.prior_load_s,
+                run_s: self.prior_run_s,
+            },
+            demand_tau_s: self.demand_tau_s,
+            churn_factor: self.churn_factor,
+            starvation_factor: self.starvation_factor,
+            reload_weight: self.reload_weight,
+            patience_loads: self.patience_loads,
+            reload_horizon_loads: self.reload_horizon_loads,
+            preload_margin: self.preload_margin,
+            preload_idle_loads: self.preload_idle_loads,
+            ..base
         }
     }
 }
@@ -297,6 +371,7 @@ impl Config {
             "local_slots" => self.local.slots = parse(key, value)?,
             "ort_lib" | "local_ort_lib" => self.local.ort_lib = Some(PathBuf::from(value)),
             "log" | "log_format" => {} // read by the binary's logging setup
+            _ if RoutingSection::KEYS.contains(&key) => self.routing.set(key, value)?,
             _ => {
                 return Err(ConfigError::Invalid {
                     name: format!("SMART_ROUTING_{}", key.to_ascii_uppercase()),
@@ -391,20 +466,9 @@ impl Config {
     }
 
     pub fn routing(&self) -> RoutingConfig {
-        RoutingConfig {
+        self.routing.apply(RoutingConfig {
             max_queue: self.max_queue,
             max_attempts: self.max_attempts,
-            priors: Priors {
-                load_s: self.routing.prior_load_s,
-                run_s: self.routing.prior_run_s,
-            },
-            demand_tau_s: self.routing.demand_tau_s,
-            churn_factor: self.routing.churn_factor,
-            starvation_factor: self.routing.starvation_factor,
-            reload_weight: self.routing.reload_weight,
-            reload_horizon_loads: self.routing.reload_horizon_loads,
-            preload_margin: self.routing.preload_margin,
-            preload_idle_loads: self.routing.preload_idle_loads,
             bounds: Bounds {
                 max_run_s: self.max_run_s,
                 max_run_s_by_type: self
@@ -416,7 +480,7 @@ impl Config {
                 label_idle_s: self.label_idle_s as f64,
             },
             ..RoutingConfig::default()
-        }
+        })
     }
 }
 
@@ -441,6 +505,7 @@ mod tests {
         );
         let env = vec![
             ("SMART_ROUTING_MAX_QUEUE".to_owned(), "9".to_owned()),
+            ("SMART_ROUTING_PATIENCE_LOADS".to_owned(), "inf".to_owned()),
             ("UNRELATED".to_owned(), "x".to_owned()),
         ];
         let mut config = Config::load(Some(&path), env).unwrap();
@@ -450,6 +515,7 @@ mod tests {
         config.set("policy", "original").unwrap(); // flag over file
         assert_eq!(config.policy(), Policy::Original);
         assert_eq!(config.max_attempts, 3); // default kept
+        assert_eq!(config.routing().patience_loads, f64::INFINITY); // a [routing] knob by env
     }
 
     #[test]

@@ -23,6 +23,11 @@ pub struct RoutingConfig {
     /// Weight of the reload a victim will need in the wait-or-load decision (0: compare
     /// the wait with the load time alone).
     pub reload_weight: f64,
+    /// How long, in load times of the label, a task waits for a busy holder before its
+    /// label is loaded elsewhere (affinity only; the reload pricing above comes on top).
+    /// The knob that trades latency for misses: lower starts more loads sooner, higher
+    /// keeps tasks with their label's holders (infinite: never load a held label again).
+    pub patience_loads: f64,
     /// Horizon, in load times of the label, over which a victim's recent demand counts
     /// as a future reload.
     pub reload_horizon_loads: f64,
@@ -74,6 +79,7 @@ impl Default for RoutingConfig {
             starvation_factor: 4.0,
             probe: 16,
             reload_weight: 1.0,
+            patience_loads: 0.75,
             reload_horizon_loads: 15.0,
             preload_margin: 0.5,
             preload_idle_loads: 0.5,

@@ -131,8 +131,9 @@ impl Scheduler {
         }
         let ahead = self.queue.count(label).saturating_sub(1);
         let wait = self.wait_s(waiting, ahead, now);
-        // Patience is never below the load time: no need to price a load.
-        if wait <= self.estimates.load_s(label) {
+        // Patience is never below its base: no need to price a load. And a load already
+        // under way on a holder with room ends sooner than a new one would.
+        if wait <= self.base_patience(label) || self.loading_with_room(label, task_type) {
             return None;
         }
         let free: Vec<WorkerKey> = self
@@ -206,6 +207,7 @@ impl Scheduler {
                 new
             })
             .take(probe)
+            .filter(|(_, w)| !self.loading_with_room(w.label, w.task_type))
             .find(|(_, w)| {
                 let behind = self.queue.count(w.label).saturating_sub(1);
                 self.wait_s(w, behind, now) > self.patience(w.label, w.task_type, cost)
@@ -269,12 +271,21 @@ impl Scheduler {
     }
 
     /// How long a task may wait for a holder before loading its label elsewhere is
-    /// better: the load time, plus the reload `cost` that loading would cause others, but
-    /// only as far as the task stays within what a miss costs the slowest task type
-    /// (so long tasks, which make the latency tail, never wait past the load time).
+    /// better: the base patience, plus the reload `cost` that loading would cause others,
+    /// but only as far as the task stays within what a miss costs the slowest task type
+    /// (so long tasks, which make the latency tail, never wait for that reason), and by
+    /// no more than its own run time (so a short task, whose latency sits at the median,
+    /// never more than doubles its run waiting to spare someone else a reload).
     fn patience(&self, label: LabelId, task_type: u16, cost: f64) -> f64 {
-        let slack = (self.estimates.max_run_s() - self.estimates.run_s(label, task_type)).max(0.0);
-        self.estimates.load_s(label) + (self.config.reload_weight * cost).min(slack)
+        let run = self.estimates.run_s(label, task_type);
+        let slack = (self.estimates.max_run_s() - run).max(0.0).min(run);
+        self.base_patience(label) + (self.config.reload_weight * cost).min(slack)
+    }
+
+    /// The wait for a holder every task accepts, whatever a load would cost others:
+    /// `patience_loads` load times of its label.
+    pub(super) fn base_patience(&self, label: LabelId) -> f64 {
+        self.config.patience_loads * self.estimates.load_s(label)
     }
 
     /// The free worker where loading a label costs the others least: `(cost, worker)`.
@@ -341,6 +352,17 @@ impl Scheduler {
         let expected = self.queue.count(label) as f64
             + self.estimates.demand(label, now) * self.estimates.load_s(label);
         expected / holders
+    }
+
+    /// Whether a worker that accepts the task type is loading `label` and has a slot
+    /// free for a task once it is loaded (concurrent misses share that load).
+    fn loading_with_room(&self, label: LabelId, task_type: u16) -> bool {
+        self.holders.get(&label).into_iter().flatten().any(|w| {
+            let worker = &self.workers[w];
+            worker.free_slots() > 0
+                && worker.accepts(task_type)
+                && worker.held(label).is_some_and(|h| !h.loaded)
+        })
     }
 
     /// Workers holding `label` (loaded) with a free slot and accepting the task type.

@@ -85,7 +85,9 @@ impl Scheduler {
                 continue;
             }
             seen.push(waiting.label);
-            let saved = self.wait_s(waiting, 0, now) - self.estimates.load_s(waiting.label);
+            // Only the wait beyond what the task accepts counts (none when it would
+            // wait for its holder forever).
+            let saved = self.wait_s(waiting, 0, now) - self.base_patience(waiting.label);
             let count = self.queue.count(waiting.label) as f64;
             consider(
                 saved.min(self.estimates.load_s(waiting.label) * 4.0) * count,

@@ -53,12 +53,67 @@ fn busy_holder_with(config: RoutingConfig) -> Scheduler {
 }
 
 #[test]
-fn a_short_task_waits_past_the_load_time_rather_than_evict_a_wanted_label() {
-    // The holder frees in ~3 s; a load takes ~2 s but would evict B, which will be asked
-    // for again: the short task (1 s) waits.
-    let mut s = busy_holder_with_a_wanted_neighbour();
-    assert!(s.submit(typed(4, A, T1), 8.0).unwrap().is_empty());
-    assert_eq!(s.queued(), 1);
+fn patience_decides_wait_or_load_by_task_length_and_knob() {
+    // The holder of A (worker 1) frees at 11; a load takes 2 s (the prior) and would
+    // evict B from worker 2, which is in demand (a reload cost of ~2 s). A short task
+    // (1 s) may wait `patience_loads` loads plus at most its own run time to spare that
+    // reload; a long one (5 s) only `patience_loads` loads.
+    let inf = f64::INFINITY;
+    let cases = [
+        // (patience_loads, submitted at (wait = 11 - t), task type, waits)
+        (0.75, 8.6, T1, true),  // 2.4 s < 1.5 + 1: past the load time, spares B
+        (0.75, 8.6, T2, false), // 2.4 s > 1.5: the tail never waits for B's sake
+        (0.75, 8.0, T1, false), // 3 s > 1.5 + 1: never more than its own run extra
+        (0.75, 10.0, T2, true), // 1 s < 1.5
+        (0.0, 10.5, T2, false), // no patience: any wait loads
+        (3.0, 8.0, T2, true),   // 3 s < 6: the low-miss end of the knob
+        (inf, 6.5, T2, true),   // never reload a held label
+    ];
+    for (patience_loads, at, task_type, waits) in cases {
+        let mut s = busy_holder_with(RoutingConfig {
+            patience_loads,
+            ..RoutingConfig::default()
+        });
+        let actions = s.submit(typed(4, A, task_type), at).unwrap();
+        let case = format!("patience {patience_loads}, t={at}, {task_type}");
+        if waits {
+            assert!(actions.is_empty(), "{case}: {actions:?}");
+            assert_eq!(s.queued(), 1, "{case}");
+        } else {
+            assert_eq!(runs(&actions), vec![(4, 2, true)], "{case}");
+        }
+    }
+}
+
+#[test]
+fn an_infinitely_patient_task_is_not_preloaded_for() {
+    // A task waits behind a busy holder while worker 2 idles with room: with finite
+    // patience the idle worker eventually preloads the label; with infinite patience the
+    // task is content to wait, so nothing loads.
+    for (patience_loads, loads_expected) in [(0.0, true), (f64::INFINITY, false)] {
+        let mut s = Scheduler::new(
+            Policy::Affinity,
+            RoutingConfig {
+                patience_loads,
+                reload_weight: 0.0,
+                ..RoutingConfig::default()
+            },
+            5,
+        );
+        s.worker_joined(two_type_worker(1, 2, &[A]), 0.0).unwrap();
+        s.submit(typed(1, A, T2), 0.0).unwrap();
+        s.worker_joined(two_type_worker(2, 2, &[]), 0.0).unwrap();
+        let waiting = s.submit(typed(2, A, T2), 0.5).unwrap();
+        let mut loads = runs(&waiting).len();
+        for tick in 1..8 {
+            loads += s
+                .tick(f64::from(tick))
+                .iter()
+                .filter(|a| matches!(a, Action::Load { .. } | Action::Run { load: true, .. }))
+                .count();
+        }
+        assert_eq!(loads > 0, loads_expected, "patience {patience_loads}");
+    }
 }
 
 #[test]

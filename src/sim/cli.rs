@@ -5,9 +5,14 @@ use std::path::PathBuf;
 
 use serde_json::{Map, Value};
 
+use super::bound::loads_lower_bound;
+use super::copies::copies_csv;
 use super::engine::simulate;
+use super::replay::{is_event_log, parse_event_log};
 use super::scenario::{Arrivals, Broken, Scenario};
-use super::trace::{parse_trace, TraceError};
+use super::sweep;
+use super::trace::{parse_trace, TraceEntry, TraceError};
+use crate::config::{Config, ConfigError, RoutingSection};
 use crate::report::{PolicyResult, Report};
 use crate::routing::{Policy, RoutingConfig};
 use crate::workload::{self, ProducerModel};
@@ -64,6 +69,24 @@ pub struct SimulateArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Take the routing knobs from the `[routing]` section of this server config file
+    /// (the file `serve --config` reads); the built-in defaults otherwise.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Override one `[routing]` setting, e.g. `--set patience_loads=2`; repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Run `affinity` once per value of one `[routing]` setting (the other policies once,
+    /// as reference points) and print the frontier, e.g. `--sweep patience_loads=0.5,1,2`.
+    #[arg(long, value_name = "KEY=V1,V2,...")]
+    pub sweep: Option<String>,
+    /// With `--sweep`: also write the frontier (misses against p99 and against p50) as SVG.
+    #[arg(long, value_name = "FILE", requires = "sweep")]
+    pub plot: Option<PathBuf>,
+    /// With `--trace`: write, minute by minute, the busiest label's arrivals and, per
+    /// policy, its mean copies and the loads of all other labels (CSV; first seed only).
+    #[arg(long, value_name = "FILE", requires = "trace")]
+    pub copies: Option<PathBuf>,
 }
 
 impl Default for SimulateArgs {
@@ -85,6 +108,11 @@ impl Default for SimulateArgs {
             time_scale: 1.0,
             tick: 0.1,
             json: false,
+            config: None,
+            set: Vec::new(),
+            sweep: None,
+            plot: None,
+            copies: None,
         }
     }
 }
@@ -101,6 +129,13 @@ pub enum SimError {
     },
     #[error(transparent)]
     Trace(#[from] TraceError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("policy {policy}, seed {seed}: {source}")]
     Broken {
         policy: Policy,
@@ -149,6 +184,9 @@ impl SimulateArgs {
             return invalid("--wait-avg and --wait-stddev must be numbers");
         }
         let types = workload::task_types_or_default(&self.task_types);
+        if self.trace.is_some() {
+            return Ok(types); // checked against the trace's entries once read
+        }
         if let Some(unknown) = types.iter().find(|t| !workload::is_simulated_type(t)) {
             return Err(SimError::InvalidArgs(format!(
                 "the simulated workers cannot run task type '{unknown}' (known: {})",
@@ -158,16 +196,35 @@ impl SimulateArgs {
         Ok(types)
     }
 
+    /// The `[routing]` section: from `--config` (or the defaults), then every `--set`.
+    pub fn routing_section(&self) -> Result<RoutingSection, SimError> {
+        let mut section = match &self.config {
+            Some(path) => Config::load(Some(path), Vec::new())?.routing,
+            None => RoutingSection::default(),
+        };
+        for item in &self.set {
+            let (key, value) = split_setting(item, "--set")?;
+            section.set(key, value)?;
+        }
+        Ok(section)
+    }
+
     /// The scenario these flags describe (reads the trace file, if any).
     pub fn scenario(&self) -> Result<Scenario, SimError> {
-        let task_types = self.validate()?;
+        let mut task_types = self.validate()?;
         let arrivals = match &self.trace {
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|source| SimError::ReadTrace {
                     path: path.clone(),
                     source,
                 })?;
-                Arrivals::Trace(parse_trace(&text)?)
+                let entries = if is_event_log(&text) {
+                    parse_event_log(&text)?
+                } else {
+                    parse_trace(&text)?
+                };
+                task_types = trace_task_types(&entries, &self.task_types);
+                Arrivals::Trace(entries)
             }
             None => Arrivals::Closed {
                 requests: self.requests,
@@ -188,11 +245,11 @@ impl SimulateArgs {
             arrivals,
             time_scale: self.time_scale,
             tick_s: self.tick,
-            routing: RoutingConfig::default(),
+            routing: self.routing_section()?.apply(RoutingConfig::default()),
         })
     }
 
-    fn config_json(&self, scenario: &Scenario) -> Map<String, Value> {
+    pub(super) fn config_json(&self, scenario: &Scenario) -> Map<String, Value> {
         let mut c = Map::new();
         c.insert("workers".into(), self.workers.into());
         c.insert("max_labels".into(), self.max_labels.into());
@@ -213,6 +270,9 @@ impl SimulateArgs {
                 let path = self.trace.as_ref().map(|p| p.display().to_string());
                 c.insert("trace".into(), path.unwrap_or_default().into());
                 c.insert("requests".into(), entries.len().into());
+                let bound = loads_lower_bound(entries, self.slots);
+                c.insert("loads_lower_bound".into(), bound.total().into());
+                c.insert("distinct_labels".into(), bound.distinct.into());
             }
         }
         c.insert("task_types".into(), scenario.task_types.clone().into());
@@ -223,9 +283,57 @@ impl SimulateArgs {
     }
 }
 
+/// The task types the workers of a replay accept: `--task-types` when given, else the
+/// simulated types plus every type the trace gives run times for (a task of another
+/// type finds no worker and fails, as it would live).
+fn trace_task_types(entries: &[TraceEntry], given: &[String]) -> Vec<String> {
+    let mut types = workload::task_types_or_default(given);
+    if given.is_empty() {
+        for entry in entries.iter().filter(|e| e.run_s.is_some()) {
+            if !types.contains(&entry.task_type) {
+                types.push(entry.task_type.clone());
+            }
+        }
+    }
+    types
+}
+
+/// `KEY=VALUE` split at its first `=`, both sides trimmed and non-empty.
+pub(super) fn split_setting<'a>(item: &'a str, flag: &str) -> Result<(&'a str, &'a str), SimError> {
+    match item.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() && !value.trim().is_empty() => {
+            Ok((key.trim(), value.trim()))
+        }
+        _ => Err(SimError::InvalidArgs(format!(
+            "{flag} expects KEY=VALUE, got '{item}'"
+        ))),
+    }
+}
+
 /// Runs the simulation the flags describe and returns the text to print: a table, or
-/// JSON with `--json`.
+/// JSON with `--json`. With `--sweep`, the frontier (and `--plot` writes its SVG).
 pub fn run(args: &SimulateArgs) -> Result<String, SimError> {
+    if args.sweep.is_some() {
+        let sweep = sweep::run(args)?;
+        if let Some(path) = &args.plot {
+            std::fs::write(path, sweep.to_svg()).map_err(|source| SimError::Write {
+                path: path.clone(),
+                source,
+            })?;
+        }
+        return Ok(if args.json {
+            sweep.to_json_string() + "\n"
+        } else {
+            sweep.to_table()
+        });
+    }
+    if let Some(path) = &args.copies {
+        let csv = copies_csv(&args.scenario()?, &parse_policies(&args.policy)?, args.seed)?;
+        std::fs::write(path, csv).map_err(|source| SimError::Write {
+            path: path.clone(),
+            source,
+        })?;
+    }
     let report = report(args)?;
     Ok(if args.json {
         report.to_json_string() + "\n"
@@ -240,23 +348,35 @@ pub fn report(args: &SimulateArgs) -> Result<Report, SimError> {
     let scenario = args.scenario()?;
     let mut results = Vec::new();
     for policy in policies {
-        let runs = (0..u64::from(args.seeds))
-            .map(|i| {
-                let seed = args.seed.wrapping_add(i);
-                simulate(&scenario, policy, seed)
-                    .map(|s| PolicyResult::from_samples(&s, args.time_scale, false))
-                    .map_err(|source| SimError::Broken {
-                        policy,
-                        seed,
-                        source,
-                    })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let averaged = PolicyResult::average(&runs).expect("at least one seed, checked above");
-        results.push((policy.name().to_owned(), averaged));
+        results.push((
+            policy.name().to_owned(),
+            run_seeds(args, &scenario, policy)?,
+        ));
     }
     Ok(Report {
         config: args.config_json(&scenario),
         results,
     })
+}
+
+/// One policy over every seed of `args`, averaged.
+pub(super) fn run_seeds(
+    args: &SimulateArgs,
+    scenario: &Scenario,
+    policy: Policy,
+) -> Result<PolicyResult, SimError> {
+    let runs = (0..u64::from(args.seeds))
+        .map(|i| {
+            let seed = args.seed.wrapping_add(i);
+            simulate(scenario, policy, seed)
+                .map(|s| PolicyResult::from_samples(&s, args.time_scale, false))
+                .map_err(|source| SimError::Broken {
+                    policy,
+                    seed,
+                    source,
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    PolicyResult::average(&runs)
+        .ok_or_else(|| SimError::InvalidArgs("--seeds must be at least 1".to_owned()))
 }

@@ -56,6 +56,9 @@ struct World<'a> {
     loads: u64,
     first_sent: Option<f64>,
     last_done: f64,
+    /// Unscaled load seconds per label name, where the trace gives them.
+    trace_load_s: HashMap<String, f64>,
+    moves: Vec<LabelMove>,
 }
 
 /// Derives independent generator seeds from one seed.
@@ -68,6 +71,24 @@ fn stream(seed: u64, kind: u64, index: u64) -> SmallRng {
 
 /// Runs `scenario` under `policy` with `seed`; the samples are in scaled seconds.
 pub fn simulate(scenario: &Scenario, policy: Policy, seed: u64) -> Result<Samples, Broken> {
+    simulate_logged(scenario, policy, seed).map(|(samples, _)| samples)
+}
+
+/// A label gained (`+1`, a load starts) or lost (`-1`, an eviction) a copy on a worker, at
+/// `at_s` unscaled seconds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelMove {
+    pub at_s: f64,
+    pub label: String,
+    pub delta: i8,
+}
+
+/// [`simulate`], also returning every load and eviction in order.
+pub fn simulate_logged(
+    scenario: &Scenario,
+    policy: Policy,
+    seed: u64,
+) -> Result<(Samples, Vec<LabelMove>), Broken> {
     let scale = scenario.time_scale;
     let config = scenario.routing.time_scaled(scale);
     let mut world = World {
@@ -94,6 +115,8 @@ pub fn simulate(scenario: &Scenario, policy: Policy, seed: u64) -> Result<Sample
         loads: 0,
         first_sent: None,
         last_done: 0.0,
+        trace_load_s: trace_load_times(&scenario.arrivals),
+        moves: Vec::new(),
     };
     for i in 0..scenario.workers {
         let spec = WorkerSpec {
@@ -128,7 +151,7 @@ pub fn simulate(scenario: &Scenario, policy: Policy, seed: u64) -> Result<Sample
     let mut samples = world.samples;
     samples.loads = Some(world.loads);
     samples.makespan_s = world.last_done - world.first_sent.unwrap_or(0.0);
-    Ok(samples)
+    Ok((samples, world.moves))
 }
 
 impl World<'_> {
@@ -242,7 +265,10 @@ impl World<'_> {
             let at = next.at_s * self.scenario.time_scale;
             self.schedule(at, Event::Arrival { index: index + 1 });
         }
-        let run_s = workload::run_time_s(&entry.task_type, &mut self.trace_rng).unwrap_or(0.0);
+        let run_s = match entry.run_s {
+            Some(run_s) => run_s,
+            None => workload::run_time_s(&entry.task_type, &mut self.trace_rng).unwrap_or(0.0),
+        };
         self.submit(None, entry.label.clone(), entry.task_type.clone(), run_s)
     }
 
@@ -334,6 +360,7 @@ impl World<'_> {
                 } => self.run_task(task, worker.0 as usize, label, load)?,
                 Action::Evict { worker, label } => {
                     self.workers[worker.0 as usize].labels.remove(&label);
+                    self.moved(label, -1);
                 }
                 Action::Load { worker, label } => self.preload(worker.0 as usize, label)?,
                 Action::Fail { task, .. } => self.fail(task),
@@ -354,10 +381,12 @@ impl World<'_> {
                 "worker {worker} told to preload with no free slot or label room, or twice"
             )));
         }
-        let load_s = workload::load_time_s(&mut w.rng) * self.scenario.time_scale;
+        let load_s = self.load_s(worker, label);
+        let w = &mut self.workers[worker];
         w.labels.insert(label, now + load_s);
         w.busy += 1;
         self.loads += 1;
+        self.moved(label, 1);
         self.schedule(
             now + load_s,
             Event::LoadDone {
@@ -369,6 +398,25 @@ impl World<'_> {
         Ok(())
     }
 
+    fn moved(&mut self, label: LabelId, delta: i8) {
+        self.moves.push(LabelMove {
+            at_s: self.now / self.scenario.time_scale,
+            label: self.scheduler.label_name(label).to_owned(),
+            delta,
+        });
+    }
+
+    /// Scaled seconds `worker` takes to load `label`: the trace's figure for the label,
+    /// else a draw from the simulated distribution.
+    fn load_s(&mut self, worker: usize, label: LabelId) -> f64 {
+        let name = self.scheduler.label_name(label);
+        let unscaled = match self.trace_load_s.get(name) {
+            Some(load_s) => *load_s,
+            None => workload::load_time_s(&mut self.workers[worker].rng),
+        };
+        unscaled * self.scenario.time_scale
+    }
+
     fn run_task(
         &mut self,
         task: TaskKey,
@@ -378,11 +426,15 @@ impl World<'_> {
     ) -> Result<(), Broken> {
         let now = self.now;
         let (slots, max_labels) = (self.scenario.slots, self.scenario.max_labels);
-        let w = &mut self.workers[worker];
+        let w = &self.workers[worker];
         if w.busy >= slots {
             return Err(self.broken(format!("worker {worker} given a task with no free slot")));
         }
-        let ready = match (load, w.labels.get(&label)) {
+        let (held, has_room) = (
+            w.labels.get(&label).copied(),
+            w.labels.len() < max_labels as usize || w.labels.contains_key(&label),
+        );
+        let ready = match (load, held) {
             (false, Some(ready)) => ready.max(now),
             (false, None) => {
                 return Err(self.broken(format!(
@@ -391,14 +443,15 @@ impl World<'_> {
                 )))
             }
             (true, _) => {
-                if w.labels.len() >= max_labels as usize && !w.labels.contains_key(&label) {
+                if !has_room {
                     return Err(self.broken(format!(
                         "worker {worker} told to load past its {max_labels} labels"
                     )));
                 }
-                let load_s = workload::load_time_s(&mut w.rng) * self.scenario.time_scale;
-                w.labels.insert(label, now + load_s);
+                let load_s = self.load_s(worker, label);
+                self.workers[worker].labels.insert(label, now + load_s);
                 self.loads += 1;
+                self.moved(label, 1);
                 self.samples.label_misses += 1;
                 if let Some(t) = self.tasks.get_mut(&task) {
                     t.load_s = Some(load_s);
@@ -424,4 +477,22 @@ impl World<'_> {
         self.schedule(ready + run_s, Event::TaskDone { worker, task });
         Ok(())
     }
+}
+
+/// Per label, the mean `load_s` its trace entries give.
+fn trace_load_times(arrivals: &Arrivals) -> HashMap<String, f64> {
+    let Arrivals::Trace(entries) = arrivals else {
+        return HashMap::new();
+    };
+    let mut sums: HashMap<String, (f64, u32)> = HashMap::new();
+    for entry in entries {
+        if let Some(load_s) = entry.load_s {
+            let e = sums.entry(entry.label.clone()).or_default();
+            e.0 += load_s;
+            e.1 += 1;
+        }
+    }
+    sums.into_iter()
+        .map(|(label, (sum, n))| (label, sum / f64::from(n)))
+        .collect()
 }

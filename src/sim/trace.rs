@@ -1,16 +1,25 @@
 //! Open-loop arrival traces: JSONL, one `{"at_s": 12.5, "label": "x", "task_type": "..."}`
-//! per line, parsed with errors that name the line. No IO here: the caller reads the file.
+//! per line, optionally with the task's measured `run_s` and its label's `load_s`, parsed
+//! with errors that name the line. No IO here: the caller reads the file.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// One arrival of a trace.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TraceEntry {
     /// Seconds since the start of the trace (unscaled).
     pub at_s: f64,
     pub label: String,
     pub task_type: String,
+    /// Seconds the task runs once its label is loaded (unscaled); drawn from the
+    /// simulated task type's distribution when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_s: Option<f64>,
+    /// Seconds a worker takes to load this entry's label (unscaled); per label, the
+    /// mean of the values given; drawn from the simulated distribution when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_s: Option<f64>,
 }
 
 /// Why a trace could not be used.
@@ -47,6 +56,14 @@ pub fn parse_trace(text: &str) -> Result<Vec<TraceEntry>, TraceError> {
         if entry.task_type.is_empty() {
             return Err(bad("task_type must not be empty".to_owned()));
         }
+        for (name, value) in [("run_s", entry.run_s), ("load_s", entry.load_s)] {
+            if value.is_some_and(|v| !v.is_finite() || v < 0.0) {
+                return Err(bad(format!(
+                    "{name} must be a non-negative number of seconds, got {}",
+                    value.unwrap_or_default()
+                )));
+            }
+        }
         entries.push(entry);
     }
     if entries.is_empty() {
@@ -70,6 +87,15 @@ mod tests {
         assert_eq!(entries.len(), 2);
         assert_eq!(entries[0].label, "a");
         assert_eq!(entries[1].at_s, 2.0);
+        assert_eq!(entries[1].run_s, None);
+    }
+
+    #[test]
+    fn measured_run_and_load_times_are_kept() {
+        let text = "{\"at_s\": 0, \"label\": \"a\", \"task_type\": \"embed\", \"run_s\": 0.02, \"load_s\": 3.5}";
+        let entries = parse_trace(text).unwrap();
+        assert_eq!(entries[0].run_s, Some(0.02));
+        assert_eq!(entries[0].load_s, Some(3.5));
     }
 
     #[test]
@@ -100,6 +126,16 @@ mod tests {
                 "{\"at_s\": 1, \"label\": \"a\", \"task_type\": \"t\", \"x\": 1}",
                 1,
                 "unknown field",
+            ),
+            (
+                "{\"at_s\": 1, \"label\": \"a\", \"task_type\": \"t\", \"run_s\": -2}",
+                1,
+                "run_s must be",
+            ),
+            (
+                "{\"at_s\": 1, \"label\": \"a\", \"task_type\": \"t\", \"load_s\": \"x\"}",
+                1,
+                "invalid JSON",
             ),
         ];
         for (text, line, needle) in cases {

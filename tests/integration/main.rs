@@ -11,4 +11,5 @@ mod http_edge;
 mod models;
 mod onnx;
 mod reliability;
+mod replay;
 mod worker_protocol;

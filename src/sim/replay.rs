@@ -1,0 +1,195 @@
+//! Reads the server's own event log (`events.jsonl`, written by the dispatcher) as a
+//! trace: each submitted task arrives when it was submitted, with its label and task
+//! type, the run time its worker measured and, for a task that missed, the load time.
+//! No IO here: the caller reads the file.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+
+use super::trace::{TraceEntry, TraceError};
+
+/// The fields of an event-log record that a replay needs; others are ignored.
+#[derive(Debug, Deserialize)]
+struct Record {
+    event: String,
+    #[serde(default)]
+    unix_ms: Option<u64>,
+    #[serde(default)]
+    task_id: Option<String>,
+    #[serde(default)]
+    label: Option<String>,
+    #[serde(default)]
+    task_type: Option<String>,
+    #[serde(default)]
+    label_miss: bool,
+    #[serde(default)]
+    timings: Option<Timings>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Timings {
+    #[serde(default)]
+    load_ms: u64,
+    #[serde(default)]
+    run_ms: u64,
+}
+
+/// Whether `text` looks like an event log (its first record has an `event` field)
+/// rather than a trace.
+pub fn is_event_log(text: &str) -> bool {
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'))
+        .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .is_some_and(|v| v.get("event").is_some())
+}
+
+/// The tasks of an event log as trace entries, in submission order, times relative to
+/// the first submission. A task that never completed (failed, cancelled, still running
+/// when the log ends) runs for the mean measured run time of its task type; one whose
+/// type never completed at all is left out.
+pub fn parse_event_log(text: &str) -> Result<Vec<TraceEntry>, TraceError> {
+    struct Submitted {
+        unix_ms: u64,
+        label: String,
+        task_type: String,
+    }
+    let mut order: Vec<String> = Vec::new();
+    let mut submitted: HashMap<String, Submitted> = HashMap::new();
+    let mut measured: HashMap<String, (f64, Option<f64>)> = HashMap::new();
+    for (index, raw) in text.lines().enumerate() {
+        let line = index + 1;
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            continue;
+        }
+        let record: Record = serde_json::from_str(trimmed).map_err(|e| TraceError::BadLine {
+            line,
+            message: format!("invalid event record: {e}"),
+        })?;
+        let Some(task_id) = record.task_id else {
+            continue; // a worker event
+        };
+        match record.event.as_str() {
+            "task_submitted" => {
+                let (Some(unix_ms), Some(label), Some(task_type)) =
+                    (record.unix_ms, record.label, record.task_type)
+                else {
+                    return Err(TraceError::BadLine {
+                        line,
+                        message: "task_submitted needs unix_ms, label and task_type".into(),
+                    });
+                };
+                if let std::collections::hash_map::Entry::Vacant(slot) =
+                    submitted.entry(task_id.clone())
+                {
+                    order.push(task_id);
+                    slot.insert(Submitted {
+                        unix_ms,
+                        label,
+                        task_type,
+                    });
+                }
+            }
+            "task_completed" => {
+                let timings = record.timings.unwrap_or(Timings {
+                    load_ms: 0,
+                    run_ms: 0,
+                });
+                let load = (record.label_miss && timings.load_ms > 0)
+                    .then(|| timings.load_ms as f64 / 1000.0);
+                measured.insert(task_id, (timings.run_ms as f64 / 1000.0, load));
+            }
+            _ => {}
+        }
+    }
+    let first = order
+        .first()
+        .and_then(|id| submitted.get(id))
+        .map_or(0, |s| s.unix_ms);
+    let mut by_type: HashMap<&str, (f64, u32)> = HashMap::new();
+    for (id, (run, _)) in &measured {
+        if let Some(s) = submitted.get(id) {
+            let e = by_type.entry(s.task_type.as_str()).or_default();
+            e.0 += run;
+            e.1 += 1;
+        }
+    }
+    let mut entries = Vec::with_capacity(order.len());
+    for id in &order {
+        let s = &submitted[id];
+        let (run_s, load_s) = match measured.get(id) {
+            Some((run, load)) => (Some(*run), *load),
+            None => (
+                by_type
+                    .get(s.task_type.as_str())
+                    .map(|(sum, n)| sum / f64::from(*n)),
+                None,
+            ),
+        };
+        if run_s.is_none() {
+            continue;
+        }
+        entries.push(TraceEntry {
+            at_s: s.unix_ms.saturating_sub(first) as f64 / 1000.0,
+            label: s.label.clone(),
+            task_type: s.task_type.clone(),
+            run_s,
+            load_s,
+        });
+    }
+    if entries.is_empty() {
+        return Err(TraceError::Empty);
+    }
+    entries.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
+    Ok(entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LOG: &str = r#"{"unix_ms":1000,"event":"worker_joined","worker_id":"w-1","detail":{}}
+{"unix_ms":1000,"event":"task_submitted","task_id":"a","label":"m1","task_type":"embed","label_miss":false,"timings":{"queue_ms":0,"load_ms":0,"run_ms":0,"total_ms":0}}
+{"unix_ms":1500,"event":"task_submitted","task_id":"b","label":"m2","task_type":"embed","label_miss":false,"timings":{"queue_ms":0,"load_ms":0,"run_ms":0,"total_ms":0}}
+{"unix_ms":1600,"event":"task_started","task_id":"a","label":"m1","task_type":"embed"}
+{"unix_ms":2600,"event":"task_completed","task_id":"a","label":"m1","task_type":"embed","label_miss":true,"timings":{"queue_ms":600,"load_ms":800,"run_ms":200,"total_ms":1600}}
+{"unix_ms":3000,"event":"task_submitted","task_id":"c","label":"m1","task_type":"embed","label_miss":false,"timings":{"queue_ms":0,"load_ms":0,"run_ms":0,"total_ms":0}}
+{"unix_ms":3500,"event":"task_completed","task_id":"c","label":"m1","task_type":"embed","label_miss":false,"timings":{"queue_ms":0,"load_ms":0,"run_ms":400,"total_ms":500}}
+{"unix_ms":3600,"event":"task_submitted","task_id":"d","label":"m3","task_type":"other","label_miss":false,"timings":{"queue_ms":0,"load_ms":0,"run_ms":0,"total_ms":0}}
+"#;
+
+    #[test]
+    fn replays_submissions_with_measured_times() {
+        assert!(is_event_log(LOG));
+        let entries = parse_event_log(LOG).unwrap();
+        let got: Vec<(f64, &str, Option<f64>, Option<f64>)> = entries
+            .iter()
+            .map(|e| (e.at_s, e.label.as_str(), e.run_s, e.load_s))
+            .collect();
+        // b never completed: the mean measured run of its type (0.2 and 0.4); d's type
+        // never completed at all, so d is left out.
+        let want = vec![
+            (0.0, "m1", Some(0.2), Some(0.8)),
+            (0.5, "m2", Some(0.30000000000000004), None),
+            (2.0, "m1", Some(0.4), None),
+        ];
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn a_trace_is_not_an_event_log_and_bad_records_name_their_line() {
+        assert!(!is_event_log(
+            "{\"at_s\": 0, \"label\": \"a\", \"task_type\": \"t\"}"
+        ));
+        let err = parse_event_log("{\"event\":\"task_submitted\"}\nnot json").unwrap_err();
+        assert!(err.to_string().starts_with("trace line 2:"), "{err}");
+        let err = parse_event_log("{\"event\":\"task_submitted\",\"task_id\":\"x\"}").unwrap_err();
+        assert!(err.to_string().contains("needs unix_ms"), "{err}");
+        assert_eq!(
+            parse_event_log("{\"event\":\"worker_joined\",\"worker_id\":\"w\"}"),
+            Err(TraceError::Empty)
+        );
+    }
+}

@@ -1,0 +1,205 @@
+//! Tests of tuning offline: `--config`, `--set`, `--sweep`, `--plot`, replays with
+//! measured times, the lower bound on loads and the copies over time.
+
+use super::*;
+use crate::routing::RoutingConfig;
+
+fn small() -> SimulateArgs {
+    SimulateArgs {
+        requests: 300,
+        ..SimulateArgs::default()
+    }
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("sr-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn config_file_then_set_overrides_reach_the_core() {
+    let dir = temp_dir("sim-config");
+    let path = dir.join("server.toml");
+    std::fs::write(
+        &path,
+        "bind = \"127.0.0.1:0\"\n[routing]\npatience_loads = 3.0\nchurn_factor = 5.0\n",
+    )
+    .unwrap();
+    let args = SimulateArgs {
+        config: Some(path.clone()),
+        set: vec!["churn_factor=1.5".into(), " reload_weight = 0 ".into()],
+        ..small()
+    };
+    let routing = args.scenario().unwrap().routing;
+    assert_eq!(routing.patience_loads, 3.0); // from the file
+    assert_eq!(routing.churn_factor, 1.5); // --set over the file
+    assert_eq!(routing.reload_weight, 0.0);
+    assert_eq!(routing.demand_tau_s, RoutingConfig::default().demand_tau_s); // default kept
+                                                                             // A setting changes the result: patience for holders changes affinity's misses.
+    let misses = |set: Vec<String>| {
+        report(&SimulateArgs {
+            policy: "affinity".into(),
+            set,
+            ..small()
+        })
+        .unwrap()
+        .results[0]
+            .1
+            .label_misses
+    };
+    assert!(misses(vec!["patience_loads=inf".into()]) < misses(vec!["patience_loads=0".into()]));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn bad_settings_are_refused_with_their_name() {
+    let cases: [(&[&str], &str); 4] = [
+        (&["patience=2"], "no such [routing] setting"),
+        (&["patience_loads"], "KEY=VALUE"),
+        (&["patience_loads=soon"], "patience_loads"),
+        (&["churn_factor=-1"], "non-negative"),
+    ];
+    for (set, needle) in cases {
+        let err = run(&SimulateArgs {
+            set: set.iter().map(|s| (*s).to_owned()).collect(),
+            ..small()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains(needle), "{set:?}: {err}");
+    }
+    let err = run(&SimulateArgs {
+        config: Some("/nonexistent/server.toml".into()),
+        ..small()
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("cannot read config file"), "{err}");
+    let err = run(&SimulateArgs {
+        sweep: Some("patience_loads=".into()),
+        ..small()
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("--sweep"), "{err}");
+}
+
+#[test]
+fn a_sweep_prints_the_frontier_and_plots_it() {
+    let dir = temp_dir("sim-sweep");
+    let plot = dir.join("frontier.svg");
+    let args = SimulateArgs {
+        sweep: Some("patience_loads=0,1,inf".into()),
+        policy: "affinity,original".into(),
+        plot: Some(plot.clone()),
+        json: true,
+        ..small()
+    };
+    let json: serde_json::Value = serde_json::from_str(&run(&args).unwrap()).unwrap();
+    let points = json["sweep"]["points"].as_array().unwrap();
+    let values: Vec<&str> = points
+        .iter()
+        .map(|p| p["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(values, ["0", "1", "inf"]);
+    let misses: Vec<f64> = points
+        .iter()
+        .map(|p| p["label_misses"].as_f64().unwrap())
+        .collect();
+    assert!(
+        misses[2] < misses[0],
+        "more patience, fewer misses: {misses:?}"
+    );
+    assert!(
+        json["results"]["original"]["label_misses"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+    assert!(json["results"].get("affinity").is_none());
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    assert_eq!(
+        svg.matches("<polyline").count(),
+        2,
+        "one sweep line per panel"
+    );
+    assert!(svg.contains("original") && svg.contains("patience_loads"));
+    let table = run(&SimulateArgs {
+        json: false,
+        plot: None,
+        ..args
+    })
+    .unwrap();
+    assert!(table.contains("affinity patience_loads=inf"), "{table}");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn replayed_run_and_load_times_are_the_traces_own() {
+    let dir = temp_dir("sim-measured");
+    let path = dir.join("trace.jsonl");
+    // One worker, one label: one load of 3 s, then three tasks of exactly 2 s back to back.
+    let text = (0..3)
+        .map(|i| format!("{{\"at_s\": 0.0{i}, \"label\": \"m\", \"task_type\": \"embed\", \"run_s\": 2.0, \"load_s\": 3.0}}\n"))
+        .collect::<String>();
+    std::fs::write(&path, text).unwrap();
+    let report = report(&SimulateArgs {
+        trace: Some(path),
+        workers: 1,
+        policy: "affinity".into(),
+        ..SimulateArgs::default()
+    })
+    .unwrap();
+    let r = &report.results[0].1;
+    assert_eq!((r.completed, r.label_misses), (3.0, 1.0));
+    // Task runtimes: 3 + 2, 2, 2.
+    assert!((r.mean_task_runtime_s - 3.0).abs() < 1e-9, "{r:?}");
+    assert!((r.makespan_s - 9.0).abs() < 0.01, "{r:?}");
+    assert_eq!(report.config["loads_lower_bound"], 1);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn copies_follow_the_busiest_label_minute_by_minute() {
+    let dir = temp_dir("sim-copies");
+    let trace = dir.join("trace.jsonl");
+    // `hot` needs ~4 copies in minute 1 (240 s of work) and one in minutes 0 and 2.
+    let mut text = String::new();
+    for i in 0..180 {
+        let at = f64::from(i);
+        let busy = (60..120).contains(&i);
+        let run_s = if busy { 4.0 } else { 0.5 };
+        text.push_str(&format!("{{\"at_s\": {at}, \"label\": \"hot\", \"task_type\": \"t\", \"run_s\": {run_s}, \"load_s\": 1.0}}\n"));
+        if i % 20 == 0 {
+            text.push_str(&format!("{{\"at_s\": {at}, \"label\": \"cold-{i}\", \"task_type\": \"t\", \"run_s\": 0.5, \"load_s\": 1.0}}\n"));
+        }
+    }
+    std::fs::write(&trace, text).unwrap();
+    let copies = dir.join("copies.csv");
+    run(&SimulateArgs {
+        trace: Some(trace),
+        workers: 8,
+        max_labels: 3,
+        policy: "affinity".into(),
+        copies: Some(copies.clone()),
+        ..SimulateArgs::default()
+    })
+    .unwrap();
+    let csv = std::fs::read_to_string(&copies).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "minute,hot_arrivals,affinity_copies,affinity_other_loads"
+    );
+    let rows: Vec<Vec<f64>> = lines
+        .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(rows.len(), 3);
+    assert!(
+        rows[1][2] > rows[0][2] + 1.0,
+        "copies rise with demand: {rows:?}"
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
