@@ -71,8 +71,6 @@ pub struct Dispatcher {
     draining: bool,
     catalogs: Catalogs,
     admission_control: bool,
-    /// Results dropped because their task was already final or given to another worker.
-    results_dropped: u64,
     metrics: Arc<Metrics>,
     /// Queue depth once a second over the last five minutes (the dashboard).
     queue_history: QueueHistory,
@@ -131,7 +129,6 @@ impl Dispatcher {
             draining: false,
             catalogs: Catalogs::new(0.0),
             admission_control: false,
-            results_dropped: 0,
         }
     }
 
@@ -348,14 +345,14 @@ impl Dispatcher {
         let now_s = self.now();
         if let Some(actions) = self.scheduler.release_abandoned(worker, key, now_s) {
             // Taken off this worker (deadline, run-time limit): the task is final or elsewhere.
-            self.results_dropped += 1;
+            self.metrics.result_dropped();
             self.apply(actions);
             return Ok(());
         }
         let Ok(actions) = self.scheduler.task_finished(worker, key, outcome, now_s) else {
             // Given to another worker since (or already answered): not a breach.
             tracing::info!(task_id = %report.task_id, "result for a task this worker no longer runs; dropped");
-            self.results_dropped += 1;
+            self.metrics.result_dropped();
             return Ok(());
         };
         if let Some(set) = self.running_on.get_mut(&worker) {
@@ -413,7 +410,7 @@ impl Dispatcher {
             });
         } else {
             // Already final (cancelled, deadline passed): its slot is free now.
-            self.results_dropped += 1;
+            self.metrics.result_dropped();
         }
         self.apply(actions);
         Ok(())
@@ -669,7 +666,7 @@ impl Handler<TaskFinished> for Dispatcher {
             .ok_or_else(|| "worker is not registered".to_owned())
             .and_then(|key| self.finish_report(key, msg.report));
         if result.is_err() {
-            self.results_dropped += 1;
+            self.metrics.result_dropped();
         }
         result
     }
@@ -707,7 +704,6 @@ impl Handler<GetStats> for Dispatcher {
             running: self.scheduler.running(),
             finished: self.tasks.totals(),
             restored_waiting: self.parked.len(),
-            results_dropped: self.results_dropped,
         })
     }
 }

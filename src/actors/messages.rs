@@ -234,8 +234,6 @@ pub struct DispatcherStats {
     pub finished: crate::tasks::FinishedTotals,
     /// Tasks restored from the store still waiting for a capable worker.
     pub restored_waiting: usize,
-    /// Results that arrived for tasks already final or given to another worker.
-    pub results_dropped: u64,
 }
 
 /// Read the dispatcher's counters.

@@ -31,6 +31,7 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
             queued: stats.queued,
             running: stats.running,
             labels_loaded,
+            restored_waiting: stats.restored_waiting,
         })
         .map_err(|e| ApiError::Internal(format!("cannot encode the metrics: {e}")))?;
     Ok(HttpResponse::Ok().content_type(CONTENT_TYPE).body(text))

@@ -8,7 +8,7 @@ use serde::Serialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use super::{dashboard, metrics, models, tasks, worker_listen, workers};
+use super::{dashboard, metrics, models, ready, tasks, worker_listen, workers};
 use crate::tasks::{ErrorBody, TaskView};
 
 /// Every error: `{"error": {"code", "message"}}`.
@@ -55,6 +55,7 @@ impl Modify for BearerAuth {
         models::list_models,
         models::upload_model,
         workers::health,
+        ready::ready,
         workers::list_workers,
         workers::list_labels,
         workers::label_stats,

@@ -2,13 +2,24 @@
 //! (`/health` stays 200 until the process exits).
 
 use actix_web::{web, HttpResponse};
-use serde_json::json;
 
+use super::workers::Health;
 use super::{ApiError, AppState};
 
+#[utoipa::path(
+    get,
+    path = "/health/ready",
+    tag = "pool",
+    responses(
+        (status = 200, description = "The server takes tasks", body = Health),
+        (status = 503, description = "Draining (`shutting_down`), with Retry-After", body = super::openapi::ErrorResponse),
+    )
+)]
 pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     if state.is_draining() {
         return Err(ApiError::shutting_down("the server is shutting down"));
     }
-    Ok(HttpResponse::Ok().json(json!({ "message": "ready" })))
+    Ok(HttpResponse::Ok().json(Health {
+        message: "ready".to_owned(),
+    }))
 }

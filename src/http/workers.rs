@@ -11,8 +11,8 @@ use crate::actors::registry::LabelStats;
 
 /// `{"message": "OK"}`.
 #[derive(Serialize, utoipa::ToSchema)]
-struct Health {
-    message: String,
+pub(super) struct Health {
+    pub(super) message: String,
 }
 
 /// Connected worker ids, in order of joining.

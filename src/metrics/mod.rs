@@ -63,6 +63,8 @@ pub struct PoolGauges {
     pub queued: usize,
     pub running: usize,
     pub labels_loaded: usize,
+    /// Tasks restored from the store, still waiting for a capable worker.
+    pub restored_waiting: usize,
 }
 
 pub struct Metrics {
@@ -84,6 +86,8 @@ pub struct Metrics {
     gauge_queued: Gauge,
     gauge_running: Gauge,
     gauge_labels_loaded: Gauge,
+    gauge_restored_waiting: Gauge,
+    results_dropped: Counter,
 }
 
 /// The lowercase name of a status, as the API shows it.
@@ -124,6 +128,8 @@ impl Metrics {
             gauge_queued: Gauge::default(),
             gauge_running: Gauge::default(),
             gauge_labels_loaded: Gauge::default(),
+            gauge_restored_waiting: Gauge::default(),
+            results_dropped: Counter::default(),
         };
         metrics.register();
         metrics
@@ -202,6 +208,21 @@ impl Metrics {
             "Distinct labels loaded or loading on at least one worker.",
             self.gauge_labels_loaded.clone(),
         );
+        r.register(
+            "tasks_restored_waiting",
+            "Tasks restored from the store, waiting for a capable worker.",
+            self.gauge_restored_waiting.clone(),
+        );
+        r.register(
+            "results_dropped",
+            "Results that arrived for tasks already final or given to another worker.",
+            self.results_dropped.clone(),
+        );
+    }
+
+    /// Counts a worker's result that was dropped (its task was final or elsewhere).
+    pub fn result_dropped(&self) {
+        self.results_dropped.inc();
     }
 
     /// Records a task that reached a final status.
@@ -263,6 +284,8 @@ impl Metrics {
         self.gauge_queued.set(as_i64(pool.queued));
         self.gauge_running.set(as_i64(pool.running));
         self.gauge_labels_loaded.set(as_i64(pool.labels_loaded));
+        self.gauge_restored_waiting
+            .set(as_i64(pool.restored_waiting));
         let mut out = String::new();
         prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry)?;
         Ok(out)
