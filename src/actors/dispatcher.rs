@@ -437,6 +437,9 @@ impl Actor for Dispatcher {
             let labels = this.scheduler.forget_idle_labels(this.now());
             if !labels.is_empty() {
                 tracing::debug!(count = labels.len(), "forgot idle labels");
+                for label in &labels {
+                    this.metrics.forget_label(label);
+                }
                 this.registry.do_send(LabelsForgotten { labels });
             }
         });

@@ -37,6 +37,14 @@ impl Bound {
         }
         OTHER.to_owned()
     }
+
+    /// Frees `value`'s own series for another value; true if it had one.
+    pub fn forget(&self, value: &str) -> bool {
+        self.kept
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(value)
+    }
 }
 
 #[cfg(test)]
@@ -51,6 +59,16 @@ mod tests {
         assert_eq!(bound.series("c"), OTHER);
         assert_eq!(bound.series("a"), "a"); // kept values keep their series
         assert_eq!(bound.series("d"), OTHER);
+    }
+
+    #[test]
+    fn a_forgotten_value_makes_room_for_another() {
+        let bound = Bound::new(1);
+        assert_eq!(bound.series("a"), "a");
+        assert_eq!(bound.series("b"), OTHER);
+        assert!(bound.forget("a"));
+        assert!(!bound.forget("a"));
+        assert_eq!(bound.series("b"), "b");
     }
 
     #[test]

@@ -220,6 +220,35 @@ impl Metrics {
         );
     }
 
+    /// Drops the series of a label the dispatcher forgot, freeing its place in the bound.
+    pub fn forget_label(&self, label: &str) {
+        if !self.labels.forget(label) {
+            return; // summed under `_other`: nothing of its own to drop
+        }
+        for status in [
+            Status::Queued,
+            Status::Running,
+            Status::Completed,
+            Status::Failed,
+            Status::Cancelled,
+        ] {
+            let by = LabelStatus {
+                label: label.to_owned(),
+                status: status_name(status).to_owned(),
+            };
+            for family in [&self.latency, &self.queue_wait, &self.load, &self.run] {
+                family.remove(&by);
+            }
+        }
+        let by = LabelOnly {
+            label: label.to_owned(),
+        };
+        self.label_tasks.remove(&by);
+        self.label_misses.remove(&by);
+        self.label_load_seconds.remove(&by);
+        self.label_run_seconds.remove(&by);
+    }
+
     /// Counts a worker's result that was dropped (its task was final or elsewhere).
     pub fn result_dropped(&self) {
         self.results_dropped.inc();
@@ -375,5 +404,17 @@ mod tests {
         let a = r#"smart_routing_label_tasks_total{label="a"}"#;
         assert_eq!(line(&text, a), format!("{a} 2"));
         assert!(!text.contains(r#"label="c""#), "{text}");
+    }
+
+    #[test]
+    fn a_forgotten_label_loses_its_series_and_frees_its_place() {
+        let metrics = Metrics::new(1, 10);
+        metrics.task_ended(&view("a", Some("w"), Status::Completed, true));
+        metrics.forget_label("a");
+        metrics.task_ended(&view("b", Some("w"), Status::Completed, false));
+        let text = metrics.encode(PoolGauges::default()).unwrap();
+        assert!(!text.contains(r#"label="a""#), "{text}");
+        let b = r#"smart_routing_label_tasks_total{label="b"}"#;
+        assert_eq!(line(&text, b), format!("{b} 1"));
     }
 }
