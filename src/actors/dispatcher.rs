@@ -183,8 +183,10 @@ impl Dispatcher {
                         set.remove(&task);
                     }
                     if let Some(record) = self.tasks.get_key_mut(task) {
-                        record.view.status = Status::Queued;
-                        record.view.worker = None;
+                        if !record.view.status.is_final() {
+                            record.view.status = Status::Queued;
+                            record.view.worker = None;
+                        }
                         let task_id = record.view.task_id.clone();
                         tracing::warn!(task_id = %task_id, "task taken off its worker (deadline or run-time limit)");
                         self.send(worker, WorkerCommand::Cancel { task_id });
