@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 TASKS=${1:-100000}
 LABELS=${2:-20000}
 IDLE=${3:-20}
-BIN=target/release/smart-routing
-cargo build --release --bin smart-routing >&2
+BIN=${BIN:-target/release/smart-routing}
+[ "$BIN" = target/release/smart-routing ] && cargo build --release --bin smart-routing >&2
 
 work=$(mktemp -d)
 pids=()
