@@ -2,6 +2,7 @@
 //! remote worker), local ONNX workers, log sink (JSONL on disk). Messages shared between them live in
 //! `messages`.
 
+mod admission;
 mod catalog;
 mod dispatcher;
 mod local_worker;
@@ -11,7 +12,8 @@ pub mod registry;
 mod relay;
 mod session;
 
-pub use dispatcher::{unix_ms, Dispatcher, DispatcherBounds};
+pub use admission::DispatcherBounds;
+pub use dispatcher::{unix_ms, Dispatcher};
 pub use local_worker::{LocalWorker, LocalWorkerSpec};
 pub use log_sink::LogSink;
 pub use registry::LabelRegistry;
