@@ -12,8 +12,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use actix::prelude::*;
 use serde_json::json;
 
+use super::admission::{Admission, DispatcherBounds};
 use super::board::{PoolView, WorkerLoad};
-use super::catalog::Catalogs;
 use super::messages::*;
 use super::registry::LabelRegistry;
 use super::task_spans::TaskSpans;
@@ -29,17 +29,6 @@ use crate::tasks::{ErrorBody, Status, TaskRecord, TaskTable, TaskView, Timings};
 const TICK: Duration = Duration::from_millis(50);
 /// How often labels nobody uses are looked for (it looks at every label).
 const FORGET_EVERY: Duration = Duration::from_secs(1);
-
-/// The dispatcher's bounds beyond the routing core's (see `Config`).
-#[derive(Debug, Clone, Copy)]
-pub struct DispatcherBounds {
-    /// Refuse a task whose deadline the current estimate says cannot be met.
-    pub admission_control: bool,
-    /// How long a label stays loadable after the last worker announcing it left.
-    pub worker_grace_s: f64,
-    /// Bytes of finished tasks retained at most.
-    pub max_retained_bytes: usize,
-}
 
 struct WorkerEntry {
     key: WorkerKey,
@@ -69,8 +58,7 @@ pub struct Dispatcher {
     max_attempts: u32,
     /// Stopping: start nothing, fail nothing; unfinished tasks stay for the restart.
     draining: bool,
-    catalogs: Catalogs,
-    admission_control: bool,
+    admission: Admission,
     metrics: Arc<Metrics>,
     /// Queue depth once a second over the last five minutes (the dashboard).
     queue_history: QueueHistory,
@@ -127,40 +115,15 @@ impl Dispatcher {
             parked: Vec::new(),
             max_attempts,
             draining: false,
-            catalogs: Catalogs::new(0.0),
-            admission_control: false,
+            admission: Admission::default(),
         }
     }
 
     /// Applies the bounds the routing core does not hold.
     pub fn with_bounds(mut self, bounds: DispatcherBounds) -> Self {
-        self.catalogs = Catalogs::new(bounds.worker_grace_s);
-        self.admission_control = bounds.admission_control;
+        self.admission = Admission::new(&bounds);
         self.tasks.set_max_bytes(bounds.max_retained_bytes);
         self
-    }
-
-    /// Refuses a task no connected worker can load, or whose deadline cannot be met.
-    fn admit(&self, task: &NewTask) -> Result<(), SubmitError> {
-        let now_s = self.now();
-        if !self.catalogs.can_load(&task.label, now_s) {
-            return Err(SubmitError::UnknownLabel(task.label.clone()));
-        }
-        let Some(deadline) = task.deadline.filter(|_| self.admission_control) else {
-            return Ok(());
-        };
-        match self
-            .scheduler
-            .estimate_s(&task.label, &task.task_type, now_s)
-        {
-            Some(estimate) if estimate > deadline.as_secs_f64() => {
-                Err(SubmitError::DeadlineUnmeetable {
-                    estimate_ms: (estimate * 1000.0).ceil() as u64,
-                    deadline_ms: deadline.as_millis() as u64,
-                })
-            }
-            _ => Ok(()),
-        }
     }
 
     /// Records finished tasks into `metrics` (the server's shared ones).
@@ -229,8 +192,10 @@ impl Dispatcher {
                         set.remove(&task);
                     }
                     if let Some(record) = self.tasks.get_key_mut(task) {
-                        record.view.status = Status::Queued;
-                        record.view.worker = None;
+                        if !record.view.status.is_final() {
+                            record.view.status = Status::Queued;
+                            record.view.worker = None;
+                        }
                         let task_id = record.view.task_id.clone();
                         tracing::warn!(task_id = %task_id, "task taken off its worker (deadline or run-time limit)");
                         self.send(worker, WorkerCommand::Cancel { task_id });
@@ -461,7 +426,7 @@ impl Handler<SubmitTask> for Dispatcher {
         {
             return Err(SubmitError::Duplicate(task.task_id));
         }
-        self.admit(&task)?;
+        self.admission.admit(&self.scheduler, &task, self.now())?;
         let span = self.spans.open(&task.task_id, &task.label, &task.task_type);
         let _task = span.enter();
         let now = Instant::now();
@@ -605,7 +570,7 @@ impl Handler<WorkerJoined> for Dispatcher {
                 slots: registration.slots,
             },
         );
-        self.catalogs.joined(key, registration.catalog.clone());
+        self.admission.joined(key, registration.catalog.clone());
         self.registry.do_send(WorkerConnected {
             worker_id: worker_id.clone(),
             task_types: registration.task_types.clone(),
@@ -644,7 +609,7 @@ impl Handler<WorkerLeft> for Dispatcher {
             }
         }
         let now_s = self.now();
-        self.catalogs.left(key, now_s);
+        self.admission.left(key, now_s);
         let actions = self.scheduler.worker_left(key, now_s);
         self.apply(actions);
         self.worker_ids.remove(&key);
@@ -717,7 +682,7 @@ impl Handler<RepositoryLabels> for Dispatcher {
     /// Models added to the server's repository are loadable by the in-process workers.
     fn handle(&mut self, msg: RepositoryLabels, _: &mut Context<Self>) {
         for entry in self.workers.values().filter(|e| e.local) {
-            self.catalogs.extend(entry.key, &msg.labels);
+            self.admission.catalogs.extend(entry.key, &msg.labels);
         }
     }
 }

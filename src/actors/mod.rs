@@ -2,6 +2,7 @@
 //! remote worker), local ONNX workers, log sink (JSONL on disk). Messages shared between them live in
 //! `messages`.
 
+mod admission;
 mod catalog;
 pub mod board;
 mod dispatcher;
@@ -15,7 +16,8 @@ mod relay;
 mod session;
 mod task_spans;
 
-pub use dispatcher::{unix_ms, Dispatcher, DispatcherBounds};
+pub use admission::DispatcherBounds;
+pub use dispatcher::{unix_ms, Dispatcher};
 pub use local_worker::{LocalWorker, LocalWorkerSpec};
 pub use log_sink::LogSink;
 pub use registry::LabelRegistry;

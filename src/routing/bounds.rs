@@ -7,6 +7,7 @@ use std::collections::HashSet;
 
 use super::scheduler::Scheduler;
 use super::types::{Action, LabelId, Reject, TaskKey, Time, WorkerKey};
+use super::worker::Running;
 
 impl Scheduler {
     /// Whether tasks of `task_type` may still wait for a worker that went away.
@@ -42,20 +43,9 @@ impl Scheduler {
             })
             .collect();
         for (task, late) in expired {
-            let Some(run) = self.running.remove(&task) else {
+            let Some(run) = self.abandon(task) else {
                 continue;
             };
-            if let Some(worker) = self.workers.get_mut(&run.worker) {
-                worker.running.retain(|t| *t != task);
-                worker.abandoned.push(task);
-                if let Some(held) = worker
-                    .labels
-                    .iter_mut()
-                    .find(|h| h.label == run.waiting.label)
-                {
-                    held.in_flight = held.in_flight.saturating_sub(1);
-                }
-            }
             actions.push(Action::Abandon {
                 task,
                 worker: run.worker,
@@ -77,6 +67,23 @@ impl Scheduler {
                 self.queue.push(task, waiting);
             }
         }
+    }
+
+    /// Takes a running task off its worker, whose slot stays busy until it reports.
+    pub(super) fn abandon(&mut self, task: TaskKey) -> Option<Running> {
+        let run = self.running.remove(&task)?;
+        if let Some(worker) = self.workers.get_mut(&run.worker) {
+            worker.running.retain(|t| *t != task);
+            worker.abandoned.push(task);
+            if let Some(held) = worker
+                .labels
+                .iter_mut()
+                .find(|h| h.label == run.waiting.label)
+            {
+                held.in_flight = held.in_flight.saturating_sub(1);
+            }
+        }
+        Some(run)
     }
 
     /// The worker reported a task that was taken off it: frees its slot. `None` when the

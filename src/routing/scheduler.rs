@@ -412,7 +412,8 @@ impl Scheduler {
         if self.queue.remove(task).is_some() {
             return Cancelled::Dequeued;
         }
-        match self.running.get(&task) {
+        // Its slot stays busy until the worker reports; that report is stale.
+        match self.abandon(task) {
             Some(run) => Cancelled::Running(Action::Cancel {
                 task,
                 worker: run.worker,

@@ -276,6 +276,10 @@ fn cancel_dequeues_waiting_tasks_and_asks_the_worker_for_running_ones() {
         })
     );
     assert_eq!(s.cancel(TaskKey(3)), Cancelled::Unknown);
+    // The slot stays busy until the worker reports the cancelled task.
+    assert!(s.submit(task(4, A), 1.0).unwrap().is_empty());
+    let actions = s.release_abandoned(WorkerKey(1), TaskKey(1), 2.0).unwrap();
+    assert_eq!(runs(&actions), vec![(4, 1, false)]);
 }
 
 #[test]

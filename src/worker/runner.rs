@@ -187,3 +187,61 @@ async fn run_task<E: Executor>(
         failure,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Loads at once; runs forever.
+    struct Stuck;
+
+    impl Executor for Stuck {
+        fn task_types(&self) -> Vec<String> {
+            vec!["t".into()]
+        }
+
+        async fn load(&self, _label: &str) -> Result<(), String> {
+            Ok(())
+        }
+
+        fn evict(&self, _label: &str) {}
+
+        async fn run(&self, _task: &RunTask) -> Result<String, String> {
+            std::future::pending().await
+        }
+    }
+
+    #[test]
+    fn a_task_past_its_deadline_is_reported_as_deadline_exceeded() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let report = tokio::task::LocalSet::new().block_on(&runtime, async {
+            let (tx, mut rx) = mpsc::unbounded_channel();
+            let running: Running = Rc::default();
+            let task = RunTask {
+                task_id: "late".into(),
+                task_type: "t".into(),
+                label: "l".into(),
+                parameters_json: "{}".into(),
+                deadline_unix_ms: Some(unix_ms() + 50),
+            };
+            let labels = Rc::new(Labels::new(1));
+            handle(
+                WorkerCommand::Run(task),
+                &Rc::new(Stuck),
+                &labels,
+                &running,
+                &tx,
+            );
+            loop {
+                if let Some(FromWorker::TaskResult(report)) = rx.recv().await {
+                    return report;
+                }
+            }
+        });
+        assert_eq!(report.failure, FailureKind::DeadlineExceeded);
+        assert!(report.outcome.is_err());
+    }
+}

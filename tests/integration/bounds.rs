@@ -97,10 +97,18 @@ async fn a_running_task_past_its_deadline_is_504_and_its_late_result_is_dropped(
         "{view}"
     );
     // Its result comes after all: dropped and counted, the worker stays.
-    worker.send(&report("late", Ok("{}"), FailureKind::Failed)).await;
+    worker
+        .send(&report("late", Ok("{}"), FailureKind::Failed))
+        .await;
     let next = run_in_background(&server, task("next", "echo", "l"));
-    assert_eq!(next_run(&mut worker).await, "next", "the slot is free again");
-    worker.send(&report("next", Ok("{}"), FailureKind::Failed)).await;
+    assert_eq!(
+        next_run(&mut worker).await,
+        "next",
+        "the slot is free again"
+    );
+    worker
+        .send(&report("next", Ok("{}"), FailureKind::Failed))
+        .await;
     assert_eq!(next.await.unwrap().0, 200);
     assert_eq!(dropped_results(&server).await, 1);
     assert_eq!(server.workers().await, ["slow"]);
@@ -145,7 +153,10 @@ async fn a_task_with_no_result_past_max_run_s_is_retried_then_given_up() {
     worker.register("mute", &["echo"], &["l"]).await;
     server.wait_workers(1).await;
     assert_eq!(
-        server.post("/send-task", &task("stuck", "echo", "l")).await.0,
+        server
+            .post("/send-task", &task("stuck", "echo", "l"))
+            .await
+            .0,
         202
     );
     for _attempt in 0..2 {
@@ -212,14 +223,19 @@ async fn tasks_wait_for_their_only_worker_to_come_back() {
     server.wait_workers(0).await;
     // Submitted while it is away: waits too.
     assert_eq!(
-        server.post("/send-task", &task("queued", "echo", "l")).await.0,
+        server
+            .post("/send-task", &task("queued", "echo", "l"))
+            .await
+            .0,
         202
     );
     let mut worker = RawWorker::connect(&server, "flaky").await.unwrap();
     worker.register("flaky", &["echo"], &[]).await;
     for _ in 0..2 {
         let id = next_run(&mut worker).await;
-        worker.send(&report(&id, Ok("{}"), FailureKind::Failed)).await;
+        worker
+            .send(&report(&id, Ok("{}"), FailureKind::Failed))
+            .await;
     }
     assert_eq!(running.await.unwrap().0, 200);
     assert_eq!(server.wait_final("queued").await["status"], "completed");
@@ -249,7 +265,10 @@ async fn task_types_of_departed_workers_are_forgotten() {
         let reason = fresh.next_command().await.unwrap_err();
         assert!(reason.contains("too many distinct task types"), "{reason}");
     }
-    assert!(joined, "the departed worker's task types were never forgotten");
+    assert!(
+        joined,
+        "the departed worker's task types were never forgotten"
+    );
     // One worker alone may not announce more than the dispatcher can tell apart.
     let mut many = RawWorker::connect(&server, "many").await.unwrap();
     let too_many: Vec<String> = (0..65).map(|i| format!("t{i}")).collect();
