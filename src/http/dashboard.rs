@@ -17,6 +17,8 @@ const STYLE: &str = include_str!("assets/dashboard.css");
 
 /// How many of the latest events the dashboard shows.
 const EVENTS: usize = 30;
+/// How many labels it lists: the busiest ones, so the page stays small with many labels.
+const LABELS: usize = 50;
 
 /// One worker: its slots, what it runs and which labels it holds.
 #[derive(Debug, Serialize, ToSchema)]
@@ -36,7 +38,10 @@ pub struct DashboardState {
     pub running: usize,
     /// Queue depth once a second over the last five minutes, oldest first.
     pub queue_history: Vec<QueueSample>,
+    /// The busiest labels (most requests first), at most 50.
     pub labels: Vec<LabelRow>,
+    /// How many labels there are in all.
+    pub labels_total: usize,
     /// The latest records of the event log (`events.jsonl`), newest last.
     #[schema(value_type = Vec<Object>)]
     pub events: Vec<serde_json::Value>,
@@ -101,6 +106,11 @@ pub async fn style() -> HttpResponse {
 pub async fn state(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let pool = state.dispatcher.send(GetPool).await?;
     let mut board = state.registry.send(GetLabelBoard).await?;
+    let labels_total = board.labels.len();
+    board
+        .labels
+        .sort_by(|a, b| b.requests.cmp(&a.requests).then(a.label.cmp(&b.label)));
+    board.labels.truncate(LABELS);
     let events = state.log.send(RecentRecords { limit: EVENTS }).await?;
     let workers = pool
         .workers
@@ -117,6 +127,7 @@ pub async fn state(state: web::Data<AppState>) -> Result<HttpResponse, ApiError>
         running: pool.running,
         queue_history: pool.history,
         labels: board.labels,
+        labels_total,
         events,
     }))
 }

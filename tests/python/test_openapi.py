@@ -56,6 +56,7 @@ def test_schemathesis_finds_no_server_error_and_no_departure(pool: Server) -> No
         "--workers", "2",
         "--suppress-health-check", "all",
     ]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    # Its cache and reports go to the server's scratch folder, not the checkout.
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=pool.workdir)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-12000:]

@@ -91,6 +91,8 @@ function render(state) {
     tr.dataset.label = l.label;
     return tr;
   }), "no task finished yet", 7);
+  document.getElementById("labels-shown").textContent =
+    state.labels_total > state.labels.length ? `, ${state.labels.length} of ${state.labels_total}` : "";
 
   fill("events", state.events.slice(-EVENTS_SHOWN).reverse().map((e) => row([
     el("td", e.unix_ms ? new Date(e.unix_ms).toLocaleTimeString() : ""),
