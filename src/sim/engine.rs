@@ -12,6 +12,7 @@ use rand::{RngCore, SeedableRng};
 
 use super::events::{Event, Scheduled};
 use super::scenario::{Arrivals, Broken, Scenario};
+use super::trace::label_load_times;
 use crate::report::Samples;
 use crate::routing::{
     Action, LabelId, Outcome, Policy, Scheduler, TaskKey, TaskSpec, WorkerKey, WorkerSpec,
@@ -115,7 +116,10 @@ pub fn simulate_logged(
         loads: 0,
         first_sent: None,
         last_done: 0.0,
-        trace_load_s: trace_load_times(&scenario.arrivals),
+        trace_load_s: match &scenario.arrivals {
+            Arrivals::Trace(entries) => label_load_times(entries),
+            Arrivals::Closed { .. } => HashMap::new(),
+        },
         moves: Vec::new(),
     };
     for i in 0..scenario.workers {
@@ -477,22 +481,4 @@ impl World<'_> {
         self.schedule(ready + run_s, Event::TaskDone { worker, task });
         Ok(())
     }
-}
-
-/// Per label, the mean `load_s` its trace entries give.
-fn trace_load_times(arrivals: &Arrivals) -> HashMap<String, f64> {
-    let Arrivals::Trace(entries) = arrivals else {
-        return HashMap::new();
-    };
-    let mut sums: HashMap<String, (f64, u32)> = HashMap::new();
-    for entry in entries {
-        if let Some(load_s) = entry.load_s {
-            let e = sums.entry(entry.label.clone()).or_default();
-            e.0 += load_s;
-            e.1 += 1;
-        }
-    }
-    sums.into_iter()
-        .map(|(label, (sum, n))| (label, sum / f64::from(n)))
-        .collect()
 }

@@ -2,6 +2,8 @@
 //! per line, optionally with the task's measured `run_s` and its label's `load_s`, parsed
 //! with errors that name the line. No IO here: the caller reads the file.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 /// One arrival of a trace.
@@ -71,6 +73,21 @@ pub fn parse_trace(text: &str) -> Result<Vec<TraceEntry>, TraceError> {
     }
     entries.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
     Ok(entries)
+}
+
+/// Per label, the mean `load_s` its entries give (labels without one are left out).
+pub fn label_load_times(entries: &[TraceEntry]) -> HashMap<String, f64> {
+    let mut sums: HashMap<String, (f64, u32)> = HashMap::new();
+    for entry in entries {
+        if let Some(load_s) = entry.load_s {
+            let e = sums.entry(entry.label.clone()).or_default();
+            e.0 += load_s;
+            e.1 += 1;
+        }
+    }
+    sums.into_iter()
+        .map(|(label, (sum, n))| (label, sum / f64::from(n)))
+        .collect()
 }
 
 #[cfg(test)]
