@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Python tests (pytest) against the real binary: creates .cache/venv-test from
 # tests/python/requirements.txt (once; again when that file changes), then runs pytest.
-# Expects target/debug/smart-routing (cargo test builds it) or SMART_ROUTING_BIN.
+# Expects target/debug/smart-routing (cargo test builds it) or SR_TEST_BIN (not SMART_ROUTING_*: the server reads those as settings).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"

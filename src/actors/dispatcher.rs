@@ -696,11 +696,7 @@ impl Handler<GetPool> for Dispatcher {
             .iter()
             .map(|(worker_id, entry)| WorkerLoad {
                 worker_id: worker_id.clone(),
-                kind: if entry.local {
-                    "local"
-                } else {
-                    "remote"
-                },
+                kind: if entry.local { "local" } else { "remote" },
                 slots: entry.slots,
                 busy: self.running_on.get(&entry.key).map_or(0, HashSet::len),
             })

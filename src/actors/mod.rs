@@ -3,8 +3,8 @@
 //! `messages`.
 
 mod admission;
-mod catalog;
 pub mod board;
+mod catalog;
 mod dispatcher;
 mod local_worker;
 pub mod log_file;

@@ -1,7 +1,7 @@
 //! Integration tests: the real binary on loopback, real workers, real WebSocket frames.
 
-mod cli_errors;
 mod bounds;
+mod cli_errors;
 mod common;
 mod drain;
 mod durability;

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(os.environ.get("SMART_ROUTING_BIN", ROOT / "target" / "debug" / "smart-routing"))
+BIN = Path(os.environ.get("SR_TEST_BIN", ROOT / "target" / "debug" / "smart-routing"))
 
 
 @dataclass

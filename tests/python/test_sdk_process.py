@@ -73,7 +73,6 @@ def test_sigterm_finishes_the_running_task_then_exits(server: Server, tmp_path: 
     wait_for(lambda: server.get("/workers").json()["workers"] == [], what="the worker to leave")
 
 
-@pytest.mark.skip(reason="needs server drain (issue 7): the server sends Drain to workers on SIGTERM")
 def test_server_sigterm_drains_the_python_worker(tmp_path: Path) -> None:
     server = start_server()
     try:
