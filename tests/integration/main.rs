@@ -2,6 +2,7 @@
 
 mod common;
 mod event_log;
+mod fuzz_regressions;
 mod http_api;
 mod http_edge;
 mod models;
