@@ -12,7 +12,10 @@ mod checks {
 fn inputs(target: &str) -> Vec<(String, Vec<u8>)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
-    for dir in [root.join("tests/fixtures/fuzz").join(target), root.join("fuzz/seeds").join(target)] {
+    for dir in [
+        root.join("tests/fixtures/fuzz").join(target),
+        root.join("fuzz/seeds").join(target),
+    ] {
         for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
             let path = entry.path();
             if path.is_file() && !path.ends_with("README.md") {
