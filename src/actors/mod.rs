@@ -21,4 +21,4 @@ pub use dispatcher::{unix_ms, Dispatcher};
 pub use local_worker::{LocalWorker, LocalWorkerSpec};
 pub use log_sink::LogSink;
 pub use registry::LabelRegistry;
-pub use session::WorkerSession;
+pub use session::{close_frame, WorkerSession};

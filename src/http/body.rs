@@ -80,6 +80,61 @@ pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     })
 }
 
+/// Any JSON value, checked the way a worker decoding it into a value will: unlike
+/// `IgnoredAny` (which only scans), numbers must fit a float (`1e400` does not). Keeps
+/// nothing; nesting is bounded by serde_json's recursion limit.
+pub struct AnyJson;
+
+impl<'de> serde::Deserialize<'de> for AnyJson {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(AnyJsonVisitor)
+    }
+}
+
+struct AnyJsonVisitor;
+
+impl<'de> serde::de::Visitor<'de> for AnyJsonVisitor {
+    type Value = AnyJson;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<AnyJson, E> {
+        Ok(AnyJson)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<AnyJson, E> {
+        Ok(AnyJson)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<AnyJson, E> {
+        Ok(AnyJson)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<AnyJson, E> {
+        Ok(AnyJson)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<AnyJson, E> {
+        Ok(AnyJson)
+    }
+
+    fn visit_unit<E>(self) -> Result<AnyJson, E> {
+        Ok(AnyJson)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<AnyJson, A::Error> {
+        while seq.next_element::<AnyJson>()?.is_some() {}
+        Ok(AnyJson)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<AnyJson, A::Error> {
+        while map.next_entry::<AnyJson, AnyJson>()?.is_some() {}
+        Ok(AnyJson)
+    }
+}
+
 /// Whether JSON text nests arrays and objects deeper than `max`. One pass, no allocation,
 /// no recursion; brackets inside strings do not count. Says nothing about validity.
 pub fn nests_deeper_than(text: &str, max: usize) -> bool {
@@ -136,6 +191,22 @@ mod tests {
             decode::<Pair>(b"\"s\"").unwrap_err().code(),
             "invalid_field"
         );
+    }
+
+    #[test]
+    fn any_json_checks_numbers_as_a_worker_would() {
+        for ok in [
+            "{}",
+            "[1, -2, 3.5, \"s\", null, true, {\"a\": [{}]}]",
+            "18446744073709551615",
+        ] {
+            assert!(serde_json::from_str::<AnyJson>(ok).is_ok(), "{ok}");
+        }
+        for bad in ["1e400", "[-1e999]", "{\"a\": 1", "nope"] {
+            assert!(serde_json::from_str::<AnyJson>(bad).is_err(), "{bad}");
+        }
+        // A huge integer is read as a float, like serde_json::Value does.
+        assert!(serde_json::from_str::<AnyJson>(&"9".repeat(400)).is_err());
     }
 
     #[test]

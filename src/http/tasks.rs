@@ -60,7 +60,7 @@ fn validate(body: TaskBody, max_len: usize, max_deadline_ms: u64) -> Result<NewT
     if body.task_id.contains('/') {
         return Err(ApiError::invalid("task_id", "must not contain '/'"));
     }
-    if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&body.parameters_json) {
+    if let Err(e) = serde_json::from_str::<body::AnyJson>(&body.parameters_json) {
         return Err(ApiError::invalid(
             "parameters_json",
             format!("is not JSON: {e}"),

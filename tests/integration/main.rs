@@ -6,6 +6,7 @@ mod common;
 mod drain;
 mod durability;
 mod event_log;
+mod fuzz_regressions;
 mod http_api;
 mod http_edge;
 mod models;
