@@ -36,8 +36,11 @@ pub async fn live() -> HttpResponse {
     HttpResponse::Ok().finish()
 }
 
-/// Whether at least one worker is connected to run inference.
+/// Whether the server takes work (it is not draining) and a worker is connected to run it.
 pub async fn server_ready_value(state: &AppState) -> Result<bool, OipError> {
+    if state.is_draining() {
+        return Ok(false);
+    }
     Ok(!state.registry.send(ListWorkers).await?.is_empty())
 }
 
