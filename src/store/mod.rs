@@ -171,15 +171,20 @@ impl Journal {
 
 /// Most operations in one transaction; bounds the latency of the first in a burst.
 const MAX_BATCH: usize = 8192;
+/// How long the writer gathers operations before committing them together.
+const GATHER: Duration = Duration::from_micros(500);
 const PRUNE_EVERY: Duration = Duration::from_secs(1);
 
 /// The writer thread: takes everything queued, commits it at once, then acknowledges.
 fn writer(mut db: sqlite::Db, rx: mpsc::Receiver<Op>) {
     let mut last_prune = std::time::Instant::now();
     while let Ok(first) = rx.recv() {
+        // Gather what arrives within a short window: fewer, larger transactions.
         let mut batch = vec![first];
+        let until = std::time::Instant::now() + GATHER;
         while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            match rx.recv_timeout(left) {
                 Ok(op) => batch.push(op),
                 Err(_) => break,
             }
