@@ -104,6 +104,7 @@ class Client:
         self.accepted = set()
         self.answers = {}  # task_id -> final view answered by /run-task
         self.refusals = Counter()
+        self.kept_at_drain = 0
 
     def port(self):
         return self.cluster.port
@@ -130,12 +131,13 @@ class Client:
                         self.answers[task["task_id"]] = body
                 return
             code = (body or {}).get("error", {}).get("code", str(status))
-            with self.lock:
-                self.refusals[code] += 1
             if code == "shutting_down" and wait and "is kept" in (body or {}).get("error", {}).get("message", ""):
                 with self.lock:
                     self.accepted.add(task["task_id"])
+                    self.kept_at_drain += 1
                 return
+            with self.lock:
+                self.refusals[code] += 1
             time.sleep(0.2)  # not accepted (no worker yet, queue full, draining): retry
 
     def after_outage(self, task_id):
@@ -286,6 +288,7 @@ def main():
     print(f"completed:  {completed}")
     print(f"failed:     {sum(by_code.values())} {dict(by_code) if by_code else ''}")
     print(f"refused before acceptance (retried): {dict(client.refusals)}")
+    print(f"/run-task answered 503 shutting_down at the drain, task kept: {client.kept_at_drain}")
     print(f"lost:       {len(lost)} {lost[:10] if lost else ''}")
     print(f"duplicated: {len(duplicated) + len(mismatched)} "
           f"(final events > 1: {duplicated[:10]}, /run-task answer != final view: {mismatched[:10]})")

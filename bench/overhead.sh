@@ -49,11 +49,12 @@ run() { # run NAME PATH -> one table row
     out="$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s bench/overhead.lua "$URL" -- "$path")"
   fi
   local rps p50 p99 errors
-  rps="$(awk '/^Requests\/sec/ {print $2}' <<<"$out")"
+  rps="$(awk '/^accepted_per_s/ {print $2}' <<<"$out")"
+  [ -n "$rps" ] || rps="$(awk '/^Requests\/sec/ {printf "%.0f", $2}' <<<"$out")"
   p50="$(awk '$1=="50%" {print $2}' <<<"$out")"
   p99="$(awk '$1=="99%" {print $2}' <<<"$out")"
-  errors="$(awk '/Non-2xx/ {print $5}' <<<"$out")"
-  echo "$name|$path|$rps|$p50|$p99|${errors:-0}"
+  errors="$(awk '/^statuses/ {print $2}' <<<"$out")"
+  echo "$name|$path|$rps|$p50|$p99|${errors:-200 only}"
 }
 
 ROWS=()
@@ -75,7 +76,7 @@ stop
 HEALTH="$(cut -d'|' -f3 <<<"${ROWS[0]}")"
 echo "wrk -t2 -c$CONNECTIONS -d${DURATION}s --latency; 4 no-op workers (--time-scale 0, 64 slots); $(nproc) cores; $(date -u +%FT%TZ)"
 echo
-echo "| store | path | requests/s | p50 | p99 | non-2xx | ratio to /health (store off) |"
+echo "| store | path | 2xx answers/s | p50 | p99 | statuses | ratio to /health (store off) |"
 echo "|---|---|---|---|---|---|---|"
 for row in "${ROWS[@]}"; do
   IFS='|' read -r name path rps p50 p99 errors <<<"$row"

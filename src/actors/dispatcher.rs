@@ -146,7 +146,7 @@ impl Dispatcher {
                 latency_s: view.timings.total_ms as f64 / 1000.0,
             });
         }
-        self.log.do_send(Record(json!({
+        let record = Record(json!({
             "unix_ms": unix_ms(),
             "event": event,
             "task_id": view.task_id,
@@ -158,7 +158,15 @@ impl Dispatcher {
             "attempts": view.attempts,
             "timings": view.timings,
             "error": view.error,
-        })));
+        }));
+        match &self.journal {
+            // A final result is logged once stored, so a crash cannot log it twice.
+            Some(journal) if view.status.is_final() => {
+                let log = self.log.clone();
+                journal.after_commit(move || log.do_send(record));
+            }
+            _ => self.log.do_send(record),
+        }
     }
 
     fn worker_event(&self, event: &str, worker_id: &str, detail: serde_json::Value) {
@@ -629,14 +637,22 @@ impl Handler<TaskFinished> for Dispatcher {
     type Result = Result<(), String>;
 
     fn handle(&mut self, msg: TaskFinished, _: &mut Context<Self>) -> Self::Result {
+        let task_id = msg.report.task_id.clone();
         let result = self
             .live(&msg.worker_id, msg.conn)
             .ok_or_else(|| "worker is not registered".to_owned())
             .and_then(|key| self.finish_report(key, msg.report));
-        if result.is_err() {
-            self.metrics.result_dropped();
+        let Err(reason) = result else {
+            return Ok(());
+        };
+        self.metrics.result_dropped();
+        if self.live(&msg.worker_id, msg.conn).is_some() && self.tasks.key_of(&task_id).is_some() {
+            // A late result (the task was cancelled, timed out or given to another worker):
+            // dropped, and the worker stays connected.
+            tracing::debug!(task_id = %task_id, worker_id = %msg.worker_id, %reason, "late result dropped");
+            return Ok(());
         }
-        result
+        Err(reason)
     }
 }
 

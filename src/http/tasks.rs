@@ -116,7 +116,11 @@ async fn submit(
     let bytes = body::read(req, payload, state.config.max_body_bytes).await?;
     let task = decode_task(&bytes, &state.config)?;
     let submitted = state.dispatcher.send(SubmitTask { task, wait }).await??;
-    // Accepted means stored: the answer waits for the commit.
+    // Accepted means stored: the answer waits for the commit. (`/run-task` answers only
+    // with the final result, whose commit comes after this one.)
+    if wait {
+        return Ok(submitted);
+    }
     if let Err(e) = state.committed().await {
         state.dispatcher.do_send(CancelTask {
             task_id: submitted.view.task_id.clone(),
@@ -194,6 +198,7 @@ pub async fn run_task(
     let Ok(view) = done.await else {
         guard.task_id = None;
         if state.is_draining() {
+            state.committed().await?;
             return Err(ApiError::shutting_down(format!(
                 "the server is shutting down; task '{}' is kept and runs after the restart",
                 submitted.view.task_id

@@ -85,9 +85,17 @@ pub struct Retention {
 
 enum Op {
     Accept(StoredTask),
-    Start { task_id: String, attempts: u32 },
-    Finish { view: TaskView, unix_ms: u64 },
+    Start {
+        task_id: String,
+        attempts: u32,
+    },
+    Finish {
+        view: TaskView,
+        unix_ms: u64,
+    },
     Sync(oneshot::Sender<Result<(), String>>),
+    /// Runs once everything queued before it is committed (not if the commit fails).
+    After(Box<dyn FnOnce() + Send>),
 }
 
 /// A handle on the store's writer thread; cheap to clone. Writes are queued in order
@@ -143,6 +151,12 @@ impl Journal {
         });
     }
 
+    /// Runs `then` on the store's thread once every write queued before it is committed,
+    /// e.g. to log a final result only when it can no longer be lost.
+    pub fn after_commit(&self, then: impl FnOnce() + Send + 'static) {
+        let _ = self.ops.send(Op::After(Box::new(then)));
+    }
+
     /// Waits until every write queued before this call is committed.
     pub async fn sync(&self) -> Result<(), StoreError> {
         let (tx, rx) = oneshot::channel();
@@ -157,27 +171,39 @@ impl Journal {
 
 /// Most operations in one transaction; bounds the latency of the first in a burst.
 const MAX_BATCH: usize = 8192;
+/// How long the writer gathers operations before committing them together.
+const GATHER: Duration = Duration::from_micros(500);
 const PRUNE_EVERY: Duration = Duration::from_secs(1);
 
 /// The writer thread: takes everything queued, commits it at once, then acknowledges.
 fn writer(mut db: sqlite::Db, rx: mpsc::Receiver<Op>) {
     let mut last_prune = std::time::Instant::now();
     while let Ok(first) = rx.recv() {
+        // Gather what arrives within a short window: fewer, larger transactions.
         let mut batch = vec![first];
+        let until = std::time::Instant::now() + GATHER;
         while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            match rx.recv_timeout(left) {
                 Ok(op) => batch.push(op),
                 Err(_) => break,
             }
         }
-        let mut waiters = Vec::new();
+        let (mut waiters, mut after) = (Vec::new(), Vec::new());
         let result = db.commit(batch.into_iter().filter_map(|op| match op {
             Op::Sync(tx) => {
                 waiters.push(tx);
                 None
             }
+            Op::After(then) => {
+                after.push(then);
+                None
+            }
             other => Some(other),
         }));
+        if result.is_ok() {
+            after.into_iter().for_each(|then| then());
+        }
         if let Err(e) = &result {
             tracing::error!(error = %e, "task store commit failed");
         }

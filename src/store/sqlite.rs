@@ -166,7 +166,7 @@ fn apply(tx: &rusqlite::Transaction<'_>, op: Op) -> rusqlite::Result<()> {
             )?
             .execute(params![view.task_id, json, unix_ms as i64])?;
         }
-        Op::Sync(_) => {} // acknowledged by the writer after the commit
+        Op::Sync(_) | Op::After(_) => {} // run by the writer after the commit
     }
     Ok(())
 }

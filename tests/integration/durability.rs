@@ -60,7 +60,31 @@ async fn kill_9_of_the_server_loses_no_accepted_task() {
             let _ = w1.0.wait();
         }
     }
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // /run-task clients waiting when the server dies lose their connection, not their task.
+    let waiting: Vec<_> = (0..40)
+        .map(|i| {
+            let http = first.http.clone();
+            let url = format!("{}/run-task", first.url);
+            let body = task(&format!("r-{i}"), "sample_task_1", "label-0");
+            tokio::spawn(async move {
+                match http.post(url).json(&body).send().await {
+                    Ok(response) => response.json::<Value>().await.ok(),
+                    Err(_) => None,
+                }
+            })
+        })
+        .collect();
+    for i in 0..40 {
+        // Accepted (readable) before the crash: from here on the task must survive it.
+        let id = format!("r-{i}");
+        for _ in 0..200 {
+            if first.get(&format!("/tasks/{id}")).await.0 == 200 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
     let (_, before) = first.get("/tasks/d-0").await;
     assert_eq!(before["status"], "completed", "{before}");
     let port = first.port;
@@ -85,6 +109,16 @@ async fn kill_9_of_the_server_loses_no_accepted_task() {
         before,
         "a final task reads the same"
     );
+    let mut answered = Vec::new();
+    for (i, client) in waiting.into_iter().enumerate() {
+        if let Some(view) = client.await.unwrap() {
+            answered.push((format!("r-{i}"), view));
+        }
+    }
+    let ids: Vec<String> = ids
+        .into_iter()
+        .chain((0..40).map(|i| format!("r-{i}")))
+        .collect();
     let mut completed = 0;
     for id in &ids {
         let view = second.wait_final(id).await;
@@ -97,6 +131,12 @@ async fn kill_9_of_the_server_loses_no_accepted_task() {
         ids.len(),
         "every task completes after the restart"
     );
+    for (id, view) in answered {
+        assert_eq!(
+            second.get(&format!("/tasks/{id}")).await.1["result"],
+            view["result"]
+        );
+    }
     let finals = final_events(&[&first.log_dir, &second.log_dir]);
     let twice: Vec<_> = finals.iter().filter(|(_, n)| **n > 1).collect();
     assert!(
@@ -135,4 +175,79 @@ async fn a_task_accepted_with_the_store_off_is_still_served() {
         .await;
     assert_eq!((status, &view["status"]), (200, &Value::from("completed")));
     assert!(!server.log_dir.join("data").exists(), "no store is created");
+}
+
+#[tokio::test]
+async fn a_late_result_is_dropped_counted_and_the_worker_stays() {
+    use smart_routing::protocol::{FromWorker, TaskReport, WorkerCommand};
+    let server = serve(&[], &[]);
+    let mut worker = crate::common::RawWorker::connect(&server, "slow")
+        .await
+        .unwrap();
+    worker.register("slow", &["sample_task_1"], &["a"]).await;
+    server.wait_workers(1).await;
+    let (status, _) = server
+        .post("/send-task", &task("late", "sample_task_1", "a"))
+        .await;
+    assert_eq!(status, 202);
+    loop {
+        match worker.next_command().await.unwrap() {
+            WorkerCommand::Run(run) => {
+                assert_eq!(run.task_id, "late");
+                break;
+            }
+            _ => continue,
+        }
+    }
+    let cancel = server
+        .http
+        .delete(format!("{}/tasks/late", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cancel.status().as_u16(), 200);
+    let report = |outcome: Result<String, String>| {
+        FromWorker::TaskResult(TaskReport {
+            task_id: "late".into(),
+            outcome,
+            label_miss: false,
+            load_ms: 0,
+            run_ms: 1,
+        })
+    };
+    worker.send(&report(Ok("{\"x\":1}".into()))).await;
+    worker.send(&report(Ok("{\"x\":2}".into()))).await;
+    let metrics = || async {
+        let text = server
+            .http
+            .get(format!("{}/metrics", server.url))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix("smart_routing_results_dropped_total "))
+            .map(str::to_owned)
+    };
+    let mut dropped = None;
+    for _ in 0..100 {
+        dropped = metrics().await;
+        if dropped.as_deref() == Some("2") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(dropped.as_deref(), Some("2"));
+    assert_eq!(
+        server.workers().await,
+        vec!["slow".to_owned()],
+        "still connected"
+    );
+    let (_, view) = server.get("/tasks/late").await;
+    assert_eq!(
+        view["status"], "cancelled",
+        "the first final result stands: {view}"
+    );
 }

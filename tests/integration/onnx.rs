@@ -223,6 +223,10 @@ fn a_missing_onnx_runtime_is_a_clear_startup_error() {
             "SMART_ROUTING_LOG_DIR",
             std::env::temp_dir().join("sr-missing-ort"),
         )
+        .env(
+            "SMART_ROUTING_DATA_DIR",
+            std::env::temp_dir().join("sr-missing-ort").join("data"),
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .output()
