@@ -29,7 +29,8 @@ COPY --from=build /src/models /models
 COPY config/default.toml /etc/smart-routing/config.toml
 ENV ORT_DYLIB_PATH=/opt/onnxruntime/libonnxruntime.so.1.31.1 \
     SMART_ROUTING_BIND=0.0.0.0:8080 \
-    SMART_ROUTING_LOG_DIR=/var/lib/smart-routing/logs
+    SMART_ROUTING_LOG_DIR=/var/lib/smart-routing/logs \
+    SMART_ROUTING_DATA_DIR=/var/lib/smart-routing/data
 USER smart-routing
 WORKDIR /var/lib/smart-routing
 EXPOSE 8080

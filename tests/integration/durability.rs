@@ -213,6 +213,7 @@ async fn a_late_result_is_dropped_counted_and_the_worker_stays() {
             label_miss: false,
             load_ms: 0,
             run_ms: 1,
+            failure: smart_routing::protocol::FailureKind::Failed,
         })
     };
     worker.send(&report(Ok("{\"x\":1}".into()))).await;
