@@ -4,13 +4,18 @@
     python python/scripts/gen_proto.py            write src/smart_routing_worker/_pb/
     python python/scripts/gen_proto.py --check    exit 1 when the committed code is stale
 
-Needs `grpcio-tools` (pinned in tests/python/requirements.txt); the SDK itself does not.
+The generator runs in its own venv, .cache/venv-protoc (created on first use, again when
+TOOLS change): grpcio-tools pins grpcio, which would conflict with packages that share an
+environment with the SDK (tritonclient 2.71 needs grpcio < 1.68). The SDK itself needs only
+the protobuf runtime.
 """
 
 from __future__ import annotations
 
 import argparse
 import filecmp
+import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -20,6 +25,25 @@ PROTO_ROOT = PYTHON_DIR.parent / "proto"
 PROTO_FILE = "smart_routing/v1/worker.proto"
 OUT_DIR = PYTHON_DIR / "src" / "smart_routing_worker" / "_pb"
 GENERATED = ("worker_pb2.py", "worker_pb2.pyi")
+# grpcio-tools 1.72.2 bundles protoc 30.x: its gencode (6.30.0) runs on protobuf 6.30+ and
+# on 7.x (one major newer is allowed), hence the SDK's `protobuf>=6.30,<8`. A newer protoc
+# would raise that floor above tritonclient 2.71's protobuf range (>=6.30,<7).
+TOOLS = ("grpcio-tools==1.72.2", "grpcio==1.72.2", "protobuf==6.33.6")
+TOOLS_VENV = PYTHON_DIR.parent / ".cache" / "venv-protoc"
+
+
+def tools_python() -> Path:
+    """The Python of TOOLS_VENV, (re)created when missing or when TOOLS changed (stamp file)."""
+    python = TOOLS_VENV / "bin" / "python"
+    stamp = TOOLS_VENV / ".requirements"
+    want = "\n".join(TOOLS) + "\n"
+    if not python.exists() or not stamp.exists() or stamp.read_text() != want:
+        print(f"gen_proto.py: creating {TOOLS_VENV}", file=sys.stderr)
+        shutil.rmtree(TOOLS_VENV, ignore_errors=True)
+        subprocess.run([sys.executable, "-m", "venv", str(TOOLS_VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", *TOOLS], check=True)
+        stamp.write_text(want)
+    return python
 
 
 def generate(into: Path) -> None:
@@ -47,6 +71,8 @@ def stale_files() -> list[str]:
 
 
 def main() -> int:
+    if Path(sys.prefix).resolve() != TOOLS_VENV.resolve():  # rerun inside the generator's venv
+        return subprocess.run([str(tools_python()), str(Path(__file__).resolve()), *sys.argv[1:]]).returncode
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="fail when the committed code is stale")
     if parser.parse_args().check:

@@ -66,7 +66,7 @@ class TaskResult(_message.Message):
     label_miss: bool
     load_ms: int
     run_ms: int
-    def __init__(self, task_id: _Optional[str] = ..., ok: _Optional[bool] = ..., result_json: _Optional[str] = ..., error: _Optional[str] = ..., label_miss: _Optional[bool] = ..., load_ms: _Optional[int] = ..., run_ms: _Optional[int] = ...) -> None: ...
+    def __init__(self, task_id: _Optional[str] = ..., ok: bool = ..., result_json: _Optional[str] = ..., error: _Optional[str] = ..., label_miss: bool = ..., load_ms: _Optional[int] = ..., run_ms: _Optional[int] = ...) -> None: ...
 
 class LabelLoaded(_message.Message):
     __slots__ = ("label",)
