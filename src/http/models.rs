@@ -248,13 +248,7 @@ pub async fn upload_model(
             return Err(e);
         }
     };
-    state.registry.do_send(RepositoryLabels {
-        labels: vec![label.clone()],
-    });
-    // In-process workers share this repository: the label is loadable there now.
-    state.dispatcher.do_send(RepositoryLabels {
-        labels: vec![label.clone()],
-    });
+    announce(&state, &label);
     tracing::info!(label = %label, replaced, bytes = info.model_bytes, "model registered");
     Ok(registered(&label, &info, replaced))
 }
@@ -303,6 +297,17 @@ async fn install(
         }
     }
     check_and_commit(state, dir, label, overwrite).await
+}
+
+/// Tells the registry (the catalog) and the dispatcher (in-process workers share this
+/// repository, so they can load the label now) about a newly installed model.
+fn announce(state: &AppState, label: &str) {
+    state.registry.do_send(RepositoryLabels {
+        labels: vec![label.to_owned()],
+    });
+    state.dispatcher.do_send(RepositoryLabels {
+        labels: vec![label.to_owned()],
+    });
 }
 
 /// Loads the staged folder with the engine and moves it into place; what it looks like to
@@ -362,9 +367,7 @@ pub(crate) async fn install_files(
     match installed {
         Ok((info, replaced)) => {
             staging.committed();
-            state.registry.do_send(RepositoryLabels {
-                labels: vec![label.to_owned()],
-            });
+            announce(state, label);
             tracing::info!(label = %label, replaced, bytes = info.model_bytes, "model registered");
             Ok(info)
         }

@@ -95,7 +95,7 @@ pub struct LogsQuery {
     params(("limit" = Option<u32>, Query, description = "How many records (default 100, at most 1000)")),
     responses(
         (status = 200, description = "The latest records", body = LogRecords),
-        (status = 400, description = "Invalid query string", body = ErrorResponse),
+        (status = 422, description = "Invalid query string (`invalid_field`)", body = ErrorResponse),
         (status = 500, description = "Internal error", body = ErrorResponse),
     )
 )]

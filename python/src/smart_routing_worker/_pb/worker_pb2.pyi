@@ -1,10 +1,20 @@
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class ErrorCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ERROR_CODE_UNSPECIFIED: _ClassVar[ErrorCode]
+    ERROR_CODE_DEADLINE_EXCEEDED: _ClassVar[ErrorCode]
+    ERROR_CODE_CANCELLED: _ClassVar[ErrorCode]
+ERROR_CODE_UNSPECIFIED: ErrorCode
+ERROR_CODE_DEADLINE_EXCEEDED: ErrorCode
+ERROR_CODE_CANCELLED: ErrorCode
 
 class WorkerMessage(_message.Message):
     __slots__ = ("register", "task_result", "label_loaded", "label_evicted", "log", "heartbeat")
@@ -37,21 +47,29 @@ class DispatcherMessage(_message.Message):
     def __init__(self, run_task: _Optional[_Union[RunTask, _Mapping]] = ..., cancel_task: _Optional[_Union[CancelTask, _Mapping]] = ..., load_label: _Optional[_Union[LoadLabel, _Mapping]] = ..., evict_label: _Optional[_Union[EvictLabel, _Mapping]] = ..., drain: _Optional[_Union[Drain, _Mapping]] = ...) -> None: ...
 
 class Register(_message.Message):
-    __slots__ = ("worker_id", "max_labels", "slots", "task_types", "labels")
+    __slots__ = ("worker_id", "max_labels", "slots", "task_types", "labels", "catalog")
     WORKER_ID_FIELD_NUMBER: _ClassVar[int]
     MAX_LABELS_FIELD_NUMBER: _ClassVar[int]
     SLOTS_FIELD_NUMBER: _ClassVar[int]
     TASK_TYPES_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
+    CATALOG_FIELD_NUMBER: _ClassVar[int]
     worker_id: str
     max_labels: int
     slots: int
     task_types: _containers.RepeatedScalarFieldContainer[str]
     labels: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, worker_id: _Optional[str] = ..., max_labels: _Optional[int] = ..., slots: _Optional[int] = ..., task_types: _Optional[_Iterable[str]] = ..., labels: _Optional[_Iterable[str]] = ...) -> None: ...
+    catalog: LabelCatalog
+    def __init__(self, worker_id: _Optional[str] = ..., max_labels: _Optional[int] = ..., slots: _Optional[int] = ..., task_types: _Optional[_Iterable[str]] = ..., labels: _Optional[_Iterable[str]] = ..., catalog: _Optional[_Union[LabelCatalog, _Mapping]] = ...) -> None: ...
+
+class LabelCatalog(_message.Message):
+    __slots__ = ("labels",)
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    labels: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, labels: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class TaskResult(_message.Message):
-    __slots__ = ("task_id", "ok", "result_json", "error", "label_miss", "load_ms", "run_ms")
+    __slots__ = ("task_id", "ok", "result_json", "error", "label_miss", "load_ms", "run_ms", "error_code")
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     OK_FIELD_NUMBER: _ClassVar[int]
     RESULT_JSON_FIELD_NUMBER: _ClassVar[int]
@@ -59,6 +77,7 @@ class TaskResult(_message.Message):
     LABEL_MISS_FIELD_NUMBER: _ClassVar[int]
     LOAD_MS_FIELD_NUMBER: _ClassVar[int]
     RUN_MS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_CODE_FIELD_NUMBER: _ClassVar[int]
     task_id: str
     ok: bool
     result_json: str
@@ -66,7 +85,8 @@ class TaskResult(_message.Message):
     label_miss: bool
     load_ms: int
     run_ms: int
-    def __init__(self, task_id: _Optional[str] = ..., ok: bool = ..., result_json: _Optional[str] = ..., error: _Optional[str] = ..., label_miss: bool = ..., load_ms: _Optional[int] = ..., run_ms: _Optional[int] = ...) -> None: ...
+    error_code: ErrorCode
+    def __init__(self, task_id: _Optional[str] = ..., ok: bool = ..., result_json: _Optional[str] = ..., error: _Optional[str] = ..., label_miss: bool = ..., load_ms: _Optional[int] = ..., run_ms: _Optional[int] = ..., error_code: _Optional[_Union[ErrorCode, str]] = ...) -> None: ...
 
 class LabelLoaded(_message.Message):
     __slots__ = ("label",)
