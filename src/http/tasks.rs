@@ -172,12 +172,14 @@ impl Drop for CancelOnDrop {
         (status = 200, description = "Completed: the final view with its result", body = TaskView),
         (status = 400, description = "The body is not JSON", body = ErrorResponse),
         (status = 401, description = "Missing or wrong client token", body = ErrorResponse),
+        (status = 404, description = "No connected worker can load the label (`unknown_label`)", body = ErrorResponse),
+        (status = 408, description = "The body did not arrive within `body_timeout_s`", body = ErrorResponse),
         (status = 409, description = "The task was cancelled (final view), or its id is queued or running already (error)", body = TaskOrError),
         (status = 413, description = "Body too large", body = ErrorResponse),
         (status = 422, description = "A field is missing or invalid", body = ErrorResponse),
         (status = 500, description = "Internal error", body = ErrorResponse),
         (status = 502, description = "Failed on the worker (final view)", body = TaskView),
-        (status = 503, description = "No worker accepts the task type or the queue is full (error, Retry-After), or no capable worker remained (final view)", body = TaskOrError),
+        (status = 503, description = "No worker accepts the task type, the queue is full, the deadline cannot be met (`deadline_unmeetable`), the server is draining (`shutting_down`) or the store cannot commit (error, Retry-After); or no capable worker remained (final view)", body = TaskOrError),
         (status = 504, description = "The deadline passed (final view)", body = TaskView),
     )
 )]
@@ -222,11 +224,13 @@ pub async fn run_task(
         (status = 202, description = "Queued; poll GET /tasks/{task_id}", body = Accepted),
         (status = 400, description = "The body is not JSON", body = ErrorResponse),
         (status = 401, description = "Missing or wrong client token", body = ErrorResponse),
+        (status = 404, description = "No connected worker can load the label (`unknown_label`)", body = ErrorResponse),
+        (status = 408, description = "The body did not arrive within `body_timeout_s`", body = ErrorResponse),
         (status = 409, description = "The id is queued or running already", body = ErrorResponse),
         (status = 413, description = "Body too large", body = ErrorResponse),
         (status = 422, description = "A field is missing or invalid", body = ErrorResponse),
         (status = 500, description = "Internal error", body = ErrorResponse),
-        (status = 503, description = "No worker accepts the task type, or the queue is full (Retry-After)", body = ErrorResponse),
+        (status = 503, description = "No worker accepts the task type, the queue is full, the deadline cannot be met (`deadline_unmeetable`), the server is draining (`shutting_down`) or the store cannot commit (Retry-After)", body = ErrorResponse),
     )
 )]
 pub async fn send_task(
