@@ -208,9 +208,10 @@ async fn run(dispatcher: &Addr<Dispatcher>, task: NewTask) -> Result<TaskView, O
     let done = submitted
         .done
         .ok_or_else(|| OipError::internal("no result channel"))?;
-    let view = done
-        .await
-        .map_err(|_| OipError::internal("the dispatcher dropped the task"))?;
+    let view = done.await.map_err(|_| {
+        // Only a drain lets go of a waiting client: the task is kept for the restart.
+        OipError::unavailable("the server is shutting down; the task runs after the restart")
+    })?;
     guard.task_id = None;
     if view.status == Status::Completed {
         return Ok(view);

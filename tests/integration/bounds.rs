@@ -62,17 +62,9 @@ async fn next_cancel(worker: &mut RawWorker) -> String {
 }
 
 async fn dropped_results(server: &Server) -> u64 {
-    let text = server
-        .http
-        .get(format!("{}/metrics", server.url))
-        .send()
+    server
+        .metric("smart_routing_results_dropped_total")
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix("smart_routing_results_dropped_total "))
         .expect("the dropped-results counter is exported")
         .parse()
         .unwrap()

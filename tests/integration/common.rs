@@ -125,6 +125,21 @@ impl Server {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// The `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        let response = self.http.get(format!("{}/metrics", self.url)).send().await;
+        response.unwrap().text().await.unwrap()
+    }
+
+    /// The value of the unlabelled series `name` in `/metrics`, if exported.
+    pub async fn metric(&self, name: &str) -> Option<String> {
+        let text = self.metrics().await;
+        let prefix = format!("{name} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .map(str::to_owned)
+    }
+
     pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
         self.post_raw(path, body.to_string()).await
     }

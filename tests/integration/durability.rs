@@ -218,20 +218,7 @@ async fn a_late_result_is_dropped_counted_and_the_worker_stays() {
     };
     worker.send(&report(Ok("{\"x\":1}".into()))).await;
     worker.send(&report(Ok("{\"x\":2}".into()))).await;
-    let metrics = || async {
-        let text = server
-            .http
-            .get(format!("{}/metrics", server.url))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        text.lines()
-            .find_map(|l| l.strip_prefix("smart_routing_results_dropped_total "))
-            .map(str::to_owned)
-    };
+    let metrics = || server.metric("smart_routing_results_dropped_total");
     let mut dropped = None;
     for _ in 0..100 {
         dropped = metrics().await;

@@ -65,15 +65,7 @@ async fn metrics_count_tasks_and_label_misses() {
             .await;
         assert_eq!(status, 200);
     }
-    let text = server
-        .http
-        .get(format!("{}/metrics", server.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = server.metrics().await;
     for line in [
         "smart_routing_workers 1",
         "smart_routing_tasks_queued 0",
