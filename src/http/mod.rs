@@ -22,7 +22,8 @@ pub(crate) use models::install_files;
 pub use state::AppState;
 pub use tasks::decode_task;
 
-/// Every API route as (path, method); `openapi`'s test checks each is described.
+/// Every API route as (path, method), the Open Inference Protocol's `/v2` routes
+/// (`oip::configure`) included; `openapi`'s test checks each is described.
 pub const ROUTES: &[(&str, &str)] = &[
     ("/health", "GET"),
     ("/health/ready", "GET"),
@@ -46,6 +47,18 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("/openapi.json", "GET"),
     ("/docs", "GET"),
     ("/docs/app.js", "GET"),
+    ("/v2", "GET"),
+    ("/v2/health/live", "GET"),
+    ("/v2/health/ready", "GET"),
+    ("/v2/models/{model}", "GET"),
+    ("/v2/models/{model}/ready", "GET"),
+    ("/v2/models/{model}/infer", "POST"),
+    ("/v2/models/{model}/versions/{version}", "GET"),
+    ("/v2/models/{model}/versions/{version}/ready", "GET"),
+    ("/v2/models/{model}/versions/{version}/infer", "POST"),
+    ("/v2/repository/index", "POST"),
+    ("/v2/repository/models/{model}/load", "POST"),
+    ("/v2/repository/models/{model}/unload", "POST"),
 ];
 
 /// Mounts every route. Each path is one `web::resource` holding all its methods, so a

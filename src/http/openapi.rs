@@ -9,6 +9,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use super::{dashboard, metrics, models, ready, tasks, worker_listen, workers};
+use crate::oip;
 use crate::tasks::{ErrorBody, TaskView};
 
 /// Every error: `{"error": {"code", "message"}}`.
@@ -42,8 +43,9 @@ impl Modify for BearerAuth {
 #[openapi(
     info(
         title = "smart-routing",
-        description = "Model-aware task router for pools of ML inference workers. Errors always \
-                       have the shape {\"error\": {\"code\", \"message\"}}. When `client_token` \
+        description = "Model-aware task router for pools of ML inference workers. Errors have the \
+                       shape {\"error\": {\"code\", \"message\"}}, except under /v2 (the Open \
+                       Inference Protocol): {\"error\": \"<message>\"}. When `client_token` \
                        (or `worker_token` for /worker-listen) is set, send \
                        `Authorization: Bearer <token>`.",
     ),
@@ -70,6 +72,18 @@ impl Modify for BearerAuth {
         openapi_json,
         docs,
         docs_js,
+        oip::rest::server_metadata,
+        oip::rest::live,
+        oip::rest::ready,
+        oip::rest::model_metadata,
+        oip::rest::model_ready,
+        oip::rest::model_infer,
+        oip::rest::version_metadata,
+        oip::rest::version_ready,
+        oip::rest::version_infer,
+        oip::repository::index,
+        oip::repository::load,
+        oip::repository::unload,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -78,6 +92,8 @@ impl Modify for BearerAuth {
         (name = "pool", description = "Workers, labels and logs"),
         (name = "observability", description = "Metrics, dashboard and this description"),
         (name = "workers", description = "The remote worker protocol"),
+        (name = "inference", description = "The Open Inference Protocol (KServe v2) under /v2; model = label. \
+            Its errors have the shape {\"error\": \"<message>\"} (OipErrorResponse)"),
     )
 )]
 pub struct ApiDoc;
@@ -143,5 +159,34 @@ mod tests {
                 assert!(mounted, "{method} {path} is described but not mounted");
             }
         }
+    }
+
+    /// `/v2` errors have the protocol's own shape, `{"error": "<message>"}`.
+    #[test]
+    fn v2_errors_use_the_protocol_error_shape() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let schema = &doc["components"]["schemas"]["OipErrorResponse"];
+        assert_eq!(schema["properties"]["error"]["type"], "string");
+        let paths = doc["paths"].as_object().unwrap();
+        let mut errors = 0;
+        for (path, item) in paths.iter().filter(|(p, _)| p.starts_with("/v2")) {
+            for (method, op) in item.as_object().unwrap() {
+                for (status, response) in op["responses"].as_object().unwrap() {
+                    let Some(content) = response.get("content") else {
+                        continue;
+                    };
+                    if status.starts_with('2') {
+                        continue;
+                    }
+                    errors += 1;
+                    assert_eq!(
+                        content["application/json"]["schema"]["$ref"],
+                        "#/components/schemas/OipErrorResponse",
+                        "{method} {path} {status}"
+                    );
+                }
+            }
+        }
+        assert!(errors > 0);
     }
 }

@@ -14,11 +14,12 @@ use super::tensor::{
 pub const HEADER_LENGTH: &str = "Inference-Header-Content-Length";
 
 /// `$inference_request`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct InferRequest {
     #[serde(default)]
     pub id: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Object)]
     pub parameters: Map<String, Value>,
     pub inputs: Vec<RequestInput>,
     #[serde(default)]
@@ -26,27 +27,31 @@ pub struct InferRequest {
 }
 
 /// `$request_input`: data inline as JSON, or binary after the header.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RequestInput {
     pub name: String,
     pub shape: Vec<i64>,
     pub datatype: String,
     #[serde(default)]
+    #[schema(value_type = Object)]
     pub parameters: Map<String, Value>,
+    /// The tensor's elements, flat or nested by shape; absent when sent as binary.
     #[serde(default)]
+    #[schema(value_type = Option<Vec<Value>>)]
     pub data: Option<Value>,
 }
 
 /// `$request_output`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RequestOutput {
     pub name: String,
     #[serde(default)]
+    #[schema(value_type = Object)]
     pub parameters: Map<String, Value>,
 }
 
 /// `$inference_response`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct InferResponse {
     pub model_name: String,
     pub model_version: String,
@@ -56,9 +61,10 @@ pub struct InferResponse {
 }
 
 /// `$response_output`: FP32 data inline, or its binary size when sent as binary.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ResponseOutput {
     pub name: String,
+    #[schema(value_type = String)]
     pub datatype: &'static str,
     pub shape: Vec<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -67,7 +73,8 @@ pub struct ResponseOutput {
     pub data: Option<Vec<f32>>,
 }
 
-#[derive(Debug, Serialize)]
+/// The size of an output sent as binary after the JSON header.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct BinaryParams {
     pub binary_data_size: usize,
 }

@@ -13,8 +13,9 @@ pub struct OipError {
     pub message: String,
 }
 
-/// The body of every error on `/v2`.
-#[derive(Debug, Serialize)]
+/// The body of every error on `/v2`: `{"error": "<message>"}`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = OipErrorResponse)]
 pub struct ErrorResponse {
     pub error: String,
 }

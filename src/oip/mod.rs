@@ -108,15 +108,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/models/{model}/infer", web::post().to(rest::model_infer))
             .route(
                 "/models/{model}/versions/{version}",
-                web::get().to(rest::model_metadata),
+                web::get().to(rest::version_metadata),
             )
             .route(
                 "/models/{model}/versions/{version}/ready",
-                web::get().to(rest::model_ready),
+                web::get().to(rest::version_ready),
             )
             .route(
                 "/models/{model}/versions/{version}/infer",
-                web::post().to(rest::model_infer),
+                web::post().to(rest::version_infer),
             )
             .route("/repository/index", web::post().to(repository::index))
             .route(

@@ -72,7 +72,7 @@ impl ModelDesc {
 }
 
 /// `$metadata_model_response`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ModelMetadata {
     pub name: String,
     pub versions: Vec<String>,
@@ -82,7 +82,7 @@ pub struct ModelMetadata {
 }
 
 /// `$metadata_tensor`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TensorMetadata {
     pub name: String,
     pub datatype: String,

@@ -17,25 +17,28 @@ use crate::engine::{CONFIG_FILE, MODEL_FILE, TOKENIZER_FILE};
 use crate::http::AppState;
 
 /// The body of `POST /v2/repository/index`; may be empty.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct IndexRequest {
     #[serde(default)]
     pub ready: bool,
 }
 
 /// One entry of the repository index.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IndexEntry {
     pub name: String,
     pub version: String,
+    #[schema(value_type = String)]
     pub state: &'static str,
     pub reason: String,
 }
 
 /// The body of `load` and `unload`; may be empty.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct ModelRequest {
+    /// `file:<path>`: a base64 model file (`model.onnx`, `tokenizer.json`, `model.toml`).
     #[serde(default)]
+    #[schema(value_type = Object)]
     pub parameters: Map<String, Value>,
 }
 
@@ -56,6 +59,21 @@ async fn read_body(
 }
 
 /// Every model of the repository and every label a worker holds, with its state.
+#[utoipa::path(
+    post,
+    path = "/v2/repository/index",
+    tag = "inference",
+    request_body(content = Option<IndexRequest>, content_type = "application/json", description = "May be empty"),
+    responses(
+        (status = 200, description = "The repository index", body = Vec<IndexEntry>),
+        (status = 400, description = "The body is not valid", body = super::error::ErrorResponse),
+        (status = 401, description = "Missing or wrong client token", body = super::error::ErrorResponse),
+        (status = 408, description = "The body was not received in time", body = super::error::ErrorResponse),
+        (status = 413, description = "The body is too large", body = super::error::ErrorResponse),
+        (status = 500, description = "Internal error", body = super::error::ErrorResponse),
+    ),
+    security((), ("bearer" = []))
+)]
 pub async fn index(
     req: HttpRequest,
     payload: web::Payload,
@@ -99,6 +117,27 @@ pub async fn index_entries(
 }
 
 /// Makes a model available again, first installing the files it was sent with.
+#[utoipa::path(
+    post,
+    path = "/v2/repository/models/{model}/load",
+    tag = "inference",
+    params(("model" = String, Path, description = "Model name (= label)")),
+    request_body(content = Option<ModelRequest>, content_type = "application/json",
+        description = "May be empty; `file:<path>` parameters install model files first"),
+    responses(
+        (status = 200, description = "The model is available (no body)"),
+        (status = 400, description = "The body is not valid", body = super::error::ErrorResponse),
+        (status = 401, description = "Missing or wrong client token", body = super::error::ErrorResponse),
+        (status = 404, description = "Unknown model (and no files given)", body = super::error::ErrorResponse),
+        (status = 408, description = "The body was not received in time", body = super::error::ErrorResponse),
+        (status = 409, description = "No model repository, or an upload of the model is in progress", body = super::error::ErrorResponse),
+        (status = 413, description = "The body is too large", body = super::error::ErrorResponse),
+        (status = 500, description = "Internal error", body = super::error::ErrorResponse),
+        (status = 422, description = "Invalid model name, or the files are not a usable model", body = super::error::ErrorResponse),
+        (status = 503, description = "ONNX Runtime unavailable, or the model's model.toml is unusable", body = super::error::ErrorResponse),
+    ),
+    security((), ("bearer" = []))
+)]
 pub async fn load(
     req: HttpRequest,
     payload: web::Payload,
@@ -139,6 +178,24 @@ pub async fn unload_model(state: &AppState, model: &str) -> Result<(), OipError>
 }
 
 /// Makes a model unavailable to this API until it is loaded again.
+#[utoipa::path(
+    post,
+    path = "/v2/repository/models/{model}/unload",
+    tag = "inference",
+    params(("model" = String, Path, description = "Model name (= label)")),
+    request_body(content = Option<ModelRequest>, content_type = "application/json", description = "May be empty"),
+    responses(
+        (status = 200, description = "The model is unavailable until loaded again (no body)"),
+        (status = 400, description = "The body is not valid", body = super::error::ErrorResponse),
+        (status = 401, description = "Missing or wrong client token", body = super::error::ErrorResponse),
+        (status = 404, description = "Unknown model", body = super::error::ErrorResponse),
+        (status = 408, description = "The body was not received in time", body = super::error::ErrorResponse),
+        (status = 413, description = "The body is too large", body = super::error::ErrorResponse),
+        (status = 500, description = "Internal error", body = super::error::ErrorResponse),
+        (status = 503, description = "The model's model.toml is unusable", body = super::error::ErrorResponse),
+    ),
+    security((), ("bearer" = []))
+)]
 pub async fn unload(
     req: HttpRequest,
     payload: web::Payload,

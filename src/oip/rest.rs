@@ -5,15 +5,15 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
-use super::codec::{self, HEADER_LENGTH};
+use super::codec::{self, InferRequest, InferResponse, HEADER_LENGTH};
 use super::error::OipError;
 use super::infer::{infer, InferCall};
-use super::models::describe;
+use super::models::{describe, ModelMetadata};
 use crate::actors::messages::ListWorkers;
 use crate::http::AppState;
 
 /// `$metadata_server_response`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ServerMetadata {
     pub name: String,
     pub version: String,
@@ -32,6 +32,12 @@ pub fn server_metadata_value() -> ServerMetadata {
 }
 
 /// Live while the process answers.
+#[utoipa::path(
+    get,
+    path = "/v2/health/live",
+    tag = "inference",
+    responses((status = 200, description = "The server is live (no body)"))
+)]
 pub async fn live() -> HttpResponse {
     HttpResponse::Ok().finish()
 }
@@ -45,6 +51,16 @@ pub async fn server_ready_value(state: &AppState) -> Result<bool, OipError> {
 }
 
 /// Ready (200) when a worker is connected to run inference; 400 otherwise, as Triton does.
+#[utoipa::path(
+    get,
+    path = "/v2/health/ready",
+    tag = "inference",
+    responses(
+        (status = 200, description = "Not draining, and a worker is connected (no body)"),
+        (status = 400, description = "Draining, or no worker is connected (no body, as Triton answers)"),
+        (status = 500, description = "Internal error", body = super::error::ErrorResponse),
+    )
+)]
 pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, OipError> {
     Ok(if server_ready_value(&state).await? {
         HttpResponse::Ok().finish()
@@ -53,6 +69,12 @@ pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, OipError>
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/v2",
+    tag = "inference",
+    responses((status = 200, description = "Server metadata", body = ServerMetadata))
+)]
 pub async fn server_metadata() -> HttpResponse {
     HttpResponse::Ok().json(server_metadata_value())
 }
@@ -70,6 +92,20 @@ fn model_of(req: &HttpRequest) -> Result<String, OipError> {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/v2/models/{model}",
+    tag = "inference",
+    params(("model" = String, Path, description = "Model name (= label)")),
+    responses(
+        (status = 200, description = "Model metadata", body = ModelMetadata),
+        (status = 401, description = "Missing or wrong client token", body = super::error::ErrorResponse),
+        (status = 404, description = "Unknown model (or a version other than 1)", body = super::error::ErrorResponse),
+        (status = 500, description = "Internal error", body = super::error::ErrorResponse),
+        (status = 503, description = "The model's model.toml is unusable", body = super::error::ErrorResponse),
+    ),
+    security((), ("bearer" = []))
+)]
 pub async fn model_metadata(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -80,6 +116,21 @@ pub async fn model_metadata(
 }
 
 /// 200 when the model is known and not unloaded, 400 otherwise (404 when unknown).
+#[utoipa::path(
+    get,
+    path = "/v2/models/{model}/ready",
+    tag = "inference",
+    params(("model" = String, Path, description = "Model name (= label)")),
+    responses(
+        (status = 200, description = "The model is ready (no body)"),
+        (status = 400, description = "The model was unloaded (no body)"),
+        (status = 401, description = "Missing or wrong client token", body = super::error::ErrorResponse),
+        (status = 404, description = "Unknown model (or a version other than 1)", body = super::error::ErrorResponse),
+        (status = 500, description = "Internal error", body = super::error::ErrorResponse),
+        (status = 503, description = "The model's model.toml is unusable", body = super::error::ErrorResponse),
+    ),
+    security((), ("bearer" = []))
+)]
 pub async fn model_ready(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -94,6 +145,29 @@ pub async fn model_ready(
     })
 }
 
+/// Runs one inference request as a task of the model's label. Triton's binary tensor data
+/// extension (`Inference-Header-Content-Length`) is accepted too; it is not modelled here.
+#[utoipa::path(
+    post,
+    path = "/v2/models/{model}/infer",
+    tag = "inference",
+    params(("model" = String, Path, description = "Model name (= label)")),
+    request_body(content = InferRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The inference response (application/octet-stream with \
+            Inference-Header-Content-Length when a binary output was asked for)", body = InferResponse),
+        (status = 400, description = "Malformed request, or it does not fit the model", body = super::error::ErrorResponse),
+        (status = 401, description = "Missing or wrong client token", body = super::error::ErrorResponse),
+        (status = 404, description = "Unknown model (or a version other than 1)", body = super::error::ErrorResponse),
+        (status = 408, description = "The body was not received in time", body = super::error::ErrorResponse),
+        (status = 413, description = "The body is too large", body = super::error::ErrorResponse),
+        (status = 500, description = "Internal error, or the worker failed the task", body = super::error::ErrorResponse),
+        (status = 503, description = "No connected worker runs the model, the queue is full, the \
+            model's model.toml is unusable, or the server is shutting down", body = super::error::ErrorResponse),
+        (status = 504, description = "The deadline passed", body = super::error::ErrorResponse),
+    ),
+    security((), ("bearer" = []))
+)]
 pub async fn model_infer(
     req: HttpRequest,
     payload: web::Payload,
@@ -135,4 +209,86 @@ pub async fn model_infer(
         None => response.insert_header((header::CONTENT_TYPE, "application/json")),
     };
     Ok(response.body(encoded.body))
+}
+
+#[utoipa::path(
+    get,
+    path = "/v2/models/{model}/versions/{version}",
+    tag = "inference",
+    params(
+        ("model" = String, Path, description = "Model name (= label)"),
+        ("version" = String, Path, description = "Model version; only `1` exists"),
+    ),
+    responses(
+        (status = 200, description = "Model metadata", body = ModelMetadata),
+        (status = 401, description = "Missing or wrong client token", body = super::error::ErrorResponse),
+        (status = 404, description = "Unknown model (or a version other than 1)", body = super::error::ErrorResponse),
+        (status = 500, description = "Internal error", body = super::error::ErrorResponse),
+        (status = 503, description = "The model's model.toml is unusable", body = super::error::ErrorResponse),
+    ),
+    security((), ("bearer" = []))
+)]
+pub async fn version_metadata(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, OipError> {
+    model_metadata(req, state).await
+}
+
+#[utoipa::path(
+    get,
+    path = "/v2/models/{model}/versions/{version}/ready",
+    tag = "inference",
+    params(
+        ("model" = String, Path, description = "Model name (= label)"),
+        ("version" = String, Path, description = "Model version; only `1` exists"),
+    ),
+    responses(
+        (status = 200, description = "The model is ready (no body)"),
+        (status = 400, description = "The model was unloaded (no body)"),
+        (status = 401, description = "Missing or wrong client token", body = super::error::ErrorResponse),
+        (status = 404, description = "Unknown model (or a version other than 1)", body = super::error::ErrorResponse),
+        (status = 500, description = "Internal error", body = super::error::ErrorResponse),
+        (status = 503, description = "The model's model.toml is unusable", body = super::error::ErrorResponse),
+    ),
+    security((), ("bearer" = []))
+)]
+pub async fn version_ready(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, OipError> {
+    model_ready(req, state).await
+}
+
+/// `/v2/models/{model}/infer` for version `1`.
+#[utoipa::path(
+    post,
+    path = "/v2/models/{model}/versions/{version}/infer",
+    tag = "inference",
+    params(
+        ("model" = String, Path, description = "Model name (= label)"),
+        ("version" = String, Path, description = "Model version; only `1` exists"),
+    ),
+    request_body(content = InferRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The inference response (application/octet-stream with \
+            Inference-Header-Content-Length when a binary output was asked for)", body = InferResponse),
+        (status = 400, description = "Malformed request, or it does not fit the model", body = super::error::ErrorResponse),
+        (status = 401, description = "Missing or wrong client token", body = super::error::ErrorResponse),
+        (status = 404, description = "Unknown model (or a version other than 1)", body = super::error::ErrorResponse),
+        (status = 408, description = "The body was not received in time", body = super::error::ErrorResponse),
+        (status = 413, description = "The body is too large", body = super::error::ErrorResponse),
+        (status = 500, description = "Internal error, or the worker failed the task", body = super::error::ErrorResponse),
+        (status = 503, description = "No connected worker runs the model, the queue is full, the \
+            model's model.toml is unusable, or the server is shutting down", body = super::error::ErrorResponse),
+        (status = 504, description = "The deadline passed", body = super::error::ErrorResponse),
+    ),
+    security((), ("bearer" = []))
+)]
+pub async fn version_infer(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, OipError> {
+    model_infer(req, payload, state).await
 }
