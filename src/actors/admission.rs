@@ -32,9 +32,14 @@ impl Admission {
         }
     }
 
-    /// A worker joined with this catalog (`None`: any label).
-    pub fn joined(&mut self, worker: WorkerKey, catalog: Option<Vec<String>>) {
-        self.catalogs.joined(worker, catalog);
+    /// A worker that runs `task_types` joined with this catalog (`None`: any label).
+    pub fn joined(
+        &mut self,
+        worker: WorkerKey,
+        task_types: &[String],
+        catalog: Option<Vec<String>>,
+    ) {
+        self.catalogs.joined(worker, task_types, catalog);
     }
 
     pub fn left(&mut self, worker: WorkerKey, now: Time) {
@@ -48,7 +53,7 @@ impl Admission {
         task: &NewTask,
         now: Time,
     ) -> Result<(), SubmitError> {
-        if !self.catalogs.can_load(&task.label, now) {
+        if !self.catalogs.can_load(&task.task_type, &task.label, now) {
             return Err(SubmitError::UnknownLabel(task.label.clone()));
         }
         let Some(deadline) = task.deadline.filter(|_| self.deadlines) else {

@@ -578,7 +578,8 @@ impl Handler<WorkerJoined> for Dispatcher {
                 slots: registration.slots,
             },
         );
-        self.admission.joined(key, registration.catalog.clone());
+        self.admission
+            .joined(key, &registration.task_types, registration.catalog.clone());
         self.registry.do_send(WorkerConnected {
             worker_id: worker_id.clone(),
             task_types: registration.task_types.clone(),

@@ -288,10 +288,21 @@ async fn a_label_no_worker_can_load_is_404_at_submission() {
         server.post("/send-task", &task("b", "echo", "m1")).await.0,
         202
     );
-    // A worker that can load any label (no catalog) makes m2 acceptable.
+    // A worker of another task type that loads anything changes nothing for "echo".
+    let mut other = RawWorker::connect(&server, "other").await.unwrap();
+    other
+        .register_as(registration("other", &["sim"], None))
+        .await;
+    server.wait_workers(2).await;
+    let (status, body) = server.post("/send-task", &task("a2", "echo", "m2")).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("unknown_label"))
+    );
+    // A worker of the task type that can load any label (no catalog) makes m2 acceptable.
     let mut any = RawWorker::connect(&server, "any").await.unwrap();
     any.register_as(registration("any", &["echo"], None)).await;
-    server.wait_workers(2).await;
+    server.wait_workers(3).await;
     assert_eq!(
         server.post("/send-task", &task("c", "echo", "m2")).await.0,
         202
