@@ -64,6 +64,7 @@ pub struct Estimates {
     load: FxHashMap<LabelId, Ewma>,
     run_by_type: FxHashMap<u16, Ewma>,
     run: FxHashMap<(LabelId, u16), Ewma>,
+    run_by_label: FxHashMap<LabelId, Ewma>,
     demand: FxHashMap<LabelId, Rate>,
 }
 
@@ -76,6 +77,7 @@ impl Estimates {
             load: FxHashMap::default(),
             run_by_type: FxHashMap::default(),
             run: FxHashMap::default(),
+            run_by_label: FxHashMap::default(),
             demand: FxHashMap::default(),
         }
     }
@@ -101,6 +103,15 @@ impl Estimates {
             .and_then(|e| e.0)
             .or_else(|| self.run_by_type.get(&task_type).and_then(|e| e.0))
             .unwrap_or(self.priors.run_s)
+    }
+
+    /// Expected seconds to run a task for `label`, whatever its type (the mean over task
+    /// types before this label has been measured).
+    pub fn label_run_s(&self, label: LabelId) -> f64 {
+        self.run_by_label
+            .get(&label)
+            .and_then(|e| e.0)
+            .unwrap_or_else(|| self.mean_run_s())
     }
 
     /// The longest expected run time of any task type measured so far (the prior before
@@ -160,6 +171,7 @@ impl Estimates {
     pub fn forget_label(&mut self, label: LabelId) {
         self.load.remove(&label);
         self.run.retain(|(l, _), _| *l != label);
+        self.run_by_label.remove(&label);
         self.demand.remove(&label);
     }
 
@@ -170,6 +182,7 @@ impl Estimates {
         }
         self.run.entry((label, task_type)).or_default().add(run_s);
         self.run_by_type.entry(task_type).or_default().add(run_s);
+        self.run_by_label.entry(label).or_default().add(run_s);
     }
 
     /// Counts one arrival of a task for `label`.

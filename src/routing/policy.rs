@@ -218,7 +218,8 @@ impl Scheduler {
     /// Expected seconds until `task`, with `ahead` tasks for its label before it, could
     /// start on a worker already holding (or loading) the label: the soonest a holder
     /// frees a slot, after the older tasks it owes its other labels, plus the label's own
-    /// backlog spread over its holders. Infinite with no holder.
+    /// backlog (at the label's own run time) spread over its holders. Infinite with no
+    /// holder.
     pub(super) fn wait_s(&self, task: &Waiting, ahead: usize, now: Time) -> f64 {
         let (label, task_type, seq) = (task.label, task.task_type, task.seq);
         let Some(holders) = self.holders.get(&label) else {
@@ -267,7 +268,7 @@ impl Scheduler {
         if slots == 0 {
             return f64::INFINITY;
         }
-        (earliest - now) + ahead as f64 * mean_run / f64::from(slots)
+        (earliest - now) + ahead as f64 * self.estimates.label_run_s(label) / f64::from(slots)
     }
 
     /// How long a task may wait for a holder before loading its label elsewhere is
@@ -276,10 +277,19 @@ impl Scheduler {
     /// (so long tasks, which make the latency tail, never wait for that reason), and by
     /// no more than its own run time (so a short task, whose latency sits at the median,
     /// never more than doubles its run waiting to spare someone else a reload).
+    ///
+    /// While a holder is loading the label, patience is at least a load time: a new load
+    /// elsewhere cannot be ready before the one under way, so it pays only when the
+    /// backlog behind that load would take longer than a whole load.
     fn patience(&self, label: LabelId, task_type: u16, cost: f64) -> f64 {
         let run = self.estimates.run_s(label, task_type);
         let slack = (self.estimates.max_run_s() - run).max(0.0).min(run);
-        self.base_patience(label) + (self.config.reload_weight * cost).min(slack)
+        let patience = self.base_patience(label) + (self.config.reload_weight * cost).min(slack);
+        if self.loading(label, task_type) {
+            patience.max(self.estimates.load_s(label))
+        } else {
+            patience
+        }
     }
 
     /// The wait for a holder every task accepts, whatever a load would cost others:
@@ -354,15 +364,25 @@ impl Scheduler {
         expected / holders
     }
 
+    /// Whether a worker that accepts the task type is loading `label`.
+    fn loading(&self, label: LabelId, task_type: u16) -> bool {
+        self.loaders(label, task_type).next().is_some()
+    }
+
     /// Whether a worker that accepts the task type is loading `label` and has a slot
     /// free for a task once it is loaded (concurrent misses share that load).
     fn loading_with_room(&self, label: LabelId, task_type: u16) -> bool {
-        self.holders.get(&label).into_iter().flatten().any(|w| {
-            let worker = &self.workers[w];
-            worker.free_slots() > 0
-                && worker.accepts(task_type)
-                && worker.held(label).is_some_and(|h| !h.loaded)
-        })
+        self.loaders(label, task_type).any(|w| w.free_slots() > 0)
+    }
+
+    /// Workers loading `label` that accept the task type.
+    fn loaders(&self, label: LabelId, task_type: u16) -> impl Iterator<Item = &Worker> + '_ {
+        self.holders
+            .get(&label)
+            .into_iter()
+            .flatten()
+            .map(|w| &self.workers[w])
+            .filter(move |w| w.accepts(task_type) && w.held(label).is_some_and(|h| !h.loaded))
     }
 
     /// Workers holding `label` (loaded) with a free slot and accepting the task type.

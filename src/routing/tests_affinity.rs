@@ -243,3 +243,37 @@ fn a_failed_preload_gives_its_slot_back() {
         vec![(12, 2, false)]
     );
 }
+
+#[test]
+fn tasks_behind_a_load_under_way_wait_for_it_unless_their_backlog_outlasts_a_load() {
+    // A's first task loads it on an empty worker (2 s). Half a second later three more
+    // arrive: their wait (the rest of that load, its task, and the tasks ahead of them,
+    // at A's run time) is past the base patience (1.5 s) but, for 0.1 s tasks, under a
+    // load, and a load elsewhere could not be ready sooner. For 1 s tasks the wait
+    // outlasts a load, so they get copies on both free workers.
+    for (run_s, loads_at_once) in [(0.1, 0), (1.0, 2)] {
+        let config = RoutingConfig {
+            priors: Priors { load_s: 2.0, run_s },
+            ..RoutingConfig::default()
+        };
+        let mut s = Scheduler::new(Policy::Affinity, config, 3);
+        for key in 1..=3 {
+            s.worker_joined(worker(key, 1, 2, &[]), 0.0).unwrap();
+        }
+        let first = runs(&s.submit(task(1, A), 0.0).unwrap());
+        let [(1, holder, true)] = first[..] else {
+            panic!("the first task should load A: {first:?}");
+        };
+        let started: Vec<_> = (2..=4)
+            .flat_map(|key| runs(&s.submit(task(key, A), 0.5).unwrap()))
+            .collect();
+        assert_eq!(started.len(), loads_at_once, "run {run_s} s: {started:?}");
+        assert!(started.iter().all(|&(_, w, load)| w != holder && load));
+        if loads_at_once == 0 {
+            let next = s
+                .task_finished(WorkerKey(holder), TaskKey(1), done(Some(2.0), run_s), 2.1)
+                .unwrap();
+            assert_eq!(runs(&next), vec![(2, holder, false)]);
+        }
+    }
+}
