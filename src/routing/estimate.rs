@@ -36,6 +36,13 @@ impl Ewma {
     }
 }
 
+/// A label's load time and its run time over all task types.
+#[derive(Debug, Clone, Copy, Default)]
+struct LabelTimes {
+    load: Ewma,
+    run: Ewma,
+}
+
 /// Arrivals per second, decayed exponentially with time constant `tau`.
 #[derive(Debug, Clone, Copy, Default)]
 struct Rate {
@@ -61,10 +68,10 @@ pub struct Estimates {
     priors: Priors,
     demand_tau: f64,
     load_any: Ewma,
-    load: FxHashMap<LabelId, Ewma>,
+    /// Per label: its load time and its run time over all task types.
+    label: FxHashMap<LabelId, LabelTimes>,
     run_by_type: FxHashMap<u16, Ewma>,
     run: FxHashMap<(LabelId, u16), Ewma>,
-    run_by_label: FxHashMap<LabelId, Ewma>,
     demand: FxHashMap<LabelId, Rate>,
 }
 
@@ -74,19 +81,18 @@ impl Estimates {
             priors,
             demand_tau,
             load_any: Ewma::default(),
-            load: FxHashMap::default(),
+            label: FxHashMap::default(),
             run_by_type: FxHashMap::default(),
             run: FxHashMap::default(),
-            run_by_label: FxHashMap::default(),
             demand: FxHashMap::default(),
         }
     }
 
     /// Expected seconds to load `label` on a worker that does not hold it.
     pub fn load_s(&self, label: LabelId) -> f64 {
-        self.load
+        self.label
             .get(&label)
-            .and_then(|e| e.0)
+            .and_then(|t| t.load.0)
             .or(self.load_any.0)
             .unwrap_or(self.priors.load_s)
     }
@@ -108,9 +114,9 @@ impl Estimates {
     /// Expected seconds to run a task for `label`, whatever its type (the mean over task
     /// types before this label has been measured).
     pub fn label_run_s(&self, label: LabelId) -> f64 {
-        self.run_by_label
+        self.label
             .get(&label)
-            .and_then(|e| e.0)
+            .and_then(|t| t.run.0)
             .unwrap_or_else(|| self.mean_run_s())
     }
 
@@ -151,7 +157,7 @@ impl Estimates {
     /// measured); `None` before any load was measured.
     pub fn measured_load_s(&self, label: Option<LabelId>) -> Option<f64> {
         label
-            .and_then(|l| self.load.get(&l))
+            .and_then(|l| self.label.get(&l).map(|t| &t.load))
             .and_then(|e| e.0)
             .or(self.load_any.0)
     }
@@ -169,20 +175,20 @@ impl Estimates {
 
     /// Drops everything measured for a label that is forgotten.
     pub fn forget_label(&mut self, label: LabelId) {
-        self.load.remove(&label);
+        self.label.remove(&label);
         self.run.retain(|(l, _), _| *l != label);
-        self.run_by_label.remove(&label);
         self.demand.remove(&label);
     }
 
     pub fn record(&mut self, label: LabelId, task_type: u16, load_s: Option<f64>, run_s: f64) {
+        let times = self.label.entry(label).or_default();
+        times.run.add(run_s);
         if let Some(load_s) = load_s {
-            self.load.entry(label).or_default().add(load_s);
+            times.load.add(load_s);
             self.load_any.add(load_s);
         }
         self.run.entry((label, task_type)).or_default().add(run_s);
         self.run_by_type.entry(task_type).or_default().add(run_s);
-        self.run_by_label.entry(label).or_default().add(run_s);
     }
 
     /// Counts one arrival of a task for `label`.
