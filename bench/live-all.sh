@@ -9,7 +9,7 @@
 #           (seed 1 alone keeps writing live/<config>.json); bench/live-spread.py tables them
 #   CONFIG  the servers' config file [config/default.toml]
 #   TAG     appended to the policy names in the reports (e.g. "[patience_loads=4]")
-#   BIN     the binary to run [builds and uses target/release/smart-routing]
+#   BIN     the binary to run [builds target/release/smart-routing and runs a copy of it]
 # Two runs may go at once (each server binds its own free port).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +24,15 @@ CONFIGS=(
     "d-w8-l40-p16|--workers 8 --labels 40 --producers 16 --wait-avg 2.5 --wait-stddev 1.0 --requests $LARGE"
 )
 SEEDS=${SEEDS:-1}
+if [[ -z "${BIN:-}" ]]; then
+    # One binary for every seed: a rebuild during a long run must not switch code midway.
+    cargo build --release --quiet
+    bin_dir=$(mktemp -d "${TMPDIR:-/tmp}/smart-routing-live-bin.XXXXXX")
+    trap 'rm -rf "$bin_dir"' EXIT
+    BIN=$bin_dir/smart-routing
+    cp target/release/smart-routing "$BIN"
+fi
+export BIN
 for seed in $SEEDS; do
 for entry in "${CONFIGS[@]}"; do
     name=${entry%%|*}
