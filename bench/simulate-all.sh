@@ -2,10 +2,10 @@
 # Runs every simulated benchmark configuration of bench/results/README.md, every policy,
 # averaged over SEEDS seeds, and writes bench/results/sim/<config>.{json,txt} and the plot
 # bench/results/sim.svg. Deterministic: the same binary gives the same files.
-#   SEEDS  seeds per policy [10]      BIN  the binary [target/release/smart-routing]
+#   SEEDS  seeds per policy [20]      BIN  the binary [target/release/smart-routing]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SEEDS=${SEEDS:-10}
+SEEDS=${SEEDS:-20}
 BIN=${BIN:-target/release/smart-routing}
 OUT=bench/results/sim
 mkdir -p "$OUT"
@@ -37,10 +37,13 @@ for entry in "${CONFIGS[@]}"; do
     "$BIN" simulate "${flags[@]}" --policy all --seeds "$SEEDS" --json > "$OUT/$name.json"
     "$BIN" simulate "${flags[@]}" --policy all --seeds "$SEEDS" > "$OUT/$name.txt"
 done
-# How the hot label's copies follow its demand (seed 1), and the frontier of (a).
+# How the hot label's copies follow its demand (seed 1), and the frontier of (f).
 "$BIN" simulate --workers 16 --max-labels 3 --trace "$heavy" --policy all \
     --copies "$OUT/f-w16-k3-heavy-copies.csv" > /dev/null
 "$BIN" simulate --workers 16 --max-labels 3 --trace "$heavy" --policy all --seeds "$SEEDS" \
-    --sweep patience_loads=0.75,1.5,3,5,10 > "$OUT/f-w16-k3-heavy-sweep.txt"
+    --sweep patience_loads=0.75,1.5,2,3,4,5,10 > "$OUT/f-w16-k3-heavy-sweep.txt"
+# What a static allocation chosen with hindsight achieves on (f): a reference point.
+python3 bench/static-oracle.py --workers 16 --max-labels 3 --budgets 32,40,48 "$heavy" \
+    > "$OUT/f-w16-k3-heavy-oracle.txt"
 python3 bench/plot.py --title "Simulated, mean of $SEEDS seeds" "$OUT"/*.json > bench/results/sim.svg
 echo "wrote $OUT/*.json, $OUT/*.txt and bench/results/sim.svg" >&2
