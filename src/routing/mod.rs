@@ -6,6 +6,7 @@
 
 mod bounds;
 mod config;
+mod cost;
 mod dispatch;
 mod estimate;
 mod free;

@@ -37,6 +37,11 @@ impl Worker {
         self.slots.saturating_sub(busy)
     }
 
+    /// Whether it can take one more label without giving one up.
+    pub fn has_spare(&self) -> bool {
+        self.labels.len() < self.max_labels as usize
+    }
+
     pub fn held(&self, label: LabelId) -> Option<&Held> {
         self.labels.iter().find(|h| h.label == label)
     }
