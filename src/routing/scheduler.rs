@@ -1,6 +1,6 @@
 //! The scheduler state machine: workers, their slots and labels, waiting and running
 //! tasks. Every entry point takes the current time and returns the actions to carry
-//! out; policy decisions live in `policy.rs`.
+//! out; policy decisions live in `policy.rs`, and the cost model they use in `cost.rs`.
 
 use std::collections::{HashMap, VecDeque};
 
