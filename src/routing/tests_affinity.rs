@@ -2,7 +2,7 @@
 //! that weighs the reload a load would cause, replication of a backlogged label, and
 //! preloading by idle workers.
 
-use super::tests::{done, runs, task, worker, A, B, T1};
+use super::tests::{done, runs, sched, task, worker, A, B, T1};
 use super::*;
 
 const T2: &str = "sample_task_2";
@@ -276,4 +276,45 @@ fn tasks_behind_a_load_under_way_wait_for_it_unless_their_backlog_outlasts_a_loa
             assert_eq!(runs(&next), vec![(2, holder, false)]);
         }
     }
+}
+
+#[test]
+fn a_backlog_is_priced_at_its_own_labels_run_time() {
+    // A's tasks take 0.1 s and B's 5 s, all of one task type (whose mean run time is
+    // then seconds). Eight A tasks queue behind A's busy holder: spread at A's own run
+    // time they all start within a second, under the base patience (1.5 s), so none
+    // makes a copy on the empty worker; priced at the type's mean, most would.
+    let mut s = sched(
+        Policy::Affinity,
+        &[
+            worker(1, 1, 2, &[A]),
+            worker(2, 1, 2, &[B]),
+            worker(3, 1, 2, &[]),
+        ],
+    );
+    let mut now = 0.0;
+    for key in 0..5u64 {
+        s.submit(task(key, A), now).unwrap();
+        s.task_finished(WorkerKey(1), TaskKey(key), done(None, 0.1), now + 0.1)
+            .unwrap();
+        now += 0.1;
+    }
+    for key in 10..15u64 {
+        s.submit(task(key, B), now).unwrap();
+        now += 5.0;
+        s.task_finished(WorkerKey(2), TaskKey(key), done(None, 5.0), now)
+            .unwrap();
+    }
+    assert_eq!(
+        runs(&s.submit(task(20, A), now).unwrap()),
+        vec![(20, 1, false)]
+    );
+    let started: Vec<_> = (21..29)
+        .flat_map(|key| runs(&s.submit(task(key, A), now).unwrap()))
+        .collect();
+    assert!(started.is_empty(), "{started:?}");
+    let next = s
+        .task_finished(WorkerKey(1), TaskKey(20), done(None, 0.1), now + 0.1)
+        .unwrap();
+    assert_eq!(runs(&next), vec![(21, 1, false)]);
 }
