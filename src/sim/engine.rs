@@ -15,9 +15,11 @@ use super::scenario::{Arrivals, Broken, Scenario};
 use super::trace::label_load_times;
 use crate::report::Samples;
 use crate::routing::{
-    Action, LabelId, Outcome, Policy, Scheduler, TaskKey, TaskSpec, WorkerKey, WorkerSpec,
+    LabelId, Outcome, Policy, Scheduler, TaskKey, TaskSpec, WorkerKey, WorkerSpec,
 };
 use crate::workload;
+
+mod workers;
 
 struct SimWorker {
     rng: SmallRng,
@@ -350,135 +352,5 @@ impl World<'_> {
             .task_finished(WorkerKey(worker as u32), task, outcome, self.now)
             .map_err(|e| self.broken(format!("task_finished refused: {e:?}")))?;
         self.apply(actions)
-    }
-
-    /// Carries out the scheduler's decisions as the workers would.
-    fn apply(&mut self, actions: Vec<Action>) -> Result<(), Broken> {
-        for action in actions {
-            match action {
-                Action::Run {
-                    task,
-                    worker,
-                    label,
-                    load,
-                } => self.run_task(task, worker.0 as usize, label, load)?,
-                Action::Evict { worker, label } => {
-                    self.workers[worker.0 as usize].labels.remove(&label);
-                    self.moved(label, -1);
-                }
-                Action::Load { worker, label } => self.preload(worker.0 as usize, label)?,
-                Action::Fail { task, .. } => self.fail(task),
-                Action::Cancel { .. } | Action::Abandon { .. } => {}
-            }
-        }
-        Ok(())
-    }
-
-    /// An idle worker loads a label ahead of demand, in one of its slots.
-    fn preload(&mut self, worker: usize, label: LabelId) -> Result<(), Broken> {
-        let (slots, max_labels) = (self.scenario.slots, self.scenario.max_labels);
-        let now = self.now;
-        let w = &mut self.workers[worker];
-        if w.busy >= slots || w.labels.len() >= max_labels as usize || w.labels.contains_key(&label)
-        {
-            return Err(self.broken(format!(
-                "worker {worker} told to preload with no free slot or label room, or twice"
-            )));
-        }
-        let load_s = self.load_s(worker, label);
-        let w = &mut self.workers[worker];
-        w.labels.insert(label, now + load_s);
-        w.busy += 1;
-        self.loads += 1;
-        self.moved(label, 1);
-        self.schedule(
-            now + load_s,
-            Event::LoadDone {
-                worker,
-                label,
-                preload: true,
-            },
-        );
-        Ok(())
-    }
-
-    fn moved(&mut self, label: LabelId, delta: i8) {
-        self.moves.push(LabelMove {
-            at_s: self.now / self.scenario.time_scale,
-            label: self.scheduler.label_name(label).to_owned(),
-            delta,
-        });
-    }
-
-    /// Scaled seconds `worker` takes to load `label`: the trace's figure for the label,
-    /// else a draw from the simulated distribution.
-    fn load_s(&mut self, worker: usize, label: LabelId) -> f64 {
-        let name = self.scheduler.label_name(label);
-        let unscaled = match self.trace_load_s.get(name) {
-            Some(load_s) => *load_s,
-            None => workload::load_time_s(&mut self.workers[worker].rng),
-        };
-        unscaled * self.scenario.time_scale
-    }
-
-    fn run_task(
-        &mut self,
-        task: TaskKey,
-        worker: usize,
-        label: LabelId,
-        load: bool,
-    ) -> Result<(), Broken> {
-        let now = self.now;
-        let (slots, max_labels) = (self.scenario.slots, self.scenario.max_labels);
-        let w = &self.workers[worker];
-        if w.busy >= slots {
-            return Err(self.broken(format!("worker {worker} given a task with no free slot")));
-        }
-        let (held, has_room) = (
-            w.labels.get(&label).copied(),
-            w.labels.len() < max_labels as usize || w.labels.contains_key(&label),
-        );
-        let ready = match (load, held) {
-            (false, Some(ready)) => ready.max(now),
-            (false, None) => {
-                return Err(self.broken(format!(
-                    "worker {worker} told to run {} without holding it",
-                    self.scheduler.label_name(label)
-                )))
-            }
-            (true, _) => {
-                if !has_room {
-                    return Err(self.broken(format!(
-                        "worker {worker} told to load past its {max_labels} labels"
-                    )));
-                }
-                let load_s = self.load_s(worker, label);
-                self.workers[worker].labels.insert(label, now + load_s);
-                self.loads += 1;
-                self.moved(label, 1);
-                self.samples.label_misses += 1;
-                if let Some(t) = self.tasks.get_mut(&task) {
-                    t.load_s = Some(load_s);
-                }
-                self.schedule(
-                    now + load_s,
-                    Event::LoadDone {
-                        worker,
-                        label,
-                        preload: false,
-                    },
-                );
-                now + load_s
-            }
-        };
-        let w = &mut self.workers[worker];
-        w.busy += 1;
-        let run_s = self
-            .tasks
-            .get(&task)
-            .map(|t| t.run_s)
-            .ok_or_else(|| self.broken(format!("unknown task {} started", task.0)))?;
-        self.schedule(ready + run_s, Event::TaskDone { worker, task });
-        Ok(())
     }
 }
