@@ -9,6 +9,7 @@ pub mod grpc;
 pub mod infer;
 pub mod models;
 pub mod repository;
+pub mod responses;
 pub mod rest;
 pub mod tensor;
 

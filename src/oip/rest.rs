@@ -5,10 +5,11 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
-use super::codec::{self, InferRequest, InferResponse, HEADER_LENGTH};
+use super::codec::{self, InferRequest, HEADER_LENGTH};
 use super::error::OipError;
 use super::infer::{infer, InferCall};
-use super::models::{describe, ModelMetadata};
+use super::models::describe;
+use super::responses::{InferResponses, MetadataResponses, ReadyResponses};
 use crate::actors::messages::ListWorkers;
 use crate::http::AppState;
 
@@ -97,13 +98,7 @@ fn model_of(req: &HttpRequest) -> Result<String, OipError> {
     path = "/v2/models/{model}",
     tag = "inference",
     params(("model" = String, Path, description = "Model name (= label)")),
-    responses(
-        (status = 200, description = "Model metadata", body = ModelMetadata),
-        (status = 401, description = "Missing or wrong client token", body = super::error::ErrorResponse),
-        (status = 404, description = "Unknown model (or a version other than 1)", body = super::error::ErrorResponse),
-        (status = 500, description = "Internal error", body = super::error::ErrorResponse),
-        (status = 503, description = "The model's model.toml is unusable", body = super::error::ErrorResponse),
-    ),
+    responses(MetadataResponses),
     security((), ("bearer" = []))
 )]
 pub async fn model_metadata(
@@ -121,14 +116,7 @@ pub async fn model_metadata(
     path = "/v2/models/{model}/ready",
     tag = "inference",
     params(("model" = String, Path, description = "Model name (= label)")),
-    responses(
-        (status = 200, description = "The model is ready (no body)"),
-        (status = 400, description = "The model was unloaded (no body)"),
-        (status = 401, description = "Missing or wrong client token", body = super::error::ErrorResponse),
-        (status = 404, description = "Unknown model (or a version other than 1)", body = super::error::ErrorResponse),
-        (status = 500, description = "Internal error", body = super::error::ErrorResponse),
-        (status = 503, description = "The model's model.toml is unusable", body = super::error::ErrorResponse),
-    ),
+    responses(ReadyResponses),
     security((), ("bearer" = []))
 )]
 pub async fn model_ready(
@@ -153,19 +141,7 @@ pub async fn model_ready(
     tag = "inference",
     params(("model" = String, Path, description = "Model name (= label)")),
     request_body(content = InferRequest, content_type = "application/json"),
-    responses(
-        (status = 200, description = "The inference response (application/octet-stream with \
-            Inference-Header-Content-Length when a binary output was asked for)", body = InferResponse),
-        (status = 400, description = "Malformed request, or it does not fit the model", body = super::error::ErrorResponse),
-        (status = 401, description = "Missing or wrong client token", body = super::error::ErrorResponse),
-        (status = 404, description = "Unknown model (or a version other than 1)", body = super::error::ErrorResponse),
-        (status = 408, description = "The body was not received in time", body = super::error::ErrorResponse),
-        (status = 413, description = "The body is too large", body = super::error::ErrorResponse),
-        (status = 500, description = "Internal error, or the worker failed the task", body = super::error::ErrorResponse),
-        (status = 503, description = "No connected worker runs the model, the queue is full, the \
-            model's model.toml is unusable, or the server is shutting down", body = super::error::ErrorResponse),
-        (status = 504, description = "The deadline passed", body = super::error::ErrorResponse),
-    ),
+    responses(InferResponses),
     security((), ("bearer" = []))
 )]
 pub async fn model_infer(
@@ -219,13 +195,7 @@ pub async fn model_infer(
         ("model" = String, Path, description = "Model name (= label)"),
         ("version" = String, Path, description = "Model version; only `1` exists"),
     ),
-    responses(
-        (status = 200, description = "Model metadata", body = ModelMetadata),
-        (status = 401, description = "Missing or wrong client token", body = super::error::ErrorResponse),
-        (status = 404, description = "Unknown model (or a version other than 1)", body = super::error::ErrorResponse),
-        (status = 500, description = "Internal error", body = super::error::ErrorResponse),
-        (status = 503, description = "The model's model.toml is unusable", body = super::error::ErrorResponse),
-    ),
+    responses(MetadataResponses),
     security((), ("bearer" = []))
 )]
 pub async fn version_metadata(
@@ -243,14 +213,7 @@ pub async fn version_metadata(
         ("model" = String, Path, description = "Model name (= label)"),
         ("version" = String, Path, description = "Model version; only `1` exists"),
     ),
-    responses(
-        (status = 200, description = "The model is ready (no body)"),
-        (status = 400, description = "The model was unloaded (no body)"),
-        (status = 401, description = "Missing or wrong client token", body = super::error::ErrorResponse),
-        (status = 404, description = "Unknown model (or a version other than 1)", body = super::error::ErrorResponse),
-        (status = 500, description = "Internal error", body = super::error::ErrorResponse),
-        (status = 503, description = "The model's model.toml is unusable", body = super::error::ErrorResponse),
-    ),
+    responses(ReadyResponses),
     security((), ("bearer" = []))
 )]
 pub async fn version_ready(
@@ -270,19 +233,7 @@ pub async fn version_ready(
         ("version" = String, Path, description = "Model version; only `1` exists"),
     ),
     request_body(content = InferRequest, content_type = "application/json"),
-    responses(
-        (status = 200, description = "The inference response (application/octet-stream with \
-            Inference-Header-Content-Length when a binary output was asked for)", body = InferResponse),
-        (status = 400, description = "Malformed request, or it does not fit the model", body = super::error::ErrorResponse),
-        (status = 401, description = "Missing or wrong client token", body = super::error::ErrorResponse),
-        (status = 404, description = "Unknown model (or a version other than 1)", body = super::error::ErrorResponse),
-        (status = 408, description = "The body was not received in time", body = super::error::ErrorResponse),
-        (status = 413, description = "The body is too large", body = super::error::ErrorResponse),
-        (status = 500, description = "Internal error, or the worker failed the task", body = super::error::ErrorResponse),
-        (status = 503, description = "No connected worker runs the model, the queue is full, the \
-            model's model.toml is unusable, or the server is shutting down", body = super::error::ErrorResponse),
-        (status = 504, description = "The deadline passed", body = super::error::ErrorResponse),
-    ),
+    responses(InferResponses),
     security((), ("bearer" = []))
 )]
 pub async fn version_infer(

@@ -1,0 +1,84 @@
+//! The documented responses of the model routes, shared by each route and its
+//! `/versions/{version}` twin (OpenAPI only: nothing constructs these types).
+
+use super::codec::InferResponse;
+use super::error::ErrorResponse;
+use super::models::ModelMetadata;
+
+/// `GET /v2/models/{model}[/versions/{version}]`.
+#[derive(utoipa::IntoResponses)]
+pub enum MetadataResponses {
+    #[response(status = 200, description = "Model metadata")]
+    Ok(ModelMetadata),
+    #[response(status = 401, description = "Missing or wrong client token")]
+    Unauthorized(ErrorResponse),
+    #[response(
+        status = 404,
+        description = "Unknown model (or a version other than 1)"
+    )]
+    NotFound(ErrorResponse),
+    #[response(status = 500, description = "Internal error")]
+    Internal(ErrorResponse),
+    #[response(status = 503, description = "The model's model.toml is unusable")]
+    Unusable(ErrorResponse),
+}
+
+/// `GET /v2/models/{model}[/versions/{version}]/ready`.
+#[derive(utoipa::IntoResponses)]
+pub enum ReadyResponses {
+    #[response(status = 200, description = "The model is ready (no body)")]
+    Ready,
+    #[response(status = 400, description = "The model was unloaded (no body)")]
+    Unloaded,
+    #[response(status = 401, description = "Missing or wrong client token")]
+    Unauthorized(ErrorResponse),
+    #[response(
+        status = 404,
+        description = "Unknown model (or a version other than 1)"
+    )]
+    NotFound(ErrorResponse),
+    #[response(status = 500, description = "Internal error")]
+    Internal(ErrorResponse),
+    #[response(status = 503, description = "The model's model.toml is unusable")]
+    Unusable(ErrorResponse),
+}
+
+/// `POST /v2/models/{model}[/versions/{version}]/infer`.
+#[derive(utoipa::IntoResponses)]
+pub enum InferResponses {
+    #[response(
+        status = 200,
+        description = "The inference response (application/octet-stream with \
+            Inference-Header-Content-Length when a binary output was asked for)"
+    )]
+    Ok(InferResponse),
+    #[response(
+        status = 400,
+        description = "Malformed request, or it does not fit the model"
+    )]
+    BadRequest(ErrorResponse),
+    #[response(status = 401, description = "Missing or wrong client token")]
+    Unauthorized(ErrorResponse),
+    #[response(
+        status = 404,
+        description = "Unknown model (or a version other than 1)"
+    )]
+    NotFound(ErrorResponse),
+    #[response(status = 408, description = "The body was not received in time")]
+    Timeout(ErrorResponse),
+    #[response(status = 413, description = "The body is too large")]
+    TooLarge(ErrorResponse),
+    #[response(
+        status = 500,
+        description = "Internal error, or the worker failed the task"
+    )]
+    Internal(ErrorResponse),
+    #[response(
+        status = 503,
+        description = "No connected worker runs the model, the queue is full, the \
+            model's model.toml is unusable, or the server is shutting down"
+    )]
+    Unavailable(ErrorResponse),
+    #[response(status = 504, description = "The deadline passed")]
+    DeadlineExceeded(ErrorResponse),
+}
