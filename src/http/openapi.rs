@@ -85,9 +85,6 @@ impl Modify for BearerAuth {
         oip::repository::load,
         oip::repository::unload,
     ),
-    // Bodies named only in the shared response sets of `oip::responses`, which utoipa
-    // does not collect from `responses(...)` (their nested schemas come with them).
-    components(schemas(oip::codec::InferResponse, oip::models::ModelMetadata)),
     modifiers(&BearerAuth),
     tags(
         (name = "tasks", description = "Submit, wait for, read and cancel tasks"),

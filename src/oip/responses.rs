@@ -1,15 +1,12 @@
-//! The documented responses of the model routes, shared by each route and its
-//! `/versions/{version}` twin (OpenAPI only: nothing constructs these types).
+//! The documented error responses of the model routes, shared by each route and its
+//! `/versions/{version}` twin (OpenAPI only: nothing constructs these types). Each route
+//! lists its success responses itself, so that utoipa collects their body schemas.
 
-use super::codec::InferResponse;
 use super::error::ErrorResponse;
-use super::models::ModelMetadata;
 
-/// `GET /v2/models/{model}[/versions/{version}]`.
+/// Errors of `GET /v2/models/{model}[/versions/{version}][/ready]`.
 #[derive(utoipa::IntoResponses)]
-pub enum MetadataResponses {
-    #[response(status = 200, description = "Model metadata")]
-    Ok(ModelMetadata),
+pub enum ModelErrors {
     #[response(status = 401, description = "Missing or wrong client token")]
     Unauthorized(ErrorResponse),
     #[response(
@@ -23,35 +20,9 @@ pub enum MetadataResponses {
     Unusable(ErrorResponse),
 }
 
-/// `GET /v2/models/{model}[/versions/{version}]/ready`.
+/// Errors of `POST /v2/models/{model}[/versions/{version}]/infer`.
 #[derive(utoipa::IntoResponses)]
-pub enum ReadyResponses {
-    #[response(status = 200, description = "The model is ready (no body)")]
-    Ready,
-    #[response(status = 400, description = "The model was unloaded (no body)")]
-    Unloaded,
-    #[response(status = 401, description = "Missing or wrong client token")]
-    Unauthorized(ErrorResponse),
-    #[response(
-        status = 404,
-        description = "Unknown model (or a version other than 1)"
-    )]
-    NotFound(ErrorResponse),
-    #[response(status = 500, description = "Internal error")]
-    Internal(ErrorResponse),
-    #[response(status = 503, description = "The model's model.toml is unusable")]
-    Unusable(ErrorResponse),
-}
-
-/// `POST /v2/models/{model}[/versions/{version}]/infer`.
-#[derive(utoipa::IntoResponses)]
-pub enum InferResponses {
-    #[response(
-        status = 200,
-        description = "The inference response (application/octet-stream with \
-            Inference-Header-Content-Length when a binary output was asked for)"
-    )]
-    Ok(InferResponse),
+pub enum InferErrors {
     #[response(
         status = 400,
         description = "Malformed request, or it does not fit the model"

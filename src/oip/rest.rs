@@ -5,11 +5,11 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
-use super::codec::{self, InferRequest, HEADER_LENGTH};
+use super::codec::{self, InferRequest, InferResponse, HEADER_LENGTH};
 use super::error::OipError;
 use super::infer::{infer, InferCall};
-use super::models::describe;
-use super::responses::{InferResponses, MetadataResponses, ReadyResponses};
+use super::models::{describe, ModelMetadata};
+use super::responses::{InferErrors, ModelErrors};
 use crate::actors::messages::ListWorkers;
 use crate::http::AppState;
 
@@ -98,7 +98,10 @@ fn model_of(req: &HttpRequest) -> Result<String, OipError> {
     path = "/v2/models/{model}",
     tag = "inference",
     params(("model" = String, Path, description = "Model name (= label)")),
-    responses(MetadataResponses),
+    responses(
+        (status = 200, description = "Model metadata", body = ModelMetadata),
+        ModelErrors,
+    ),
     security((), ("bearer" = []))
 )]
 pub async fn model_metadata(
@@ -116,7 +119,11 @@ pub async fn model_metadata(
     path = "/v2/models/{model}/ready",
     tag = "inference",
     params(("model" = String, Path, description = "Model name (= label)")),
-    responses(ReadyResponses),
+    responses(
+        (status = 200, description = "The model is ready (no body)"),
+        (status = 400, description = "The model was unloaded (no body)"),
+        ModelErrors,
+    ),
     security((), ("bearer" = []))
 )]
 pub async fn model_ready(
@@ -141,7 +148,11 @@ pub async fn model_ready(
     tag = "inference",
     params(("model" = String, Path, description = "Model name (= label)")),
     request_body(content = InferRequest, content_type = "application/json"),
-    responses(InferResponses),
+    responses(
+        (status = 200, description = "The inference response (application/octet-stream with \
+            Inference-Header-Content-Length when a binary output was asked for)", body = InferResponse),
+        InferErrors,
+    ),
     security((), ("bearer" = []))
 )]
 pub async fn model_infer(
@@ -195,7 +206,10 @@ pub async fn model_infer(
         ("model" = String, Path, description = "Model name (= label)"),
         ("version" = String, Path, description = "Model version; only `1` exists"),
     ),
-    responses(MetadataResponses),
+    responses(
+        (status = 200, description = "Model metadata", body = ModelMetadata),
+        ModelErrors,
+    ),
     security((), ("bearer" = []))
 )]
 pub async fn version_metadata(
@@ -213,7 +227,11 @@ pub async fn version_metadata(
         ("model" = String, Path, description = "Model name (= label)"),
         ("version" = String, Path, description = "Model version; only `1` exists"),
     ),
-    responses(ReadyResponses),
+    responses(
+        (status = 200, description = "The model is ready (no body)"),
+        (status = 400, description = "The model was unloaded (no body)"),
+        ModelErrors,
+    ),
     security((), ("bearer" = []))
 )]
 pub async fn version_ready(
@@ -233,7 +251,11 @@ pub async fn version_ready(
         ("version" = String, Path, description = "Model version; only `1` exists"),
     ),
     request_body(content = InferRequest, content_type = "application/json"),
-    responses(InferResponses),
+    responses(
+        (status = 200, description = "The inference response (application/octet-stream with \
+            Inference-Header-Content-Length when a binary output was asked for)", body = InferResponse),
+        InferErrors,
+    ),
     security((), ("bearer" = []))
 )]
 pub async fn version_infer(
