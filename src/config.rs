@@ -12,15 +12,17 @@ use crate::routing::{Bounds, Policy, Priors, RoutingConfig};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config file {path}: {source}")]
+    // The underlying errors are part of each message, not chained as a `source` as well:
+    // a chain printer would repeat them (and the TOML one over several lines).
+    #[error("cannot read config file {path}: {error}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
-    #[error("invalid config file {path}: {}", one_line(source))]
+    #[error("invalid config file {path}: {}", one_line(error))]
     Parse {
         path: PathBuf,
-        source: Box<toml::de::Error>,
+        error: Box<toml::de::Error>,
     },
     #[error("invalid value for {name}: {reason}")]
     Invalid { name: String, reason: String },
@@ -300,13 +302,13 @@ impl Config {
         let mut config = match path {
             None => Config::default(),
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
                     path: path.to_owned(),
-                    source,
+                    error,
                 })?;
-                toml::from_str(&text).map_err(|source| ConfigError::Parse {
+                toml::from_str(&text).map_err(|error| ConfigError::Parse {
                     path: path.to_owned(),
-                    source: Box::new(source),
+                    error: Box::new(error),
                 })?
             }
         };

@@ -83,13 +83,14 @@ fn run(cli: Cli, config: Option<Config>) -> Result<(), Failure> {
             );
             Ok(())
         }
-        Command::Simulate(args) => {
-            print!(
-                "{}",
-                smart_routing::sim::run(&args).map_err(anyhow::Error::from)?
-            );
-            Ok(())
-        }
+        Command::Simulate(args) => match smart_routing::sim::run(&args) {
+            Ok(report) => {
+                print!("{report}");
+                Ok(())
+            }
+            Err(e) if e.is_usage() => Err(Failure::Usage(e.to_string())),
+            Err(e) => Err(anyhow::Error::from(e).into()),
+        },
     }
 }
 

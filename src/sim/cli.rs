@@ -120,28 +120,44 @@ impl Default for SimulateArgs {
 /// Why `simulate` could not produce a report.
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
+    // The underlying errors are part of each message, not chained as a `source` as well:
+    // a chain printer would repeat them.
     #[error("invalid arguments: {0}")]
     InvalidArgs(String),
-    #[error("cannot read trace {path}: {source}")]
+    #[error("cannot read trace {path}: {error}")]
     ReadTrace {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error(transparent)]
     Trace(#[from] TraceError),
     #[error(transparent)]
     Config(#[from] ConfigError),
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}: {error}")]
     Write {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
-    #[error("policy {policy}, seed {seed}: {source}")]
+    #[error("policy {policy}, seed {seed}: {error}")]
     Broken {
         policy: Policy,
         seed: u64,
-        source: Broken,
+        error: Broken,
     },
+}
+
+impl SimError {
+    /// Whether the user can fix it (a bad flag, config file or trace), rather than a
+    /// failure while running.
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            SimError::InvalidArgs(_)
+                | SimError::ReadTrace { .. }
+                | SimError::Trace(_)
+                | SimError::Config(_)
+        )
+    }
 }
 
 /// Parses `--policy`: a name, a comma-separated list, or `all`.
@@ -214,9 +230,9 @@ impl SimulateArgs {
         let mut task_types = self.validate()?;
         let arrivals = match &self.trace {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| SimError::ReadTrace {
+                let text = std::fs::read_to_string(path).map_err(|error| SimError::ReadTrace {
                     path: path.clone(),
-                    source,
+                    error,
                 })?;
                 let entries = if is_event_log(&text) {
                     parse_event_log(&text)?
@@ -316,9 +332,9 @@ pub fn run(args: &SimulateArgs) -> Result<String, SimError> {
     if args.sweep.is_some() {
         let sweep = sweep::run(args)?;
         if let Some(path) = &args.plot {
-            std::fs::write(path, sweep.to_svg()).map_err(|source| SimError::Write {
+            std::fs::write(path, sweep.to_svg()).map_err(|error| SimError::Write {
                 path: path.clone(),
-                source,
+                error,
             })?;
         }
         return Ok(if args.json {
@@ -329,9 +345,9 @@ pub fn run(args: &SimulateArgs) -> Result<String, SimError> {
     }
     if let Some(path) = &args.copies {
         let csv = copies_csv(&args.scenario()?, &parse_policies(&args.policy)?, args.seed)?;
-        std::fs::write(path, csv).map_err(|source| SimError::Write {
+        std::fs::write(path, csv).map_err(|error| SimError::Write {
             path: path.clone(),
-            source,
+            error,
         })?;
     }
     let report = report(args)?;
@@ -370,10 +386,10 @@ pub(super) fn run_seeds(
             let seed = args.seed.wrapping_add(i);
             simulate(scenario, policy, seed)
                 .map(|s| PolicyResult::from_samples(&s, args.time_scale, false))
-                .map_err(|source| SimError::Broken {
+                .map_err(|error| SimError::Broken {
                     policy,
                     seed,
-                    source,
+                    error,
                 })
         })
         .collect::<Result<Vec<_>, _>>()?;

@@ -84,11 +84,11 @@ pub fn copies_csv(
     }
     let mut columns = Vec::new();
     for policy in policies {
-        let (_, moves) = simulate_logged(scenario, *policy, seed).map_err(|source| {
+        let (_, moves) = simulate_logged(scenario, *policy, seed).map_err(|error| {
             super::cli::SimError::Broken {
                 policy: *policy,
                 seed,
-                source,
+                error,
             }
         })?;
         columns.push((policy.name(), per_bucket(&moves, &label, buckets)));

@@ -21,7 +21,31 @@ fn user_errors_print_one_line_and_exit_2() {
     let config = std::env::temp_dir().join(format!("sr-bad-config-{}.toml", std::process::id()));
     std::fs::write(&config, "max_queue = \"lots\"\n").unwrap();
     let config = config.display().to_string();
+    let garbage = std::env::temp_dir().join(format!("sr-garbage-{}.toml", std::process::id()));
+    std::fs::write(&garbage, "garbage\n").unwrap();
+    let garbage = garbage.display().to_string();
+    let trace = std::env::temp_dir().join(format!("sr-bad-trace-{}.jsonl", std::process::id()));
+    std::fs::write(&trace, "{\"at_s\": \"soon\", \"label\": \"a\"}\n").unwrap();
+    let trace = trace.display().to_string();
+    let sim = |extra: &[&'static str]| [&["simulate", "--requests", "10"], extra].concat();
     for (args, expected) in [
+        (vec!["simulate", "--config", &config], "invalid config file"),
+        (
+            vec!["simulate", "--config", &garbage],
+            "invalid config file",
+        ),
+        (
+            vec!["simulate", "--config", "/nonexistent/sr.toml"],
+            "cannot read config file",
+        ),
+        (
+            vec!["simulate", "--trace", "/nonexistent/t.jsonl"],
+            "cannot read trace",
+        ),
+        (vec!["simulate", "--trace", &trace], "trace line 1"),
+        (sim(&["--set", "patience_loads=soon"]), "patience_loads"),
+        (sim(&["--sweep", "no_such_knob=1,2"]), "no_such_knob"),
+        (sim(&["--workers", "0"]), "--workers"),
         (vec!["serve", "--bind", "nowhere"], "bind"),
         (vec!["serve", "--config", &config], "invalid config file"),
         (vec!["serve", "--policy", "fastest"], "policy"),
@@ -43,5 +67,10 @@ fn user_errors_print_one_line_and_exit_2() {
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
         assert_eq!(stderr.trim().lines().count(), 1, "{args:?}: {stderr}");
         assert!(!stderr.contains("backtrace"), "{args:?}: {stderr}");
+        // The cause is said once, not repeated by the error chain.
+        assert!(
+            stderr.matches("os error").count() <= 1,
+            "{args:?}: {stderr}"
+        );
     }
 }
