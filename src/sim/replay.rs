@@ -131,13 +131,18 @@ pub fn parse_event_log(text: &str) -> Result<Vec<TraceEntry>, TraceError> {
         if run_s.is_none() {
             continue;
         }
-        entries.push(TraceEntry {
+        let entry = TraceEntry {
             at_s: s.unix_ms.saturating_sub(first) as f64 / 1000.0,
             label: s.label.clone(),
             task_type: s.task_type.clone(),
             run_s,
             load_s,
-        });
+        };
+        super::trace::check(&entry).map_err(|message| TraceError::BadTask {
+            task: id.clone(),
+            message,
+        })?;
+        entries.push(entry);
     }
     if entries.is_empty() {
         return Err(TraceError::Empty);
@@ -190,6 +195,18 @@ mod tests {
         assert_eq!(
             parse_event_log("{\"event\":\"worker_joined\",\"worker_id\":\"w\"}"),
             Err(TraceError::Empty)
+        );
+    }
+
+    #[test]
+    fn a_submission_beyond_the_longest_trace_is_refused_by_task() {
+        // "c" is submitted 31 days after "a": stepping through that gap would take hours.
+        let late = LOG.replace("\"unix_ms\":3000,", "\"unix_ms\":2678401000,");
+        let err = parse_event_log(&late).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("event log, task c: at_s must be"),
+            "{err}"
         );
     }
 }

@@ -24,13 +24,54 @@ pub struct TraceEntry {
     pub load_s: Option<f64>,
 }
 
+/// The latest arrival a trace may have (30 days, unscaled): the simulator steps through
+/// virtual time in ticks, so a later one would keep it busy for hours.
+pub const MAX_AT_S: f64 = 30.0 * 86_400.0;
+
+/// The longest `run_s` or `load_s` a trace may give (1 day, unscaled), for the same reason.
+pub const MAX_DURATION_S: f64 = 86_400.0;
+
 /// Why a trace could not be used.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TraceError {
     #[error("trace line {line}: {message}")]
     BadLine { line: usize, message: String },
+    #[error("event log, task {task}: {message}")]
+    BadTask { task: String, message: String },
     #[error("the trace has no arrivals")]
     Empty,
+}
+
+/// Checks one entry's fields: what is wrong with it, if anything.
+pub(super) fn check(entry: &TraceEntry) -> Result<(), String> {
+    let seconds = |name: &str, value: f64, max: f64| {
+        if value.is_finite() && (0.0..=max).contains(&value) {
+            Ok(())
+        } else {
+            // Huge values in exponent form, not hundreds of digits.
+            let got = if value.abs() < 1e12 {
+                value.to_string()
+            } else {
+                format!("{value:e}")
+            };
+            Err(format!(
+                "{name} must be a number of seconds from 0 to {max}, got {got}"
+            ))
+        }
+    };
+    seconds("at_s", entry.at_s, MAX_AT_S)?;
+    if entry.label.is_empty() {
+        return Err("label must not be empty".to_owned());
+    }
+    if entry.task_type.is_empty() {
+        return Err("task_type must not be empty".to_owned());
+    }
+    for (name, value) in [("run_s", entry.run_s), ("load_s", entry.load_s)] {
+        if let Some(value) = value {
+            seconds(name, value, MAX_DURATION_S)?;
+        }
+    }
+    Ok(())
 }
 
 /// Parses a JSONL trace; blank lines and lines starting with `#` are skipped. Entries are
@@ -46,26 +87,7 @@ pub fn parse_trace(text: &str) -> Result<Vec<TraceEntry>, TraceError> {
         let bad = |message: String| TraceError::BadLine { line, message };
         let entry: TraceEntry =
             serde_json::from_str(trimmed).map_err(|e| bad(format!("invalid JSON: {e}")))?;
-        if !entry.at_s.is_finite() || entry.at_s < 0.0 {
-            return Err(bad(format!(
-                "at_s must be a non-negative number of seconds, got {}",
-                entry.at_s
-            )));
-        }
-        if entry.label.is_empty() {
-            return Err(bad("label must not be empty".to_owned()));
-        }
-        if entry.task_type.is_empty() {
-            return Err(bad("task_type must not be empty".to_owned()));
-        }
-        for (name, value) in [("run_s", entry.run_s), ("load_s", entry.load_s)] {
-            if value.is_some_and(|v| !v.is_finite() || v < 0.0) {
-                return Err(bad(format!(
-                    "{name} must be a non-negative number of seconds, got {}",
-                    value.unwrap_or_default()
-                )));
-            }
-        }
+        check(&entry).map_err(bad)?;
         entries.push(entry);
     }
     if entries.is_empty() {
@@ -127,7 +149,23 @@ mod tests {
             (
                 "\n\n{\"at_s\": -1, \"label\": \"a\", \"task_type\": \"t\"}",
                 3,
-                "non-negative",
+                "at_s must be",
+            ),
+            // Far-off times would keep the simulator stepping through virtual time.
+            (
+                "{\"at_s\": 1e308, \"label\": \"a\", \"task_type\": \"t\"}",
+                1,
+                "at_s must be a number of seconds from 0 to 2592000",
+            ),
+            (
+                "{\"at_s\": 1, \"label\": \"a\", \"task_type\": \"t\", \"run_s\": 1e300}",
+                1,
+                "run_s must be",
+            ),
+            (
+                "{\"at_s\": 1, \"label\": \"a\", \"task_type\": \"t\", \"load_s\": 86401}",
+                1,
+                "load_s must be a number of seconds from 0 to 86400",
             ),
             (
                 "{\"at_s\": 1, \"label\": \"\", \"task_type\": \"t\"}",
