@@ -16,26 +16,27 @@ use crate::actors::{
 use crate::config::Config;
 use crate::http::{self, AppState};
 
+/// Printed with `to_string()`: each message carries its cause itself.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("cannot open the log directory {dir}: {source}")]
+    #[error("cannot open the log directory {dir}: {error}")]
     LogDir {
         dir: std::path::PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
     #[error("cannot start local workers: {0}")]
     LocalWorkers(String),
-    #[error("cannot listen for gRPC on {addr}: {source}")]
+    #[error("cannot listen for gRPC on {addr}: {error}")]
     GrpcBind {
         addr: SocketAddr,
-        source: std::io::Error,
+        error: std::io::Error,
     },
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}: {error}")]
     Bind {
         addr: SocketAddr,
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 
@@ -61,10 +62,10 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         max_bytes: config.log_max_bytes,
         keep: config.log_keep,
     });
-    let sink = LogSink::open(settings, config.log_record_max_bytes).map_err(|source| {
+    let sink = LogSink::open(settings, config.log_record_max_bytes).map_err(|error| {
         StartError::LogDir {
             dir: config.log_dir.clone(),
-            source,
+            error,
         }
     })?;
     let sink = std::sync::Mutex::new(Some(sink));
@@ -129,7 +130,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let grpc_addr = match config.grpc_bind {
         Some(addr) => Some(
             crate::oip::grpc::start(addr, state.clone())
-                .map_err(|source| StartError::GrpcBind { addr, source })?,
+                .map_err(|error| StartError::GrpcBind { addr, error })?,
         ),
         None => None,
     };
@@ -144,9 +145,9 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     .disable_signals()
     .shutdown_timeout(2)
     .bind(config.bind)
-    .map_err(|source| StartError::Bind {
+    .map_err(|error| StartError::Bind {
         addr: config.bind,
-        source,
+        error,
     })?;
     let addr = server.addrs()[0];
     let server = server.run();

@@ -25,7 +25,8 @@ pub enum BenchError {
     InvalidUrl { url: String, message: String },
     #[error("cannot build the HTTP client: {0}")]
     Client(reqwest::Error),
-    #[error("cannot reach the dispatcher at {url}: {source}")]
+    /// Its causes follow in the error chain (the request error, then why it failed).
+    #[error("cannot reach the dispatcher at {url}")]
     Unreachable { url: String, source: reqwest::Error },
     #[error("the dispatcher at {url} answered GET /health with HTTP {status}")]
     Unhealthy { url: String, status: u16 },

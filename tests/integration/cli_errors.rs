@@ -74,3 +74,23 @@ fn user_errors_print_one_line_and_exit_2() {
         );
     }
 }
+
+#[test]
+fn an_unreachable_dispatcher_is_one_line_with_each_cause_once() {
+    // A port nothing listens on: bound, then released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let (code, stderr) = run(&["bench", "--url", &url, "--requests", "1"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("cannot reach the dispatcher"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert_eq!(
+        stderr.matches("error sending request").count(),
+        1,
+        "{stderr}"
+    );
+}
