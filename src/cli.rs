@@ -89,7 +89,8 @@ pub struct WorkerArgs {
     /// Run the original benchmark's simulated tasks.
     #[arg(long, conflicts_with = "models", required_unless_present = "models")]
     pub simulate: bool,
-    /// Multiply every simulated duration by this (0: never sleep, a no-op worker).
+    /// Multiply every simulated duration by this, from 0 to 1000 (0: never sleep, a no-op
+    /// worker).
     #[arg(long, default_value_t = 1.0)]
     pub time_scale: f64,
     #[arg(long, default_value_t = 0)]
@@ -151,8 +152,10 @@ pub fn serve_config(args: &ServeArgs) -> Result<Config, ConfigError> {
 
 /// Checks the worker's flags before anything starts; the error is the user's.
 pub fn check_worker_args(args: &WorkerArgs) -> Result<(), String> {
-    if args.time_scale < 0.0 || !args.time_scale.is_finite() {
-        return Err("--time-scale must be a number >= 0 (0: no sleeping at all)".to_owned());
+    if !(0.0..=crate::workload::MAX_TIME_SCALE).contains(&args.time_scale) {
+        return Err(
+            "--time-scale must be a number from 0 to 1000 (0: no sleeping at all)".to_owned(),
+        );
     }
     if let Some(models) = &args.models {
         if !models.is_dir() {

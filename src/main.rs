@@ -75,13 +75,14 @@ fn run(cli: Cli, config: Option<Config>) -> Result<(), Failure> {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
-            print!(
-                "{}",
-                runtime
-                    .block_on(smart_routing::bench::run(&args))
-                    .map_err(anyhow::Error::from)?
-            );
-            Ok(())
+            match runtime.block_on(smart_routing::bench::run(&args)) {
+                Ok(report) => {
+                    print!("{report}");
+                    Ok(())
+                }
+                Err(e) if e.is_usage() => Err(Failure::Usage(e.to_string())),
+                Err(e) => Err(anyhow::Error::from(e).into()),
+            }
         }
         Command::Simulate(args) => match smart_routing::sim::run(&args) {
             Ok(report) => {

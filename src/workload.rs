@@ -18,6 +18,13 @@ pub const DEFAULT_TASK_TYPES: [&str; 2] = [SAMPLE_TASK_1, SAMPLE_TASK_2];
 /// Think time never drops below this (seconds), as in the original producer.
 pub const MIN_THINK_S: f64 = 0.05;
 
+/// The largest `--time-scale` of anything that really sleeps (the simulated workers, the
+/// live benchmark): beyond it a sleep no longer fits a `Duration`, or outlasts any run.
+pub const MAX_TIME_SCALE: f64 = 1000.0;
+
+/// The longest mean think time or its deviation a producer accepts (unscaled seconds).
+pub const MAX_THINK_S: f64 = 3600.0;
+
 /// max(floor, N(mean, std_dev)); a negative `std_dev` counts as its absolute value.
 pub fn clamped_normal<R: Rng + ?Sized>(rng: &mut R, mean: f64, std_dev: f64, floor: f64) -> f64 {
     let z: f64 = rng.sample(StandardNormal);

@@ -16,17 +16,18 @@ pub struct BenchArgs {
     /// Concurrent closed-loop producers (each waits for its result before the next).
     #[arg(long, default_value_t = 2)]
     pub producers: usize,
-    /// Mean think time between a result and the next request (seconds, unscaled).
+    /// Mean think time between a result and the next request (seconds, unscaled; at
+    /// most 3600).
     #[arg(long, default_value_t = 0.75)]
     pub wait_avg: f64,
-    /// Standard deviation of the think time; it never drops below 0.05 s.
+    /// Standard deviation of the think time (at most 3600); it never drops below 0.05 s.
     #[arg(long, default_value_t = 1.0)]
     pub wait_stddev: f64,
     /// Labels `label-1..label-L`, drawn uniformly.
     #[arg(long, default_value_t = 4)]
     pub labels: usize,
     /// The workers' time scale: think times are multiplied by it and every reported time
-    /// divided by it, so results are in original seconds.
+    /// divided by it, so results are in original seconds (at most 1000).
     #[arg(long, default_value_t = 1.0)]
     pub time_scale: f64,
     /// Seed of the producers' draws (labels, task types, think times).
@@ -41,7 +42,8 @@ pub struct BenchArgs {
     /// The report's column name (e.g. the server's policy); the server is not asked.
     #[arg(long, default_value = "live")]
     pub policy_name: String,
-    /// Give up on one request after this many (wall-clock) seconds; it counts as failed.
+    /// Give up on one request after this many (wall-clock) seconds, at most 86400; it
+    /// counts as failed.
     #[arg(long, default_value_t = 600.0)]
     pub request_timeout: f64,
 }
@@ -65,20 +67,29 @@ impl Default for BenchArgs {
     }
 }
 
+/// The longest `--request-timeout` (one day, like the server's longest deadline).
+const MAX_REQUEST_TIMEOUT_S: f64 = 86_400.0;
+
 impl BenchArgs {
     /// Checks the flags; returns the task types to send.
     pub(super) fn validate(&self) -> Result<Vec<String>, String> {
         if self.producers == 0 || self.labels == 0 {
             return Err("--producers and --labels must be at least 1".to_owned());
         }
-        if !(self.time_scale > 0.0 && self.time_scale.is_finite()) {
-            return Err("--time-scale must be a positive number".to_owned());
+        // Every one of these becomes a real sleep or timeout: it must fit a `Duration`.
+        if !(self.time_scale > 0.0 && self.time_scale <= workload::MAX_TIME_SCALE) {
+            return Err("--time-scale must be a positive number up to 1000".to_owned());
         }
-        if !self.wait_avg.is_finite() || !self.wait_stddev.is_finite() {
-            return Err("--wait-avg and --wait-stddev must be numbers".to_owned());
+        let think = |v: f64| v.abs() <= workload::MAX_THINK_S;
+        if !(think(self.wait_avg) && think(self.wait_stddev)) {
+            return Err(
+                "--wait-avg and --wait-stddev must be numbers of seconds up to 3600".to_owned(),
+            );
         }
-        if !(self.request_timeout > 0.0 && self.request_timeout.is_finite()) {
-            return Err("--request-timeout must be a positive number of seconds".to_owned());
+        if !(self.request_timeout > 0.0 && self.request_timeout <= MAX_REQUEST_TIMEOUT_S) {
+            return Err(
+                "--request-timeout must be a positive number of seconds up to 86400".to_owned(),
+            );
         }
         let types = workload::task_types_or_default(&self.task_types);
         if types.iter().any(String::is_empty) {

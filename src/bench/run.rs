@@ -32,6 +32,17 @@ pub enum BenchError {
     Unhealthy { url: String, status: u16 },
 }
 
+impl BenchError {
+    /// Whether the user can fix it by changing a flag, rather than a failure while
+    /// running.
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            BenchError::InvalidArgs(_) | BenchError::InvalidUrl { .. }
+        )
+    }
+}
+
 /// Measurements shared by the producers (never locked across an await).
 #[derive(Default)]
 struct Tally {

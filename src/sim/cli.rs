@@ -35,10 +35,11 @@ pub struct SimulateArgs {
     /// Closed-loop producers (each waits for its result before thinking and sending again).
     #[arg(long, default_value_t = 2)]
     pub producers: usize,
-    /// Mean think time between a result and the next request (seconds).
+    /// Mean think time between a result and the next request (seconds, at most 3600).
     #[arg(long, default_value_t = 0.75)]
     pub wait_avg: f64,
-    /// Standard deviation of the think time (seconds); it never drops below 0.05 s.
+    /// Standard deviation of the think time (seconds, at most 3600); the think time never
+    /// drops below 0.05 s.
     #[arg(long, default_value_t = 1.0)]
     pub wait_stddev: f64,
     /// Labels `label-1..label-L`, drawn uniformly.
@@ -63,7 +64,7 @@ pub struct SimulateArgs {
     /// Multiplies every simulated duration; results are reported divided by it.
     #[arg(long, default_value_t = 1.0)]
     pub time_scale: f64,
-    /// Seconds (unscaled) between the scheduler's periodic ticks.
+    /// Seconds (unscaled) between the scheduler's periodic ticks, from 0.001 to 60.
     #[arg(long, default_value_t = 0.1)]
     pub tick: f64,
     /// Print JSON instead of a table.
@@ -116,6 +117,10 @@ impl Default for SimulateArgs {
         }
     }
 }
+
+/// The shortest and longest `--tick` (unscaled seconds).
+const MIN_TICK_S: f64 = 0.001;
+const MAX_TICK_S: f64 = 60.0;
 
 /// Why `simulate` could not produce a report.
 #[derive(Debug, thiserror::Error)]
@@ -187,8 +192,10 @@ impl SimulateArgs {
         if !(self.time_scale > 0.0 && self.time_scale.is_finite()) {
             return invalid("--time-scale must be a positive number");
         }
-        if !(self.tick > 0.0 && self.tick.is_finite()) {
-            return invalid("--tick must be a positive number of seconds");
+        // Virtual time advances tick by tick: a tiny tick, or think times of ages, would
+        // keep the simulator busy for hours.
+        if !(MIN_TICK_S..=MAX_TICK_S).contains(&self.tick) {
+            return invalid("--tick must be from 0.001 to 60 seconds");
         }
         if self.seeds == 0 {
             return invalid("--seeds must be at least 1");
@@ -196,8 +203,9 @@ impl SimulateArgs {
         if self.trace.is_none() && (self.producers == 0 || self.labels == 0) {
             return invalid("--producers and --labels must be at least 1");
         }
-        if !self.wait_avg.is_finite() || !self.wait_stddev.is_finite() {
-            return invalid("--wait-avg and --wait-stddev must be numbers");
+        let think = |v: f64| v.abs() <= workload::MAX_THINK_S;
+        if !(think(self.wait_avg) && think(self.wait_stddev)) {
+            return invalid("--wait-avg and --wait-stddev must be numbers of seconds up to 3600");
         }
         let types = workload::task_types_or_default(&self.task_types);
         if self.trace.is_some() {

@@ -3,13 +3,26 @@
 
 use crate::common::BIN;
 
+/// Runs the binary; a run that outlasts 30 s is killed and fails the test (some mistakes
+/// used to hang it).
 fn run(args: &[&str]) -> (Option<i32>, String) {
-    let output = std::process::Command::new(BIN)
+    let mut child = std::process::Command::new(BIN)
         .args(args)
         .env("RUST_BACKTRACE", "full")
         .env("RUST_LOG", "off")
-        .output()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("{args:?} still running after 30 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().unwrap();
     (
         output.status.code(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
@@ -46,6 +59,41 @@ fn user_errors_print_one_line_and_exit_2() {
         (sim(&["--set", "patience_loads=soon"]), "patience_loads"),
         (sim(&["--sweep", "no_such_knob=1,2"]), "no_such_knob"),
         (sim(&["--workers", "0"]), "--workers"),
+        // Values that would keep virtual time stepping for hours.
+        (sim(&["--tick", "1e-300"]), "--tick"),
+        (sim(&["--wait-avg", "1e300"]), "--wait-avg"),
+        // Values that would not fit a real sleep or timeout (a panic before).
+        (
+            vec![
+                "bench",
+                "--url",
+                "http://127.0.0.1:1",
+                "--request-timeout",
+                "1e300",
+            ],
+            "--request-timeout",
+        ),
+        (
+            vec![
+                "bench",
+                "--url",
+                "http://127.0.0.1:1",
+                "--time-scale",
+                "1e300",
+            ],
+            "--time-scale",
+        ),
+        (
+            vec![
+                "bench",
+                "--url",
+                "http://127.0.0.1:1",
+                "--wait-avg",
+                "1e300",
+            ],
+            "--wait-avg",
+        ),
+        (vec!["bench", "--url", "ftp://127.0.0.1:1"], "--url"),
         (vec!["serve", "--bind", "nowhere"], "bind"),
         (vec!["serve", "--config", &config], "invalid config file"),
         (vec!["serve", "--policy", "fastest"], "policy"),
@@ -58,6 +106,18 @@ fn user_errors_print_one_line_and_exit_2() {
                 "w",
                 "--simulate",
                 "--time-scale=-1",
+            ],
+            "--time-scale",
+        ),
+        (
+            vec![
+                "worker",
+                "--dispatcher",
+                "ws://127.0.0.1:1",
+                "--worker-id",
+                "w",
+                "--simulate",
+                "--time-scale=1e300",
             ],
             "--time-scale",
         ),
