@@ -229,12 +229,10 @@ impl RoutingSection {
             name: key.to_owned(),
             reason: format!("{e} (got '{value}')"),
         })?;
-        if number.is_nan() || number < 0.0 {
-            return Err(ConfigError::Invalid {
-                name: key.to_owned(),
-                reason: format!("must be a non-negative number (got '{value}')"),
-            });
-        }
+        Self::check(key, number).map_err(|reason| ConfigError::Invalid {
+            name: key.to_owned(),
+            reason: format!("{reason} (got '{value}')"),
+        })?;
         let field = match key {
             "prior_load_s" => &mut self.prior_load_s,
             "prior_run_s" => &mut self.prior_run_s,
@@ -258,6 +256,46 @@ impl RoutingSection {
         };
         *field = number;
         Ok(())
+    }
+
+    /// Checks every setting, whichever way it was given (file, environment, `--set`).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let values = [
+            self.prior_load_s,
+            self.prior_run_s,
+            self.demand_tau_s,
+            self.churn_factor,
+            self.starvation_factor,
+            self.reload_weight,
+            self.patience_loads,
+            self.reload_horizon_loads,
+            self.preload_margin,
+            self.preload_idle_loads,
+        ];
+        for (key, value) in Self::KEYS.into_iter().zip(values) {
+            Self::check(key, value).map_err(|reason| ConfigError::Invalid {
+                name: key.to_owned(),
+                reason: format!("{reason} (got {value})"),
+            })?;
+        }
+        Ok(())
+    }
+
+    /// What is wrong with `value` for the setting `key`, if anything. Every setting is a
+    /// number of 0 or more (`inf` included); the priors must be finite, since nothing is
+    /// ever loaded while a load is expected to take for ever, and the demand's time
+    /// constant must be above 0.
+    fn check(key: &str, value: f64) -> Result<(), &'static str> {
+        if value.is_nan() || value < 0.0 {
+            return Err("must be a non-negative number");
+        }
+        match key {
+            "prior_load_s" | "prior_run_s" if value.is_infinite() => {
+                Err("must be a finite number of seconds")
+            }
+            "demand_tau_s" if value == 0.0 => Err("must be above 0 seconds"),
+            _ => Ok(()),
+        }
     }
 
     /// `base` with this section's knobs applied (queue bounds and probe stay).
@@ -385,6 +423,7 @@ impl Config {
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.routing.validate()?;
         let invalid = |name: &str, reason: &str| ConfigError::Invalid {
             name: name.to_owned(),
             reason: reason.to_owned(),
@@ -490,12 +529,11 @@ impl Config {
 mod tests {
     use super::*;
 
+    /// A config file of its own (tests run in parallel).
     fn write(text: &str) -> PathBuf {
-        let path = std::env::temp_dir().join(format!(
-            "sr-config-{}-{}.toml",
-            std::process::id(),
-            text.len()
-        ));
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("sr-config-{}-{n}.toml", std::process::id()));
         std::fs::write(&path, text).unwrap();
         path
     }
@@ -545,6 +583,29 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("cannot read"));
+    }
+
+    #[test]
+    fn routing_knobs_are_checked_from_the_file_and_the_environment() {
+        // An infinite prior would mean nothing is ever loaded; a negative or NaN knob has
+        // no meaning. Each is refused with the knob's name, not silently used.
+        for (text, name) in [
+            ("[routing]\npatience_loads = -1\n", "patience_loads"),
+            ("[routing]\nreload_weight = nan\n", "reload_weight"),
+            ("[routing]\nprior_load_s = inf\n", "prior_load_s"),
+            ("[routing]\ndemand_tau_s = 0\n", "demand_tau_s"),
+        ] {
+            let error = Config::load(Some(&write(text)), Vec::new())
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(name), "{text}: {error}");
+        }
+        let env = vec![("SMART_ROUTING_PRIOR_RUN_S".to_owned(), "inf".to_owned())];
+        let error = Config::load(None, env).unwrap_err().to_string();
+        assert!(error.contains("prior_run_s"), "{error}");
+        // An infinite knob other than a prior stays a meaningful value.
+        let ok = write("[routing]\npatience_loads = inf\nchurn_factor = 0\n");
+        assert!(Config::load(Some(&ok), Vec::new()).is_ok());
     }
 
     #[test]
