@@ -75,23 +75,28 @@ fn run(cli: Cli, config: Option<Config>) -> Result<(), Failure> {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
-            match runtime.block_on(smart_routing::bench::run(&args)) {
-                Ok(report) => {
-                    print!("{report}");
-                    Ok(())
-                }
-                Err(e) if e.is_usage() => Err(Failure::Usage(e.to_string())),
-                Err(e) => Err(anyhow::Error::from(e).into()),
-            }
+            let result = runtime.block_on(smart_routing::bench::run(&args));
+            print_report(result, smart_routing::bench::BenchError::is_usage)
         }
-        Command::Simulate(args) => match smart_routing::sim::run(&args) {
-            Ok(report) => {
-                print!("{report}");
-                Ok(())
-            }
-            Err(e) if e.is_usage() => Err(Failure::Usage(e.to_string())),
-            Err(e) => Err(anyhow::Error::from(e).into()),
-        },
+        Command::Simulate(args) => print_report(
+            smart_routing::sim::run(&args),
+            smart_routing::sim::SimError::is_usage,
+        ),
+    }
+}
+
+/// Prints a report on stdout, or sorts its error into the user's mistake or a failure.
+fn print_report<E>(result: Result<String, E>, is_usage: fn(&E) -> bool) -> Result<(), Failure>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(report) => {
+            print!("{report}");
+            Ok(())
+        }
+        Err(e) if is_usage(&e) => Err(Failure::Usage(e.to_string())),
+        Err(e) => Err(Failure::Runtime(e.into())),
     }
 }
 
