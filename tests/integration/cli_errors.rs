@@ -41,6 +41,16 @@ fn user_errors_print_one_line_and_exit_2() {
     std::fs::write(&trace, "{\"at_s\": \"soon\", \"label\": \"a\"}\n").unwrap();
     let trace = trace.display().to_string();
     let sim = |extra: &[&'static str]| [&["simulate", "--requests", "10"], extra].concat();
+    let worker = |flag: &'static str| {
+        let base = [
+            "worker",
+            "--dispatcher",
+            "ws://127.0.0.1:1",
+            "--worker-id",
+            "w",
+        ];
+        [&base[..], &["--simulate", flag]].concat()
+    };
     for (args, expected) in [
         (vec!["simulate", "--config", &config], "invalid config file"),
         (
@@ -97,30 +107,8 @@ fn user_errors_print_one_line_and_exit_2() {
         (vec!["serve", "--bind", "nowhere"], "bind"),
         (vec!["serve", "--config", &config], "invalid config file"),
         (vec!["serve", "--policy", "fastest"], "policy"),
-        (
-            vec![
-                "worker",
-                "--dispatcher",
-                "ws://127.0.0.1:1",
-                "--worker-id",
-                "w",
-                "--simulate",
-                "--time-scale=-1",
-            ],
-            "--time-scale",
-        ),
-        (
-            vec![
-                "worker",
-                "--dispatcher",
-                "ws://127.0.0.1:1",
-                "--worker-id",
-                "w",
-                "--simulate",
-                "--time-scale=1e300",
-            ],
-            "--time-scale",
-        ),
+        (worker("--time-scale=-1"), "--time-scale"),
+        (worker("--time-scale=1e300"), "--time-scale"),
     ] {
         let (code, stderr) = run(&args);
         assert_eq!(code, Some(2), "{args:?}: {stderr}");
