@@ -1,12 +1,13 @@
 //! The documented error responses of the model routes, shared by each route and its
 //! `/versions/{version}` twin (OpenAPI only: nothing constructs these types). Each route
-//! lists its success responses itself, so that utoipa collects their body schemas.
+//! lists its success responses itself, so that utoipa collects their body schemas, then
+//! [`RouteErrors`] and the set for its kind of route.
 
 use super::error::ErrorResponse;
 
-/// Errors of `GET /v2/models/{model}[/versions/{version}][/ready]`.
+/// Errors of every model route.
 #[derive(utoipa::IntoResponses)]
-pub enum ModelErrors {
+pub enum RouteErrors {
     #[response(status = 401, description = "Missing or wrong client token")]
     Unauthorized(ErrorResponse),
     #[response(
@@ -14,13 +15,18 @@ pub enum ModelErrors {
         description = "Unknown model (or a version other than 1)"
     )]
     NotFound(ErrorResponse),
+}
+
+/// The other errors of `GET /v2/models/{model}[/versions/{version}][/ready]`.
+#[derive(utoipa::IntoResponses)]
+pub enum ModelErrors {
     #[response(status = 500, description = "Internal error")]
     Internal(ErrorResponse),
     #[response(status = 503, description = "The model's model.toml is unusable")]
     Unusable(ErrorResponse),
 }
 
-/// Errors of `POST /v2/models/{model}[/versions/{version}]/infer`.
+/// The other errors of `POST /v2/models/{model}[/versions/{version}]/infer`.
 #[derive(utoipa::IntoResponses)]
 pub enum InferErrors {
     #[response(
@@ -28,13 +34,6 @@ pub enum InferErrors {
         description = "Malformed request, or it does not fit the model"
     )]
     BadRequest(ErrorResponse),
-    #[response(status = 401, description = "Missing or wrong client token")]
-    Unauthorized(ErrorResponse),
-    #[response(
-        status = 404,
-        description = "Unknown model (or a version other than 1)"
-    )]
-    NotFound(ErrorResponse),
     #[response(status = 408, description = "The body was not received in time")]
     Timeout(ErrorResponse),
     #[response(status = 413, description = "The body is too large")]

@@ -9,7 +9,7 @@ use super::codec::{self, InferRequest, InferResponse, HEADER_LENGTH};
 use super::error::OipError;
 use super::infer::{infer, InferCall};
 use super::models::{describe, ModelMetadata};
-use super::responses::{InferErrors, ModelErrors};
+use super::responses::{InferErrors, ModelErrors, RouteErrors};
 use crate::actors::messages::ListWorkers;
 use crate::http::AppState;
 
@@ -100,6 +100,7 @@ fn model_of(req: &HttpRequest) -> Result<String, OipError> {
     params(("model" = String, Path, description = "Model name (= label)")),
     responses(
         (status = 200, description = "Model metadata", body = ModelMetadata),
+        RouteErrors,
         ModelErrors,
     ),
     security((), ("bearer" = []))
@@ -122,6 +123,7 @@ pub async fn model_metadata(
     responses(
         (status = 200, description = "The model is ready (no body)"),
         (status = 400, description = "The model was unloaded (no body)"),
+        RouteErrors,
         ModelErrors,
     ),
     security((), ("bearer" = []))
@@ -151,6 +153,7 @@ pub async fn model_ready(
     responses(
         (status = 200, description = "The inference response (application/octet-stream with \
             Inference-Header-Content-Length when a binary output was asked for)", body = InferResponse),
+        RouteErrors,
         InferErrors,
     ),
     security((), ("bearer" = []))
@@ -208,6 +211,7 @@ pub async fn model_infer(
     ),
     responses(
         (status = 200, description = "Model metadata", body = ModelMetadata),
+        RouteErrors,
         ModelErrors,
     ),
     security((), ("bearer" = []))
@@ -230,6 +234,7 @@ pub async fn version_metadata(
     responses(
         (status = 200, description = "The model is ready (no body)"),
         (status = 400, description = "The model was unloaded (no body)"),
+        RouteErrors,
         ModelErrors,
     ),
     security((), ("bearer" = []))
@@ -254,6 +259,7 @@ pub async fn version_ready(
     responses(
         (status = 200, description = "The inference response (application/octet-stream with \
             Inference-Header-Content-Length when a binary output was asked for)", body = InferResponse),
+        RouteErrors,
         InferErrors,
     ),
     security((), ("bearer" = []))
