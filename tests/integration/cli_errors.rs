@@ -125,12 +125,7 @@ fn user_errors_print_one_line_and_exit_2() {
 
 #[test]
 fn an_unreachable_dispatcher_is_one_line_with_each_cause_once() {
-    // A port nothing listens on: bound, then released.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::common::free_port();
     let url = format!("http://127.0.0.1:{port}");
     let (code, stderr) = run(&["bench", "--url", &url, "--requests", "1"]);
     assert_eq!(code, Some(1), "{stderr}");

@@ -14,6 +14,15 @@ use tokio_tungstenite::tungstenite::Message;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_smart-routing");
 
+/// A loopback port nothing listens on: bound, noted, released.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// A child process killed when dropped.
 pub struct Proc(pub Child);
 

@@ -70,12 +70,7 @@ async fn a_task_fails_clearly_when_its_workers_keep_dying() {
 
 #[tokio::test]
 async fn a_worker_started_before_the_server_connects_once_it_is_up() {
-    // A free port: bind, note it, release it.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::common::free_port();
     let url = format!("ws://127.0.0.1:{port}/worker-listen");
     let _worker = crate::common::Proc(
         std::process::Command::new(crate::common::BIN)
