@@ -209,50 +209,44 @@ impl Default for RoutingSection {
 }
 
 impl RoutingSection {
+    /// Every `[routing]` setting, by the name the file uses, with its field: the one list
+    /// that setting by name, checking and [`Self::keys`] go by.
+    fn knobs_mut(&mut self) -> [(&'static str, &mut f64); 10] {
+        [
+            ("prior_load_s", &mut self.prior_load_s),
+            ("prior_run_s", &mut self.prior_run_s),
+            ("demand_tau_s", &mut self.demand_tau_s),
+            ("churn_factor", &mut self.churn_factor),
+            ("starvation_factor", &mut self.starvation_factor),
+            ("reload_weight", &mut self.reload_weight),
+            ("patience_loads", &mut self.patience_loads),
+            ("reload_horizon_loads", &mut self.reload_horizon_loads),
+            ("preload_margin", &mut self.preload_margin),
+            ("preload_idle_loads", &mut self.preload_idle_loads),
+        ]
+    }
+
     /// The `[routing]` settings, by the names the file uses.
-    pub const KEYS: [&'static str; 10] = [
-        "prior_load_s",
-        "prior_run_s",
-        "demand_tau_s",
-        "churn_factor",
-        "starvation_factor",
-        "reload_weight",
-        "patience_loads",
-        "reload_horizon_loads",
-        "preload_margin",
-        "preload_idle_loads",
-    ];
+    pub fn keys() -> [&'static str; 10] {
+        Self::default().knobs_mut().map(|(key, _)| key)
+    }
 
     /// Sets one `[routing]` setting from its text form (`simulate --set KEY=VALUE`).
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
-        let number: f64 = value.trim().parse().map_err(|e| ConfigError::Invalid {
+        let invalid = |reason: String| ConfigError::Invalid {
             name: key.to_owned(),
-            reason: format!("{e} (got '{value}')"),
-        })?;
-        Self::check(key, number).map_err(|reason| ConfigError::Invalid {
-            name: key.to_owned(),
-            reason: format!("{reason} (got '{value}')"),
-        })?;
-        let field = match key {
-            "prior_load_s" => &mut self.prior_load_s,
-            "prior_run_s" => &mut self.prior_run_s,
-            "demand_tau_s" => &mut self.demand_tau_s,
-            "churn_factor" => &mut self.churn_factor,
-            "starvation_factor" => &mut self.starvation_factor,
-            "reload_weight" => &mut self.reload_weight,
-            "patience_loads" => &mut self.patience_loads,
-            "reload_horizon_loads" => &mut self.reload_horizon_loads,
-            "preload_margin" => &mut self.preload_margin,
-            "preload_idle_loads" => &mut self.preload_idle_loads,
-            _ => {
-                return Err(ConfigError::Invalid {
-                    name: key.to_owned(),
-                    reason: format!(
-                        "no such [routing] setting (known: {})",
-                        Self::KEYS.join(", ")
-                    ),
-                })
-            }
+            reason,
+        };
+        let number: f64 = value
+            .trim()
+            .parse()
+            .map_err(|e| invalid(format!("{e} (got '{value}')")))?;
+        Self::check(key, number).map_err(|reason| invalid(format!("{reason} (got '{value}')")))?;
+        let Some((_, field)) = self.knobs_mut().into_iter().find(|(k, _)| *k == key) else {
+            let known = Self::keys().join(", ");
+            return Err(invalid(format!(
+                "no such [routing] setting (known: {known})"
+            )));
         };
         *field = number;
         Ok(())
@@ -260,20 +254,10 @@ impl RoutingSection {
 
     /// Checks every setting, whichever way it was given (file, environment, `--set`).
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let values = [
-            self.prior_load_s,
-            self.prior_run_s,
-            self.demand_tau_s,
-            self.churn_factor,
-            self.starvation_factor,
-            self.reload_weight,
-            self.patience_loads,
-            self.reload_horizon_loads,
-            self.preload_margin,
-            self.preload_idle_loads,
-        ];
-        for (key, value) in Self::KEYS.into_iter().zip(values) {
-            Self::check(key, value).map_err(|reason| ConfigError::Invalid {
+        // A copy, as the one list of knobs hands out their fields mutably.
+        let mut copy = self.clone();
+        for (key, value) in copy.knobs_mut() {
+            Self::check(key, *value).map_err(|reason| ConfigError::Invalid {
                 name: key.to_owned(),
                 reason: format!("{reason} (got {value})"),
             })?;
@@ -411,7 +395,7 @@ impl Config {
             "local_slots" => self.local.slots = parse(key, value)?,
             "ort_lib" | "local_ort_lib" => self.local.ort_lib = Some(PathBuf::from(value)),
             "log" | "log_format" => {} // read by the binary's logging setup
-            _ if RoutingSection::KEYS.contains(&key) => self.routing.set(key, value)?,
+            _ if RoutingSection::keys().contains(&key) => self.routing.set(key, value)?,
             _ => {
                 return Err(ConfigError::Invalid {
                     name: format!("SMART_ROUTING_{}", key.to_ascii_uppercase()),
