@@ -25,6 +25,16 @@ pub const MAX_TIME_SCALE: f64 = 1000.0;
 /// The longest mean think time or its deviation a producer accepts (unscaled seconds).
 pub const MAX_THINK_S: f64 = 3600.0;
 
+/// Checks `--wait-avg` and `--wait-stddev` (both `bench` and `simulate` take them).
+pub fn check_think_times(wait_avg: f64, wait_stddev: f64) -> Result<(), &'static str> {
+    let fits = |v: f64| v.abs() <= MAX_THINK_S;
+    if fits(wait_avg) && fits(wait_stddev) {
+        Ok(())
+    } else {
+        Err("--wait-avg and --wait-stddev must be numbers of seconds up to 3600")
+    }
+}
+
 /// max(floor, N(mean, std_dev)); a negative `std_dev` counts as its absolute value.
 pub fn clamped_normal<R: Rng + ?Sized>(rng: &mut R, mean: f64, std_dev: f64, floor: f64) -> f64 {
     let z: f64 = rng.sample(StandardNormal);

@@ -80,12 +80,7 @@ impl BenchArgs {
         if !(self.time_scale > 0.0 && self.time_scale <= workload::MAX_TIME_SCALE) {
             return Err("--time-scale must be a positive number up to 1000".to_owned());
         }
-        let think = |v: f64| v.abs() <= workload::MAX_THINK_S;
-        if !(think(self.wait_avg) && think(self.wait_stddev)) {
-            return Err(
-                "--wait-avg and --wait-stddev must be numbers of seconds up to 3600".to_owned(),
-            );
-        }
+        workload::check_think_times(self.wait_avg, self.wait_stddev)?;
         if !(self.request_timeout > 0.0 && self.request_timeout <= MAX_REQUEST_TIMEOUT_S) {
             return Err(
                 "--request-timeout must be a positive number of seconds up to 86400".to_owned(),

@@ -203,9 +203,8 @@ impl SimulateArgs {
         if self.trace.is_none() && (self.producers == 0 || self.labels == 0) {
             return invalid("--producers and --labels must be at least 1");
         }
-        let think = |v: f64| v.abs() <= workload::MAX_THINK_S;
-        if !(think(self.wait_avg) && think(self.wait_stddev)) {
-            return invalid("--wait-avg and --wait-stddev must be numbers of seconds up to 3600");
+        if let Err(message) = workload::check_think_times(self.wait_avg, self.wait_stddev) {
+            return invalid(message);
         }
         let types = workload::task_types_or_default(&self.task_types);
         if self.trace.is_some() {
