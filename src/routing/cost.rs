@@ -13,15 +13,14 @@ const OWED_CAP: usize = 16;
 impl Scheduler {
     /// Expected seconds until `task`, with `ahead` tasks for its label before it, could
     /// start on a worker already holding (or loading) the label: the soonest a holder
-    /// frees a slot, after the older tasks it owes its other labels, plus the label's own
-    /// backlog (at the label's own run time) spread over its holders. Infinite with no
-    /// holder.
+    /// frees a slot, after its share of the older tasks of its other labels, plus the
+    /// label's own backlog (at the label's own run time) spread over its holders.
+    /// Infinite with no holder.
     pub(super) fn wait_s(&self, task: &Waiting, ahead: usize, now: Time) -> f64 {
         let (label, task_type, seq) = (task.label, task.task_type, task.seq);
         let Some(holders) = self.holders.get(&label) else {
             return f64::INFINITY;
         };
-        let mean_run = self.estimates.mean_run_s();
         let mut earliest = f64::INFINITY;
         let mut slots = 0u32;
         for key in holders {
@@ -52,19 +51,28 @@ impl Scheduler {
             if let Some(held) = worker.held(label).filter(|h| !h.loaded) {
                 free_at = free_at.max(held.since + self.estimates.load_s(label));
             }
-            let owed: usize = worker
+            let owed: f64 = worker
                 .labels
                 .iter()
                 .filter(|h| h.label != label && h.loaded)
-                .map(|h| self.queue.count_before(h.label, seq, OWED_CAP))
+                .map(|h| self.owed_s(h.label, seq))
                 .sum();
-            let free_at = free_at + owed as f64 * mean_run / f64::from(worker.slots);
+            let free_at = free_at + owed / f64::from(worker.slots);
             earliest = earliest.min(free_at);
         }
         if slots == 0 {
             return f64::INFINITY;
         }
         (earliest - now) + ahead as f64 * self.estimates.label_run_s(label) / f64::from(slots)
+    }
+
+    /// Seconds of `label`'s older tasks (than `seq`) that one of its holders owes before
+    /// it turns to another label: they are shared among the label's holders, at the
+    /// label's own run time.
+    fn owed_s(&self, label: LabelId, seq: u64) -> f64 {
+        let older = self.queue.count_before(label, seq, OWED_CAP) as f64;
+        let holders = self.holders.get(&label).map_or(1, Vec::len).max(1) as f64;
+        older * self.estimates.label_run_s(label) / holders
     }
 
     /// How long a task may wait for a holder before loading its label elsewhere is

@@ -318,3 +318,34 @@ fn a_backlog_is_priced_at_its_own_labels_run_time() {
         .unwrap();
     assert_eq!(runs(&next), vec![(21, 1, false)]);
 }
+
+#[test]
+fn a_holder_owes_another_labels_backlog_only_its_share() {
+    // Worker 1 holds A and B, workers 2 and 3 hold B; all three run a 1 s B task and six
+    // more B tasks wait. An A task behind them waits for worker 1's B task (1 s) plus its
+    // share of the older B backlog: six tasks at B's run time (1 s) over B's three
+    // holders, 2 s. Counting the whole backlog against worker 1 would make it 7 s.
+    let mut s = sched(
+        Policy::Affinity,
+        &[
+            worker(1, 1, 2, &[A, B]),
+            worker(2, 1, 2, &[B]),
+            worker(3, 1, 2, &[B]),
+        ],
+    );
+    s.submit(task(1, A), 0.0).unwrap();
+    s.task_finished(WorkerKey(1), TaskKey(1), done(None, 0.2), 0.2)
+        .unwrap();
+    s.submit(task(2, B), 0.2).unwrap();
+    s.task_finished(WorkerKey(1), TaskKey(2), done(None, 1.0), 1.2)
+        .unwrap();
+    let now = 1.2;
+    let started: Vec<_> = (10..19u64)
+        .flat_map(|key| runs(&s.submit(task(key, B), now).unwrap()))
+        .collect();
+    assert_eq!(started.len(), 3, "{started:?}");
+    assert!(runs(&s.submit(task(20, A), now).unwrap()).is_empty());
+    let waiting = s.queue.get(TaskKey(20)).unwrap();
+    let wait = s.wait_s(waiting, 0, now);
+    assert!((wait - 3.0).abs() < 1e-9, "{wait}");
+}
