@@ -42,6 +42,13 @@ done
     --copies "$OUT/f-w16-k3-heavy-copies.csv" > /dev/null
 "$BIN" simulate --workers 16 --max-labels 3 --trace "$heavy" --policy all --seeds "$SEEDS" \
     --sweep patience_loads=0.75,1.5,2,3,4,5,10 > "$OUT/f-w16-k3-heavy-sweep.txt"
+# Affinity on eight traces of the same generator, at the default and at patience_loads 3.
+{
+    echo "# default"
+    python3 bench/heavy-multi.py --bin "$BIN"
+    echo "# --set patience_loads=3"
+    python3 bench/heavy-multi.py --bin "$BIN" -- --set patience_loads=3
+} > "$OUT/f-heavy-multi.txt"
 # What a static allocation chosen with hindsight achieves on (f): a reference point.
 python3 bench/static-oracle.py --workers 16 --max-labels 3 --budgets 32,40,48 "$heavy" \
     > "$OUT/f-w16-k3-heavy-oracle.txt"
