@@ -32,6 +32,8 @@ def main():
     parser.add_argument("flags", nargs=argparse.REMAINDER, help="-- then flags for simulate")
     args = parser.parse_args()
     flags = args.flags[1:] if args.flags[:1] == ["--"] else args.flags
+    if not os.access(args.bin, os.X_OK):
+        sys.exit(f"heavy-multi.py: no binary at {args.bin} (cargo build --release)")
     total_loads = total_bound = wins = 0
     print(f"{'trace':>5} {'loads':>6} {'bound':>5} {'x':>5} {'p99 s':>7} {'best other p99 s':>17}  best p99")
     with tempfile.TemporaryDirectory() as tmp:
@@ -42,10 +44,13 @@ def main():
                     [sys.executable, os.path.join(HERE, "make-heavy-trace.py"), "--rate", "5",
                      "--duration", "1800", "--cold", "24", "--seed", str(seed)],
                     stdout=out, check=True)
-            report = json.loads(subprocess.run(
+            run = subprocess.run(
                 [args.bin, "simulate", "--workers", "16", "--max-labels", "3", "--trace", trace,
                  "--policy", "all", "--json", *flags],
-                capture_output=True, text=True, check=True).stdout)
+                capture_output=True, text=True)
+            if run.returncode != 0:
+                sys.exit(f"heavy-multi.py: simulate failed on trace {seed}: {run.stderr.strip()}")
+            report = json.loads(run.stdout)
             bound = int(report["config"]["loads_lower_bound"])
             results = report["results"]
             mine = results.pop("affinity")
