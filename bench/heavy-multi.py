@@ -4,11 +4,12 @@ simulator's lower bound, and whether its p99 beats every other policy's, trace b
 and summed. One trace is one draw of bursts and run times, and affinity's loads on one
 trace move by a third with small changes; the sum over traces is the figure to compare.
 
-    bench/heavy-multi.py [--traces 1-8] [--bin target/release/smart-routing] [-- FLAGS]
+    bench/heavy-multi.py [--traces 1-8] [--workers 16] [--max-labels 3] [--bin PATH] [-- FLAGS]
 
 FLAGS go to `simulate` for every policy, e.g. `-- --set patience_loads=3`. Traces come
 from `bench/make-heavy-trace.py --rate 5 --duration 1800 --cold 24 --seed N`, simulated
-with 16 workers and K=3, one simulator seed each (a trace fixes every arrival).
+with 16 workers and K=3 unless told otherwise, one simulator seed each (a trace fixes
+every arrival).
 """
 import argparse
 import json
@@ -28,6 +29,8 @@ def seeds(text):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--traces", type=seeds, default=seeds("1-8"), help="seeds, e.g. 1-8")
+    parser.add_argument("--workers", type=int, default=16)
+    parser.add_argument("--max-labels", type=int, default=3, help="K")
     parser.add_argument("--bin", default=os.path.join(HERE, "..", "target", "release", "smart-routing"))
     parser.add_argument("flags", nargs=argparse.REMAINDER, help="-- then flags for simulate")
     args = parser.parse_args()
@@ -45,7 +48,7 @@ def main():
                      "--duration", "1800", "--cold", "24", "--seed", str(seed)],
                     stdout=out, check=True)
             run = subprocess.run(
-                [args.bin, "simulate", "--workers", "16", "--max-labels", "3", "--trace", trace,
+                [args.bin, "simulate", "--workers", str(args.workers), "--max-labels", str(args.max_labels), "--trace", trace,
                  "--policy", "all", "--json", *flags],
                 capture_output=True, text=True)
             if run.returncode != 0:
