@@ -71,8 +71,13 @@ impl Scheduler {
     /// label's own run time.
     fn owed_s(&self, label: LabelId, seq: u64) -> f64 {
         let older = self.queue.count_before(label, seq, OWED_CAP) as f64;
-        let holders = self.holders.get(&label).map_or(1, Vec::len).max(1) as f64;
-        older * self.estimates.label_run_s(label) / holders
+        older * self.estimates.label_run_s(label) / self.sharers(label)
+    }
+
+    /// How many workers share `label`'s work: its holders (loading ones included), at
+    /// least 1.
+    pub(super) fn sharers(&self, label: LabelId) -> f64 {
+        self.holders.get(&label).map_or(1, Vec::len).max(1) as f64
     }
 
     /// How long a task may wait for a holder before loading its label elsewhere is
@@ -128,7 +133,6 @@ impl Scheduler {
     /// time weighted by the chance it is asked for again within the horizon, shared
     /// among its holders (the others keep serving it).
     fn reload_cost(&self, label: LabelId, now: Time) -> f64 {
-        let holders = self.holders.get(&label).map_or(1, Vec::len).max(1);
         let demand = self.estimates.demand(label, now);
         let p = if self.queue.count(label) > 0 {
             1.0
@@ -137,7 +141,7 @@ impl Scheduler {
             1.0 - (-demand * horizon).exp()
         };
         // With other holders left, only the share of its demand this copy served is lost.
-        p * self.estimates.load_s(label) / holders as f64
+        p * self.estimates.load_s(label) / self.sharers(label)
     }
 
     /// The label `worker` should drop to make room, or `None` when it has room or none
@@ -166,10 +170,9 @@ impl Scheduler {
     /// How much keeping `label` on one of its holders is worth: tasks waiting for it plus
     /// those expected while it would reload, shared among its holders.
     fn keep_score(&self, label: LabelId, now: Time) -> f64 {
-        let holders = self.holders.get(&label).map_or(1, Vec::len).max(1) as f64;
         let expected = self.queue.count(label) as f64
             + self.estimates.demand(label, now) * self.estimates.load_s(label);
-        expected / holders
+        expected / self.sharers(label)
     }
 
     /// Whether a worker that accepts the task type is loading `label`.

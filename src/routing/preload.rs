@@ -52,10 +52,7 @@ impl Scheduler {
             .labels
             .iter()
             .filter(|h| h.loaded && h.label != label)
-            .map(|h| {
-                let holders = self.holders.get(&h.label).map_or(1, Vec::len).max(1);
-                self.estimates.demand(h.label, now) / holders as f64
-            })
+            .map(|h| self.estimates.demand(h.label, now) / self.sharers(h.label))
             .sum();
         let load_s = self.estimates.load_s(label);
         rate * load_s * load_s / 2.0
