@@ -31,14 +31,16 @@ def main():
     parser.add_argument("--traces", type=seeds, default=seeds("1-8"), help="seeds, e.g. 1-8")
     parser.add_argument("--workers", type=int, default=16)
     parser.add_argument("--max-labels", type=int, default=3, help="K")
-    parser.add_argument("--bin", default=os.path.join(HERE, "..", "target", "release", "smart-routing"))
+    parser.add_argument(
+        "--bin", default=os.path.join(HERE, "..", "target", "release", "smart-routing"))
     parser.add_argument("flags", nargs=argparse.REMAINDER, help="-- then flags for simulate")
     args = parser.parse_args()
     flags = args.flags[1:] if args.flags[:1] == ["--"] else args.flags
     if not os.access(args.bin, os.X_OK):
         sys.exit(f"heavy-multi.py: no binary at {args.bin} (cargo build --release)")
     total_loads = total_bound = wins = 0
-    print(f"{'trace':>5} {'loads':>6} {'bound':>5} {'x':>5} {'p99 s':>7} {'best other p99 s':>17}  best p99")
+    print(f"{'trace':>5} {'loads':>6} {'bound':>5} {'x':>5} {'p99 s':>7}"
+          f" {'best other p99 s':>17}  best p99")
     with tempfile.TemporaryDirectory() as tmp:
         for seed in args.traces:
             trace = os.path.join(tmp, f"heavy-{seed}.jsonl")
@@ -48,7 +50,8 @@ def main():
                      "--duration", "1800", "--cold", "24", "--seed", str(seed)],
                     stdout=out, check=True)
             run = subprocess.run(
-                [args.bin, "simulate", "--workers", str(args.workers), "--max-labels", str(args.max_labels), "--trace", trace,
+                [args.bin, "simulate", "--workers", str(args.workers),
+                 "--max-labels", str(args.max_labels), "--trace", trace,
                  "--policy", "all", "--json", *flags],
                 capture_output=True, text=True)
             if run.returncode != 0:
@@ -61,8 +64,8 @@ def main():
             best = mine["latency_p99_s"] < other
             loads = mine["loads"]
             total_loads, total_bound, wins = total_loads + loads, total_bound + bound, wins + best
-            print(f"{seed:>5} {loads:>6} {bound:>5} {loads / bound:>5.1f} {mine['latency_p99_s']:>7.3f}"
-                  f" {other:>17.3f}  {'yes' if best else 'no'}")
+            print(f"{seed:>5} {loads:>6} {bound:>5} {loads / bound:>5.1f}"
+                  f" {mine['latency_p99_s']:>7.3f} {other:>17.3f}  {'yes' if best else 'no'}")
     print(f"{'all':>5} {total_loads:>6} {total_bound:>5} {total_loads / total_bound:>5.2f}"
           f"   best p99 on {wins} of {len(args.traces)} traces")
 
