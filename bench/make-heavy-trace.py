@@ -7,7 +7,9 @@ rest comes in bursts (mean --burst requests, 0.5 s apart on average) spread over
 cold labels with Zipf(1) popularity. Every label has its own median run time (log-uniform
 between 20 ms and 3 s; 1 s for `hot`) and each task draws a log-normal run time around it
 (sigma 1), clipped to 20 ms..10 s; every label has a load time of 1-4 s (3 s for `hot`).
-Lines carry `run_s` and `load_s`, so the replay runs exactly these times.
+Lines carry `run_s` and `load_s`, so the replay runs exactly these times. With
+--label-seed, the labels' run and load times come from that seed and the arrivals from
+--seed: traces with the same --label-seed are other days of the same models.
 Example: bench/make-heavy-trace.py --rate 5 --duration 1800 --cold 40 --seed 1 > heavy.jsonl
 """
 import argparse
@@ -28,15 +30,17 @@ def main() -> None:
     p.add_argument("--burst", type=float, default=5.0, help="mean requests per cold burst")
     p.add_argument("--task-type", default="infer")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--label-seed", type=int, help="seed of the labels' times (default: --seed)")
     args = p.parse_args()
     rng = random.Random(args.seed)
+    label_rng = rng if args.label_seed is None else random.Random(args.label_seed)
 
     labels = ["hot"] + [f"cold-{i + 1}" for i in range(args.cold)]
     median = {"hot": 1.0}
     load = {"hot": 3.0}
     for name in labels[1:]:
-        median[name] = math.exp(rng.uniform(math.log(0.02), math.log(3.0)))
-        load[name] = round(rng.uniform(1.0, 4.0), 3)
+        median[name] = math.exp(label_rng.uniform(math.log(0.02), math.log(3.0)))
+        load[name] = round(label_rng.uniform(1.0, 4.0), 3)
 
     def run_time(label: str) -> float:
         return round(min(10.0, max(0.02, rng.lognormvariate(math.log(median[label]), 1.0))), 4)
