@@ -165,6 +165,26 @@ impl SimError {
     }
 }
 
+/// Refuses an output file that cannot be written because its folder is missing or it is
+/// a folder itself, before any simulating (a permission error still shows when writing).
+fn check_output(flag: &str, path: &std::path::Path) -> Result<(), SimError> {
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    let problem = if path.is_dir() {
+        "is a folder"
+    } else if !folder.is_dir() {
+        "is in a folder that does not exist"
+    } else {
+        return Ok(());
+    };
+    Err(SimError::InvalidArgs(format!(
+        "{flag} {}: {problem}",
+        path.display()
+    )))
+}
+
 /// Parses `--policy`: a name, a comma-separated list, or `all`.
 pub fn parse_policies(text: &str) -> Result<Vec<Policy>, SimError> {
     if text.trim() == "all" {
@@ -205,6 +225,11 @@ impl SimulateArgs {
         }
         if let Err(message) = workload::check_think_times(self.wait_avg, self.wait_stddev) {
             return invalid(message);
+        }
+        for (flag, path) in [("--plot", &self.plot), ("--copies", &self.copies)] {
+            if let Some(path) = path {
+                check_output(flag, path)?;
+            }
         }
         let types = workload::task_types_or_default(&self.task_types);
         if self.trace.is_some() {

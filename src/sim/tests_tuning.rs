@@ -137,6 +137,28 @@ fn a_sweep_prints_the_frontier_and_plots_it() {
 }
 
 #[test]
+fn an_output_file_that_cannot_be_written_is_refused_before_simulating() {
+    let dir = temp_dir("sim-outputs");
+    let cases = [
+        (dir.join("missing").join("frontier.svg"), "does not exist"),
+        (dir.clone(), "is a folder"),
+    ];
+    for (plot, problem) in cases {
+        let err = run(&SimulateArgs {
+            sweep: Some("patience_loads=0,1".into()),
+            plot: Some(plot.clone()),
+            ..small()
+        })
+        .unwrap_err();
+        assert!(err.is_usage(), "{err}");
+        let text = err.to_string();
+        assert!(text.contains("--plot") && text.contains(problem), "{text}");
+    }
+    assert!(!dir.join("missing").exists(), "nothing created");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
 fn replayed_run_and_load_times_are_the_traces_own() {
     let dir = temp_dir("sim-measured");
     let path = dir.join("trace.jsonl");
