@@ -4,6 +4,7 @@
 //! other: it takes a slot until loaded, evicts like a task's load and respects the churn
 //! floor; it happens only when what it saves clearly exceeds the reload its victim costs.
 
+use super::policy::Policy;
 use super::scheduler::Scheduler;
 use super::types::{Action, LabelId, Time, WorkerKey};
 
@@ -95,11 +96,42 @@ impl Scheduler {
         // it is loaded first.
         self.uncovered.retain(|l| !self.holders.contains_key(l));
         for label in self.uncovered.iter().rev().take(probe) {
-            let demand = self.estimates.demand(*label, now);
-            let horizon = self.config.reload_horizon_loads * self.estimates.load_s(*label);
-            let p = 1.0 - (-demand * horizon).exp();
+            let p = self.asked_again(*label, now);
             consider(p * self.estimates.load_s(*label), *label);
         }
         best
+    }
+
+    /// The chance that `label` is asked for within the reload horizon, from its recent
+    /// demand (which only decays while no task for it arrives).
+    fn asked_again(&self, label: LabelId, now: Time) -> f64 {
+        let demand = self.estimates.demand(label, now);
+        let horizon = self.config.reload_horizon_loads * self.estimates.load_s(label);
+        1.0 - (-demand * horizon).exp()
+    }
+
+    /// Whether [`Scheduler::tick`] does nothing now and at every later time until
+    /// something else changes the state (a task, a worker's report, a worker coming or
+    /// going): nothing waits or runs, every task type has a worker, and no preload can
+    /// pass its margin, since an uncovered label's chance of being asked for again only
+    /// decays. A simulator may skip the ticks of idle virtual time without changing any
+    /// decision.
+    pub fn tick_is_idle(&self, now: Time) -> bool {
+        if self.queue.len() > 0
+            || !self.running.is_empty()
+            || self.workers.values().any(|w| !w.abandoned.is_empty())
+            || self
+                .type_ids
+                .values()
+                .any(|id| self.capable[*id as usize] == 0)
+        {
+            return false;
+        }
+        self.policy != Policy::Affinity
+            || self.uncovered.iter().all(|label| {
+                // A covered one is dropped from the list by the next preload check.
+                !self.holders.contains_key(label)
+                    && self.asked_again(*label, now) <= self.config.preload_margin
+            })
     }
 }

@@ -349,3 +349,41 @@ fn a_holder_owes_another_labels_backlog_only_its_share() {
     let wait = s.wait_s(waiting, 0, now);
     assert!((wait - 3.0).abs() < 1e-9, "{wait}");
 }
+
+#[test]
+fn ticks_are_idle_once_nothing_runs_and_no_preload_can_pass_its_margin() {
+    // C was in demand, then lost its only copy to D; nothing runs or waits afterwards.
+    let setup = || {
+        let mut s = Scheduler::new(Policy::Affinity, RoutingConfig::default(), 5);
+        s.worker_joined(worker(1, 1, 1, &[C]), 0.0).unwrap();
+        s.worker_joined(worker(2, 1, 2, &[]), 0.0).unwrap();
+        for i in 0..3u64 {
+            s.submit(task(i, C), i as f64).unwrap();
+            s.task_finished(WorkerKey(1), TaskKey(i), done(None, 1.0), i as f64 + 1.0)
+                .unwrap();
+        }
+        s.submit(task(10, "label-e"), 3.0).unwrap();
+        s.submit(task(11, D), 4.0).unwrap();
+        assert!(!s.tick_is_idle(4.5), "tasks run");
+        s.task_finished(WorkerKey(1), TaskKey(11), done(Some(2.0), 0.5), 5.0)
+            .unwrap();
+        s.task_finished(WorkerKey(2), TaskKey(10), done(Some(2.0), 1.0), 6.0)
+            .unwrap();
+        s
+    };
+    // Soon after, C may well be asked for again: a tick preloads it.
+    let mut s = setup();
+    assert!(!s.tick_is_idle(6.0));
+    assert!(!s.tick(7.1).is_empty());
+    // Much later its demand has decayed: no tick does anything, however late.
+    let mut s = setup();
+    assert!(s.tick_is_idle(600.0));
+    for now in [600.0, 601.0, 7_200.0, 1e7] {
+        assert!(s.tick(now).is_empty(), "tick at {now}");
+    }
+    // A waiting task makes ticks matter again.
+    s.submit(task(20, "label-f"), 1e7).unwrap();
+    s.submit(task(21, "label-g"), 1e7).unwrap();
+    s.submit(task(22, "label-h"), 1e7).unwrap();
+    assert!(!s.tick_is_idle(1e7));
+}

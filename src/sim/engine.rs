@@ -62,6 +62,8 @@ struct World<'a> {
     /// Unscaled load seconds per label name, where the trace gives them.
     trace_load_s: HashMap<String, f64>,
     moves: Vec<LabelMove>,
+    /// Ticks the scheduler was given.
+    ticks: u64,
 }
 
 /// Derives independent generator seeds from one seed.
@@ -92,6 +94,20 @@ pub fn simulate_logged(
     policy: Policy,
     seed: u64,
 ) -> Result<(Samples, Vec<LabelMove>), Broken> {
+    let world = run_world(scenario, policy, seed)?;
+    let mut samples = world.samples;
+    samples.loads = Some(world.loads);
+    samples.makespan_s = world.last_done - world.first_sent.unwrap_or(0.0);
+    Ok((samples, world.moves))
+}
+
+/// How many ticks the scheduler was given in a run of `scenario`.
+#[cfg(test)]
+pub(super) fn ticks_given(scenario: &Scenario, policy: Policy, seed: u64) -> Result<u64, Broken> {
+    run_world(scenario, policy, seed).map(|world| world.ticks)
+}
+
+fn run_world(scenario: &Scenario, policy: Policy, seed: u64) -> Result<World<'_>, Broken> {
     let scale = scenario.time_scale;
     let config = scenario.routing.time_scaled(scale);
     let mut world = World {
@@ -123,6 +139,7 @@ pub fn simulate_logged(
             Arrivals::Closed { .. } => HashMap::new(),
         },
         moves: Vec::new(),
+        ticks: 0,
     };
     for i in 0..scenario.workers {
         let spec = WorkerSpec {
@@ -154,10 +171,7 @@ pub fn simulate_logged(
         }
     }
     world.run()?;
-    let mut samples = world.samples;
-    samples.loads = Some(world.loads);
-    samples.makespan_s = world.last_done - world.first_sent.unwrap_or(0.0);
-    Ok((samples, world.moves))
+    Ok(world)
 }
 
 impl World<'_> {
@@ -187,7 +201,19 @@ impl World<'_> {
         let mut idle_ticks = 0u32;
         loop {
             if !self.tick_scheduled && (self.pending > 0 || self.scheduler.queued() > 0) {
-                self.schedule(self.now + tick, Event::Tick);
+                let mut at = self.now + tick;
+                // Idle virtual time: the ticks before the next event would do nothing, so
+                // go straight to the first one after it, on the same grid of times.
+                if let Some(next) = self
+                    .heap
+                    .peek()
+                    .filter(|_| self.scheduler.tick_is_idle(self.now))
+                {
+                    while at < next.at {
+                        at += tick;
+                    }
+                }
+                self.schedule(at, Event::Tick);
             }
             let Some(next) = self.heap.pop() else {
                 break;
@@ -196,6 +222,7 @@ impl World<'_> {
             match next.event {
                 Event::Tick => {
                     self.tick_scheduled = false;
+                    self.ticks += 1;
                     let actions = self.scheduler.tick(self.now);
                     self.apply(actions)?;
                     if self.pending == 0 && self.scheduler.queued() > 0 {

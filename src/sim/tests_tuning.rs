@@ -1,8 +1,8 @@
 //! Tests of tuning offline: `--config`, `--set`, `--sweep`, `--plot`, replays with
-//! measured times, the lower bound on loads and the copies over time.
+//! measured times, the lower bound on loads, the copies over time and idle time skipped.
 
 use super::*;
-use crate::routing::RoutingConfig;
+use crate::routing::{Policy, RoutingConfig};
 
 fn small() -> SimulateArgs {
     SimulateArgs {
@@ -155,6 +155,31 @@ fn an_output_file_that_cannot_be_written_is_refused_before_simulating() {
         assert!(text.contains("--plot") && text.contains(problem), "{text}");
     }
     assert!(!dir.join("missing").exists(), "nothing created");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn idle_virtual_time_is_skipped_without_ticking_through_it() {
+    let dir = temp_dir("sim-gap");
+    let path = dir.join("trace.jsonl");
+    // Three tasks, then nothing for 29 days (25 million ticks of 0.1 s), then three more.
+    let text = [0.0, 1.0, 2.0, 2.5e6, 2.5e6 + 1.0, 2.5e6 + 2.0]
+        .iter()
+        .map(|at| format!("{{\"at_s\": {at}, \"label\": \"m\", \"task_type\": \"embed\", \"run_s\": 0.5, \"load_s\": 1.0}}\n"))
+        .collect::<String>();
+    std::fs::write(&path, text).unwrap();
+    let args = SimulateArgs {
+        trace: Some(path),
+        workers: 2,
+        ..SimulateArgs::default()
+    };
+    let scenario = args.scenario().unwrap();
+    for policy in Policy::ALL {
+        let ticks = super::engine::ticks_given(&scenario, policy, 1).unwrap();
+        assert!(ticks < 10_000, "{policy}: {ticks} ticks");
+        let samples = simulate(&scenario, policy, 1).unwrap();
+        assert_eq!(samples.latencies_s.len(), 6, "{policy}");
+    }
     std::fs::remove_dir_all(dir).ok();
 }
 

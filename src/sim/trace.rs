@@ -25,7 +25,8 @@ pub struct TraceEntry {
 }
 
 /// The latest arrival a trace may have (30 days, unscaled): the simulator steps through
-/// virtual time in ticks, so a later one would keep it busy for hours.
+/// busy virtual time tick by tick, and even idle time costs it a step of its tick grid
+/// per tick (about a millisecond a day), so this bounds a replay's time.
 pub const MAX_AT_S: f64 = 30.0 * 86_400.0;
 
 /// The longest `run_s` or `load_s` a trace may give (1 day, unscaled), for the same reason.
