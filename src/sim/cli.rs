@@ -272,6 +272,7 @@ impl SimulateArgs {
                     parse_trace(&text)?
                 };
                 task_types = trace_task_types(&entries, &self.task_types);
+                check_run_times(&entries, &task_types)?;
                 Arrivals::Trace(entries)
             }
             None => Arrivals::Closed {
@@ -344,6 +345,27 @@ fn trace_task_types(entries: &[TraceEntry], given: &[String]) -> Vec<String> {
         }
     }
     types
+}
+
+/// Refuses trace lines the workers would run for no time at all: a task type they accept
+/// (named in `--task-types`) with no `run_s` and no simulated run time. (A type they do
+/// not accept fails for want of a worker, as it would on a server.)
+fn check_run_times(entries: &[TraceEntry], accepted: &[String]) -> Result<(), SimError> {
+    let unknown = entries.iter().find(|e| {
+        e.run_s.is_none()
+            && !workload::is_simulated_type(&e.task_type)
+            && accepted.contains(&e.task_type)
+    });
+    match unknown {
+        Some(entry) => Err(SimError::InvalidArgs(format!(
+            "task type '{}' has trace lines without run_s (the first at {} s), and the \
+             simulator draws run times only for {}: give those lines a run_s",
+            entry.task_type,
+            entry.at_s,
+            workload::DEFAULT_TASK_TYPES.join(" and ")
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// `KEY=VALUE` split at its first `=`, both sides trimmed and non-empty.

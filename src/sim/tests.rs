@@ -130,6 +130,19 @@ fn a_trace_replays_open_loop_and_unknown_types_fail() {
             "{name}"
         );
     }
+    // Accepted by the workers but with no run time to draw: it would run for no time.
+    let err = run(&SimulateArgs {
+        trace: Some(path.clone()),
+        task_types: vec!["sample_task_1".into(), "embed_texts".into()],
+        ..SimulateArgs::default()
+    })
+    .unwrap_err();
+    assert!(err.is_usage(), "{err}");
+    let message = err.to_string();
+    assert!(
+        message.contains("'embed_texts'") && message.contains("at 3.5 s"),
+        "{message}"
+    );
     std::fs::write(&path, "{\"at_s\": 1, \"label\": \"a\"\n").unwrap();
     let err = run(&SimulateArgs {
         trace: Some(path),
