@@ -221,8 +221,9 @@ fn an_idle_worker_preloads_a_label_that_lost_its_last_holder() {
     );
 }
 
-#[test]
-fn a_failed_preload_gives_its_slot_back() {
+/// C, in demand on worker 1 (one label), loses its copy to D at 4 s while worker 2 (two
+/// labels) runs a task for E: tasks 11 (D, on worker 1) and 10 (E, on worker 2) run.
+fn c_evicted_while_in_demand() -> Scheduler {
     let mut s = Scheduler::new(Policy::Affinity, RoutingConfig::default(), 5);
     s.worker_joined(worker(1, 1, 1, &[C]), 0.0).unwrap();
     s.worker_joined(worker(2, 1, 2, &[]), 0.0).unwrap();
@@ -233,6 +234,12 @@ fn a_failed_preload_gives_its_slot_back() {
     }
     s.submit(task(10, "label-e"), 3.0).unwrap();
     s.submit(task(11, D), 4.0).unwrap();
+    s
+}
+
+#[test]
+fn a_failed_preload_gives_its_slot_back() {
+    let mut s = c_evicted_while_in_demand();
     s.task_finished(WorkerKey(2), TaskKey(10), done(Some(2.0), 1.0), 6.0)
         .unwrap();
     assert_eq!(s.tick(7.1).len(), 1);
@@ -354,16 +361,7 @@ fn a_holder_owes_another_labels_backlog_only_its_share() {
 fn ticks_are_idle_once_nothing_runs_and_no_preload_can_pass_its_margin() {
     // C was in demand, then lost its only copy to D; nothing runs or waits afterwards.
     let setup = || {
-        let mut s = Scheduler::new(Policy::Affinity, RoutingConfig::default(), 5);
-        s.worker_joined(worker(1, 1, 1, &[C]), 0.0).unwrap();
-        s.worker_joined(worker(2, 1, 2, &[]), 0.0).unwrap();
-        for i in 0..3u64 {
-            s.submit(task(i, C), i as f64).unwrap();
-            s.task_finished(WorkerKey(1), TaskKey(i), done(None, 1.0), i as f64 + 1.0)
-                .unwrap();
-        }
-        s.submit(task(10, "label-e"), 3.0).unwrap();
-        s.submit(task(11, D), 4.0).unwrap();
+        let mut s = c_evicted_while_in_demand();
         assert!(!s.tick_is_idle(4.5), "tasks run");
         s.task_finished(WorkerKey(1), TaskKey(11), done(Some(2.0), 0.5), 5.0)
             .unwrap();
