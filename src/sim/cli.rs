@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use super::bound::loads_lower_bound;
 use super::copies::copies_csv;
 use super::engine::simulate;
-use super::replay::{is_event_log, parse_event_log};
+use super::replay::{is_event_log, parse_event_log, EventLog};
 use super::scenario::{Arrivals, Broken, Scenario};
 use super::sweep;
 use super::trace::{parse_trace, TraceEntry, TraceError};
@@ -49,9 +49,10 @@ pub struct SimulateArgs {
     #[arg(long, value_delimiter = ',', num_args = 1..)]
     pub task_types: Vec<String>,
     /// Replay arrivals from a JSONL trace (`{"at_s":12.5,"label":"x","task_type":"..."}`)
-    /// instead of closed-loop producers.
-    #[arg(long, conflicts_with_all = ["requests", "producers", "wait_avg", "wait_stddev", "labels"])]
-    pub trace: Option<PathBuf>,
+    /// or a server's event log instead of closed-loop producers. Several files must all be
+    /// parts of one event log, such as `events.jsonl*` (rotated parts, in any order).
+    #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["requests", "producers", "wait_avg", "wait_stddev", "labels"])]
+    pub trace: Vec<PathBuf>,
     /// A policy name, several separated by commas, or `all`.
     #[arg(long, default_value = "all")]
     pub policy: String,
@@ -102,7 +103,7 @@ impl Default for SimulateArgs {
             wait_stddev: 1.0,
             labels: 4,
             task_types: Vec::new(),
-            trace: None,
+            trace: Vec::new(),
             policy: "all".to_owned(),
             seed: 1,
             seeds: 1,
@@ -134,8 +135,10 @@ pub enum SimError {
         path: PathBuf,
         error: std::io::Error,
     },
-    #[error(transparent)]
-    Trace(#[from] TraceError),
+    #[error("{path}: {error}")]
+    Trace { path: PathBuf, error: TraceError },
+    #[error("{path} is a trace, not an event log: several --trace files must all be parts of one event log")]
+    NotAnEventLog { path: PathBuf },
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error("cannot write {path}: {error}")]
@@ -159,7 +162,8 @@ impl SimError {
             self,
             SimError::InvalidArgs(_)
                 | SimError::ReadTrace { .. }
-                | SimError::Trace(_)
+                | SimError::Trace { .. }
+                | SimError::NotAnEventLog { .. }
                 | SimError::Config(_)
         )
     }
@@ -220,7 +224,7 @@ impl SimulateArgs {
         if self.seeds == 0 {
             return invalid("--seeds must be at least 1");
         }
-        if self.trace.is_none() && (self.producers == 0 || self.labels == 0) {
+        if self.trace.is_empty() && (self.producers == 0 || self.labels == 0) {
             return invalid("--producers and --labels must be at least 1");
         }
         if let Err(message) = workload::check_think_times(self.wait_avg, self.wait_stddev) {
@@ -232,7 +236,7 @@ impl SimulateArgs {
             }
         }
         let types = workload::task_types_or_default(&self.task_types);
-        if self.trace.is_some() {
+        if !self.trace.is_empty() {
             return Ok(types); // checked against the trace's entries once read
         }
         if let Some(unknown) = types.iter().find(|t| !workload::is_simulated_type(t)) {
@@ -260,22 +264,8 @@ impl SimulateArgs {
     /// The scenario these flags describe (reads the trace file, if any).
     pub fn scenario(&self) -> Result<Scenario, SimError> {
         let mut task_types = self.validate()?;
-        let arrivals = match &self.trace {
-            Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|error| SimError::ReadTrace {
-                    path: path.clone(),
-                    error,
-                })?;
-                let entries = if is_event_log(&text) {
-                    parse_event_log(&text)?
-                } else {
-                    parse_trace(&text)?
-                };
-                task_types = trace_task_types(&entries, &self.task_types);
-                check_run_times(&entries, &task_types)?;
-                Arrivals::Trace(entries)
-            }
-            None => Arrivals::Closed {
+        let arrivals = if self.trace.is_empty() {
+            Arrivals::Closed {
                 requests: self.requests,
                 producers: self.producers,
                 model: ProducerModel {
@@ -284,7 +274,12 @@ impl SimulateArgs {
                     wait_avg: self.wait_avg,
                     wait_stddev: self.wait_stddev,
                 },
-            },
+            }
+        } else {
+            let entries = read_trace(&self.trace)?;
+            task_types = trace_task_types(&entries, &self.task_types);
+            check_run_times(&entries, &task_types)?;
+            Arrivals::Trace(entries)
         };
         Ok(Scenario {
             workers: self.workers,
@@ -316,8 +311,9 @@ impl SimulateArgs {
                 c.insert("labels".into(), model.labels.into());
             }
             Arrivals::Trace(entries) => {
-                let path = self.trace.as_ref().map(|p| p.display().to_string());
-                c.insert("trace".into(), path.unwrap_or_default().into());
+                let paths: Vec<String> =
+                    self.trace.iter().map(|p| p.display().to_string()).collect();
+                c.insert("trace".into(), paths.join(" ").into());
                 c.insert("requests".into(), entries.len().into());
                 let bound = loads_lower_bound(entries, self.slots);
                 c.insert("loads_lower_bound".into(), bound.total().into());
@@ -345,6 +341,40 @@ fn trace_task_types(entries: &[TraceEntry], given: &[String]) -> Vec<String> {
         }
     }
     types
+}
+
+/// The arrivals of `--trace`: one trace or event log, or the parts of one event log.
+fn read_trace(paths: &[PathBuf]) -> Result<Vec<TraceEntry>, SimError> {
+    let read = |path: &PathBuf| {
+        std::fs::read_to_string(path).map_err(|error| SimError::ReadTrace {
+            path: path.clone(),
+            error,
+        })
+    };
+    let in_file = |path: &PathBuf| {
+        let path = path.clone();
+        move |error| SimError::Trace { path, error }
+    };
+    if let [path] = paths {
+        let text = read(path)?;
+        return if is_event_log(&text) {
+            parse_event_log(&text)
+        } else {
+            parse_trace(&text)
+        }
+        .map_err(in_file(path));
+    }
+    let mut log = EventLog::default();
+    for path in paths {
+        let text = read(path)?;
+        if !is_event_log(&text) {
+            return Err(SimError::NotAnEventLog { path: path.clone() });
+        }
+        log.read(&text).map_err(in_file(path))?;
+    }
+    let all: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    log.entries()
+        .map_err(in_file(&PathBuf::from(all.join(" "))))
 }
 
 /// Refuses trace lines the workers would run for no time at all: a task type they accept

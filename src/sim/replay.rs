@@ -45,110 +45,136 @@ pub fn is_event_log(text: &str) -> bool {
         .is_some_and(|v| v.get("event").is_some())
 }
 
-/// The tasks of an event log as trace entries, in submission order, times relative to
-/// the first submission. A task that never completed (failed, cancelled, still running
-/// when the log ends) runs for the mean measured run time of its task type; one whose
-/// type never completed at all is left out.
+/// The tasks of an event log as trace entries; see [`EventLog::entries`].
 pub fn parse_event_log(text: &str) -> Result<Vec<TraceEntry>, TraceError> {
-    struct Submitted {
-        unix_ms: u64,
-        label: String,
-        task_type: String,
-    }
-    let mut order: Vec<String> = Vec::new();
-    let mut submitted: HashMap<String, Submitted> = HashMap::new();
-    let mut measured: HashMap<String, (f64, Option<f64>)> = HashMap::new();
-    for (index, raw) in text.lines().enumerate() {
-        let line = index + 1;
-        let trimmed = raw.trim();
-        if trimmed.is_empty() {
-            continue;
-        }
-        let record: Record = serde_json::from_str(trimmed).map_err(|e| TraceError::BadLine {
-            line,
-            message: format!("invalid event record: {e}"),
-        })?;
-        let Some(task_id) = record.task_id else {
-            continue; // a worker event
-        };
-        match record.event.as_str() {
-            "task_submitted" => {
-                let (Some(unix_ms), Some(label), Some(task_type)) =
-                    (record.unix_ms, record.label, record.task_type)
-                else {
-                    return Err(TraceError::BadLine {
-                        line,
-                        message: "task_submitted needs unix_ms, label and task_type".into(),
-                    });
-                };
-                if let std::collections::hash_map::Entry::Vacant(slot) =
-                    submitted.entry(task_id.clone())
-                {
-                    order.push(task_id);
-                    slot.insert(Submitted {
-                        unix_ms,
-                        label,
-                        task_type,
-                    });
+    let mut log = EventLog::default();
+    log.read(text)?;
+    log.entries()
+}
+
+struct Submitted {
+    unix_ms: u64,
+    label: String,
+    task_type: String,
+}
+
+/// The tasks of one or more event-log files, such as a log and its rotated older parts,
+/// read in any order: a task submitted in one file may complete in another, and a task
+/// read twice counts once.
+#[derive(Default)]
+pub struct EventLog {
+    order: Vec<String>,
+    submitted: HashMap<String, Submitted>,
+    measured: HashMap<String, (f64, Option<f64>)>,
+}
+
+impl EventLog {
+    /// Reads one file's records; an error names the line within `text`.
+    pub fn read(&mut self, text: &str) -> Result<(), TraceError> {
+        for (index, raw) in text.lines().enumerate() {
+            let line = index + 1;
+            let trimmed = raw.trim();
+            if trimmed.is_empty() {
+                continue;
+            }
+            let record: Record =
+                serde_json::from_str(trimmed).map_err(|e| TraceError::BadLine {
+                    line,
+                    message: format!("invalid event record: {e}"),
+                })?;
+            let Some(task_id) = record.task_id else {
+                continue; // a worker event
+            };
+            match record.event.as_str() {
+                "task_submitted" => {
+                    let (Some(unix_ms), Some(label), Some(task_type)) =
+                        (record.unix_ms, record.label, record.task_type)
+                    else {
+                        return Err(TraceError::BadLine {
+                            line,
+                            message: "task_submitted needs unix_ms, label and task_type".into(),
+                        });
+                    };
+                    if let std::collections::hash_map::Entry::Vacant(slot) =
+                        self.submitted.entry(task_id.clone())
+                    {
+                        self.order.push(task_id);
+                        slot.insert(Submitted {
+                            unix_ms,
+                            label,
+                            task_type,
+                        });
+                    }
                 }
+                "task_completed" => {
+                    let timings = record.timings.unwrap_or(Timings {
+                        load_ms: 0,
+                        run_ms: 0,
+                    });
+                    let load = (record.label_miss && timings.load_ms > 0)
+                        .then(|| timings.load_ms as f64 / 1000.0);
+                    self.measured
+                        .insert(task_id, (timings.run_ms as f64 / 1000.0, load));
+                }
+                _ => {}
             }
-            "task_completed" => {
-                let timings = record.timings.unwrap_or(Timings {
-                    load_ms: 0,
-                    run_ms: 0,
-                });
-                let load = (record.label_miss && timings.load_ms > 0)
-                    .then(|| timings.load_ms as f64 / 1000.0);
-                measured.insert(task_id, (timings.run_ms as f64 / 1000.0, load));
+        }
+        Ok(())
+    }
+
+    /// The tasks read, as trace entries in submission order, times relative to the
+    /// first submission. A task that never completed (failed, cancelled, still running
+    /// when the log ends) runs for the mean measured run time of its task type; one whose
+    /// type never completed at all is left out.
+    pub fn entries(self) -> Result<Vec<TraceEntry>, TraceError> {
+        let first = self
+            .submitted
+            .values()
+            .map(|s| s.unix_ms)
+            .min()
+            .unwrap_or(0);
+        let mut by_type: HashMap<&str, (f64, u32)> = HashMap::new();
+        for (id, (run, _)) in &self.measured {
+            if let Some(s) = self.submitted.get(id) {
+                let e = by_type.entry(s.task_type.as_str()).or_default();
+                e.0 += run;
+                e.1 += 1;
             }
-            _ => {}
         }
-    }
-    let first = order
-        .first()
-        .and_then(|id| submitted.get(id))
-        .map_or(0, |s| s.unix_ms);
-    let mut by_type: HashMap<&str, (f64, u32)> = HashMap::new();
-    for (id, (run, _)) in &measured {
-        if let Some(s) = submitted.get(id) {
-            let e = by_type.entry(s.task_type.as_str()).or_default();
-            e.0 += run;
-            e.1 += 1;
+        let mut entries = Vec::with_capacity(self.order.len());
+        for id in &self.order {
+            let s = &self.submitted[id];
+            let (run_s, load_s) = match self.measured.get(id) {
+                Some((run, load)) => (Some(*run), *load),
+                None => (
+                    by_type
+                        .get(s.task_type.as_str())
+                        .map(|(sum, n)| sum / f64::from(*n)),
+                    None,
+                ),
+            };
+            if run_s.is_none() {
+                continue;
+            }
+            let entry = TraceEntry {
+                at_s: (s.unix_ms - first) as f64 / 1000.0,
+                label: s.label.clone(),
+                task_type: s.task_type.clone(),
+                run_s,
+                load_s,
+            };
+            super::trace::check(&entry).map_err(|message| TraceError::BadTask {
+                task: id.clone(),
+                message,
+            })?;
+            entries.push(entry);
         }
-    }
-    let mut entries = Vec::with_capacity(order.len());
-    for id in &order {
-        let s = &submitted[id];
-        let (run_s, load_s) = match measured.get(id) {
-            Some((run, load)) => (Some(*run), *load),
-            None => (
-                by_type
-                    .get(s.task_type.as_str())
-                    .map(|(sum, n)| sum / f64::from(*n)),
-                None,
-            ),
-        };
-        if run_s.is_none() {
-            continue;
+        if entries.is_empty() {
+            return Err(TraceError::Empty);
         }
-        let entry = TraceEntry {
-            at_s: s.unix_ms.saturating_sub(first) as f64 / 1000.0,
-            label: s.label.clone(),
-            task_type: s.task_type.clone(),
-            run_s,
-            load_s,
-        };
-        super::trace::check(&entry).map_err(|message| TraceError::BadTask {
-            task: id.clone(),
-            message,
-        })?;
-        entries.push(entry);
+        entries.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
+        Ok(entries)
     }
-    if entries.is_empty() {
-        return Err(TraceError::Empty);
-    }
-    entries.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
-    Ok(entries)
 }
 
 #[cfg(test)]
@@ -181,6 +207,19 @@ mod tests {
             (2.0, "m1", Some(0.4), None),
         ];
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn parts_of_a_log_read_in_any_order_replay_as_the_whole() {
+        // Split after a's start: a is submitted in the older part and completes in the
+        // newer one, which is read first; reading a part twice changes nothing.
+        let lines: Vec<&str> = LOG.lines().collect();
+        let (older, newer) = (lines[..4].join("\n"), lines[4..].join("\n"));
+        let mut log = EventLog::default();
+        for part in [&newer, &older, &older] {
+            log.read(part).unwrap();
+        }
+        assert_eq!(log.entries().unwrap(), parse_event_log(LOG).unwrap());
     }
 
     #[test]

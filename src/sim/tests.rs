@@ -119,7 +119,7 @@ fn a_trace_replays_open_loop_and_unknown_types_fail() {
     }
     std::fs::write(&path, text).unwrap();
     let report = report(&SimulateArgs {
-        trace: Some(path.clone()),
+        trace: vec![path.clone()],
         ..SimulateArgs::default()
     })
     .unwrap();
@@ -132,7 +132,7 @@ fn a_trace_replays_open_loop_and_unknown_types_fail() {
     }
     // Accepted by the workers but with no run time to draw: it would run for no time.
     let err = run(&SimulateArgs {
-        trace: Some(path.clone()),
+        trace: vec![path.clone()],
         task_types: vec!["sample_task_1".into(), "embed_texts".into()],
         ..SimulateArgs::default()
     })
@@ -145,7 +145,7 @@ fn a_trace_replays_open_loop_and_unknown_types_fail() {
     );
     std::fs::write(&path, "{\"at_s\": 1, \"label\": \"a\"\n").unwrap();
     let err = run(&SimulateArgs {
-        trace: Some(path),
+        trace: vec![path],
         ..SimulateArgs::default()
     })
     .unwrap_err();

@@ -169,7 +169,7 @@ fn idle_virtual_time_is_skipped_without_ticking_through_it() {
         .collect::<String>();
     std::fs::write(&path, text).unwrap();
     let args = SimulateArgs {
-        trace: Some(path),
+        trace: vec![path],
         workers: 2,
         ..SimulateArgs::default()
     };
@@ -193,7 +193,7 @@ fn replayed_run_and_load_times_are_the_traces_own() {
         .collect::<String>();
     std::fs::write(&path, text).unwrap();
     let report = report(&SimulateArgs {
-        trace: Some(path),
+        trace: vec![path],
         workers: 1,
         policy: "affinity".into(),
         ..SimulateArgs::default()
@@ -226,7 +226,7 @@ fn copies_follow_the_busiest_label_minute_by_minute() {
     std::fs::write(&trace, text).unwrap();
     let copies = dir.join("copies.csv");
     run(&SimulateArgs {
-        trace: Some(trace),
+        trace: vec![trace],
         workers: 8,
         max_labels: 3,
         policy: "affinity".into(),
