@@ -5,13 +5,13 @@ use std::path::PathBuf;
 
 use serde_json::{Map, Value};
 
+use super::arrivals::{check_run_times, read_trace, trace_task_types};
 use super::bound::loads_lower_bound;
 use super::copies::copies_csv;
 use super::engine::simulate;
-use super::replay::{is_event_log, parse_event_log, EventLog};
 use super::scenario::{Arrivals, Broken, Scenario};
 use super::sweep;
-use super::trace::{parse_trace, TraceEntry, TraceError};
+use super::trace::TraceError;
 use crate::config::{Config, ConfigError, RoutingSection};
 use crate::report::{PolicyResult, Report};
 use crate::routing::{Policy, RoutingConfig};
@@ -20,15 +20,15 @@ use crate::workload::{self, ProducerModel};
 /// Flags of `smart-routing simulate`. Durations are in original (unscaled) seconds.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SimulateArgs {
-    /// Simulated workers.
-    #[arg(long, default_value_t = 2)]
-    pub workers: u32,
-    /// K: labels each worker can hold at once.
-    #[arg(long, default_value_t = 2)]
-    pub max_labels: u32,
-    /// Concurrent tasks per worker.
-    #[arg(long, default_value_t = 1)]
-    pub slots: u32,
+    /// Simulated workers [default: the most an event log recorded at once, else 2].
+    #[arg(long)]
+    pub workers: Option<u32>,
+    /// K: labels each worker can hold at once [default: as recorded, else 2].
+    #[arg(long)]
+    pub max_labels: Option<u32>,
+    /// Concurrent tasks per worker [default: as recorded, else 1].
+    #[arg(long)]
+    pub slots: Option<u32>,
     /// Requests the closed-loop producers send in total.
     #[arg(long, default_value_t = 2400)]
     pub requests: usize,
@@ -94,9 +94,9 @@ pub struct SimulateArgs {
 impl Default for SimulateArgs {
     fn default() -> Self {
         Self {
-            workers: 2,
-            max_labels: 2,
-            slots: 1,
+            workers: None,
+            max_labels: None,
+            slots: None,
             requests: 2400,
             producers: 2,
             wait_avg: 0.75,
@@ -210,7 +210,7 @@ pub fn parse_policies(text: &str) -> Result<Vec<Policy>, SimError> {
 impl SimulateArgs {
     fn validate(&self) -> Result<Vec<String>, SimError> {
         let invalid = |m: &str| Err(SimError::InvalidArgs(m.to_owned()));
-        if self.workers == 0 || self.max_labels == 0 || self.slots == 0 {
+        if [self.workers, self.max_labels, self.slots].contains(&Some(0)) {
             return invalid("--workers, --max-labels and --slots must be at least 1");
         }
         if !(self.time_scale > 0.0 && self.time_scale.is_finite()) {
@@ -264,6 +264,7 @@ impl SimulateArgs {
     /// The scenario these flags describe (reads the trace file, if any).
     pub fn scenario(&self) -> Result<Scenario, SimError> {
         let mut task_types = self.validate()?;
+        let mut recorded = None;
         let arrivals = if self.trace.is_empty() {
             Arrivals::Closed {
                 requests: self.requests,
@@ -276,15 +277,23 @@ impl SimulateArgs {
                 },
             }
         } else {
-            let entries = read_trace(&self.trace)?;
+            let (entries, pool) = read_trace(&self.trace)?;
+            recorded = pool;
             task_types = trace_task_types(&entries, &self.task_types);
             check_run_times(&entries, &task_types)?;
             Arrivals::Trace(entries)
         };
+        // Flags first, then the pool the event log recorded, then the defaults.
+        let pick = |flag: Option<u32>, logged: Option<u32>, default: u32| {
+            flag.or(logged).unwrap_or(default)
+        };
+        let pool_from_log =
+            recorded.is_some() && [self.workers, self.max_labels, self.slots].contains(&None);
         Ok(Scenario {
-            workers: self.workers,
-            max_labels: self.max_labels,
-            slots: self.slots,
+            workers: pick(self.workers, recorded.map(|p| p.workers), 2),
+            max_labels: pick(self.max_labels, recorded.map(|p| p.max_labels), 2),
+            slots: pick(self.slots, recorded.map(|p| p.slots), 1),
+            pool_from_log,
             task_types,
             arrivals,
             time_scale: self.time_scale,
@@ -295,9 +304,12 @@ impl SimulateArgs {
 
     pub(super) fn config_json(&self, scenario: &Scenario) -> Map<String, Value> {
         let mut c = Map::new();
-        c.insert("workers".into(), self.workers.into());
-        c.insert("max_labels".into(), self.max_labels.into());
-        c.insert("slots".into(), self.slots.into());
+        c.insert("workers".into(), scenario.workers.into());
+        c.insert("max_labels".into(), scenario.max_labels.into());
+        c.insert("slots".into(), scenario.slots.into());
+        if scenario.pool_from_log {
+            c.insert("pool".into(), "as the event log recorded".into());
+        }
         match &scenario.arrivals {
             Arrivals::Closed {
                 requests,
@@ -315,7 +327,7 @@ impl SimulateArgs {
                     self.trace.iter().map(|p| p.display().to_string()).collect();
                 c.insert("trace".into(), paths.join(" ").into());
                 c.insert("requests".into(), entries.len().into());
-                let bound = loads_lower_bound(entries, self.slots);
+                let bound = loads_lower_bound(entries, scenario.slots);
                 c.insert("loads_lower_bound".into(), bound.total().into());
                 c.insert("distinct_labels".into(), bound.distinct.into());
             }
@@ -325,76 +337,6 @@ impl SimulateArgs {
         c.insert("seed".into(), self.seed.into());
         c.insert("seeds".into(), self.seeds.into());
         c
-    }
-}
-
-/// The task types the workers of a replay accept: `--task-types` when given, else the
-/// simulated types plus every type the trace gives run times for (a task of another
-/// type finds no worker and fails, as it would live).
-fn trace_task_types(entries: &[TraceEntry], given: &[String]) -> Vec<String> {
-    let mut types = workload::task_types_or_default(given);
-    if given.is_empty() {
-        for entry in entries.iter().filter(|e| e.run_s.is_some()) {
-            if !types.contains(&entry.task_type) {
-                types.push(entry.task_type.clone());
-            }
-        }
-    }
-    types
-}
-
-/// The arrivals of `--trace`: one trace or event log, or the parts of one event log.
-fn read_trace(paths: &[PathBuf]) -> Result<Vec<TraceEntry>, SimError> {
-    let read = |path: &PathBuf| {
-        std::fs::read_to_string(path).map_err(|error| SimError::ReadTrace {
-            path: path.clone(),
-            error,
-        })
-    };
-    let in_file = |path: &PathBuf| {
-        let path = path.clone();
-        move |error| SimError::Trace { path, error }
-    };
-    if let [path] = paths {
-        let text = read(path)?;
-        return if is_event_log(&text) {
-            parse_event_log(&text)
-        } else {
-            parse_trace(&text)
-        }
-        .map_err(in_file(path));
-    }
-    let mut log = EventLog::default();
-    for path in paths {
-        let text = read(path)?;
-        if !is_event_log(&text) {
-            return Err(SimError::NotAnEventLog { path: path.clone() });
-        }
-        log.read(&text).map_err(in_file(path))?;
-    }
-    let all: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-    log.entries()
-        .map_err(in_file(&PathBuf::from(all.join(" "))))
-}
-
-/// Refuses trace lines the workers would run for no time at all: a task type they accept
-/// (named in `--task-types`) with no `run_s` and no simulated run time. (A type they do
-/// not accept fails for want of a worker, as it would on a server.)
-fn check_run_times(entries: &[TraceEntry], accepted: &[String]) -> Result<(), SimError> {
-    let unknown = entries.iter().find(|e| {
-        e.run_s.is_none()
-            && !workload::is_simulated_type(&e.task_type)
-            && accepted.contains(&e.task_type)
-    });
-    match unknown {
-        Some(entry) => Err(SimError::InvalidArgs(format!(
-            "task type '{}' has trace lines without run_s (the first at {} s), and the \
-             simulator draws run times only for {}: give those lines a run_s",
-            entry.task_type,
-            entry.at_s,
-            workload::DEFAULT_TASK_TYPES.join(" and ")
-        ))),
-        None => Ok(()),
     }
 }
 

@@ -6,6 +6,7 @@
 //! trace (or event log) and config files and writing the plot and CSV files named on the
 //! command line.
 
+mod arrivals;
 mod bound;
 mod cli;
 mod copies;

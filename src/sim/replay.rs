@@ -25,6 +25,28 @@ struct Record {
     label_miss: bool,
     #[serde(default)]
     timings: Option<Timings>,
+    #[serde(default)]
+    worker_id: Option<String>,
+    #[serde(default)]
+    detail: Option<WorkerDetail>,
+}
+
+/// What a `worker_joined` record says of the worker's shape.
+#[derive(Debug, Deserialize)]
+struct WorkerDetail {
+    #[serde(default)]
+    slots: Option<u32>,
+    #[serde(default)]
+    max_labels: Option<u32>,
+}
+
+/// The pool an event log recorded: the most workers connected at once, with the shape
+/// (slots, labels held) most of them had then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordedPool {
+    pub workers: u32,
+    pub slots: u32,
+    pub max_labels: u32,
 }
 
 #[derive(Debug, Deserialize)]
@@ -66,6 +88,14 @@ pub struct EventLog {
     order: Vec<String>,
     submitted: HashMap<String, Submitted>,
     measured: HashMap<String, (f64, Option<f64>)>,
+    worker_events: Vec<WorkerEvent>,
+}
+
+/// A worker joining, with its slots and how many labels it holds, or leaving.
+struct WorkerEvent {
+    unix_ms: u64,
+    worker: String,
+    joined: Option<(u32, u32)>,
 }
 
 impl EventLog {
@@ -83,7 +113,8 @@ impl EventLog {
                     message: format!("invalid event record: {e}"),
                 })?;
             let Some(task_id) = record.task_id else {
-                continue; // a worker event
+                self.read_worker_event(record);
+                continue;
             };
             match record.event.as_str() {
                 "task_submitted" => {
@@ -120,6 +151,57 @@ impl EventLog {
             }
         }
         Ok(())
+    }
+
+    fn read_worker_event(&mut self, record: Record) {
+        let (Some(unix_ms), Some(worker)) = (record.unix_ms, record.worker_id) else {
+            return;
+        };
+        let joined = match record.event.as_str() {
+            "worker_joined" => {
+                let detail = record.detail.as_ref();
+                let slots = detail.and_then(|d| d.slots).unwrap_or(1).max(1);
+                let max_labels = detail.and_then(|d| d.max_labels).unwrap_or(1).max(1);
+                Some((slots, max_labels))
+            }
+            "worker_left" => None,
+            _ => return,
+        };
+        self.worker_events.push(WorkerEvent {
+            unix_ms,
+            worker,
+            joined,
+        });
+    }
+
+    /// The pool the log recorded, if any worker joined in it. A worker that joins again
+    /// under the same id (a reconnect, a restarted server's local worker) counts once.
+    pub fn pool(&self) -> Option<RecordedPool> {
+        let mut events: Vec<&WorkerEvent> = self.worker_events.iter().collect();
+        events.sort_by_key(|e| e.unix_ms);
+        let mut connected: HashMap<&str, (u32, u32)> = HashMap::new();
+        let mut peak: Vec<(u32, u32)> = Vec::new();
+        for event in events {
+            match event.joined {
+                Some(shape) => connected.insert(&event.worker, shape),
+                None => connected.remove(event.worker.as_str()),
+            };
+            if connected.len() > peak.len() {
+                peak = connected.values().copied().collect();
+            }
+        }
+        let mut counts: HashMap<(u32, u32), u32> = HashMap::new();
+        for shape in &peak {
+            *counts.entry(*shape).or_default() += 1;
+        }
+        let ((slots, max_labels), _) = counts
+            .into_iter()
+            .max_by_key(|(shape, n)| (*n, std::cmp::Reverse(*shape)))?;
+        Some(RecordedPool {
+            workers: peak.len() as u32,
+            slots,
+            max_labels,
+        })
     }
 
     /// The tasks read, as trace entries in submission order, times relative to the
@@ -220,6 +302,39 @@ mod tests {
             log.read(part).unwrap();
         }
         assert_eq!(log.entries().unwrap(), parse_event_log(LOG).unwrap());
+    }
+
+    #[test]
+    fn the_pool_is_the_most_workers_connected_at_once_in_their_usual_shape() {
+        let joined = |at: u64, id: &str, slots: u32, k: u32| {
+            format!("{{\"unix_ms\":{at},\"event\":\"worker_joined\",\"worker_id\":\"{id}\",\"detail\":{{\"slots\":{slots},\"max_labels\":{k},\"task_types\":[],\"labels\":[]}}}}")
+        };
+        let left = |at: u64, id: &str| {
+            format!("{{\"unix_ms\":{at},\"event\":\"worker_left\",\"worker_id\":\"{id}\",\"detail\":{{\"reason\":\"gone\"}}}}")
+        };
+        // Three at once at 3 s (two of 2 slots and K=3); w-1 reconnecting, and w-4
+        // joining after w-3 left, never make four.
+        let older = [
+            joined(1, "w-1", 2, 3),
+            joined(2, "w-2", 2, 3),
+            joined(3, "w-3", 1, 1),
+        ];
+        let newer = [
+            left(4, "w-3"),
+            joined(5, "w-1", 2, 3),
+            joined(6, "w-4", 4, 4),
+        ];
+        let mut log = EventLog::default();
+        assert_eq!(log.pool(), None, "no worker joined");
+        // The newer part first: the pool goes by the records' times.
+        log.read(&newer.join("\n")).unwrap();
+        log.read(&older.join("\n")).unwrap();
+        let pool = RecordedPool {
+            workers: 3,
+            slots: 2,
+            max_labels: 3,
+        };
+        assert_eq!(log.pool(), Some(pool));
     }
 
     #[test]

@@ -25,6 +25,8 @@ pub struct Scenario {
     pub workers: u32,
     pub max_labels: u32,
     pub slots: u32,
+    /// Whether the pool's shape came, at least in part, from a replayed event log.
+    pub pool_from_log: bool,
     /// What the workers accept (simulated types only).
     pub task_types: Vec<String>,
     pub arrivals: Arrivals,

@@ -35,7 +35,7 @@ fn the_same_seed_gives_the_same_report() {
 #[test]
 fn every_request_completes_for_every_policy() {
     let report = report(&SimulateArgs {
-        workers: 3,
+        workers: Some(3),
         labels: 8,
         seeds: 2,
         ..small()

@@ -170,7 +170,7 @@ fn idle_virtual_time_is_skipped_without_ticking_through_it() {
     std::fs::write(&path, text).unwrap();
     let args = SimulateArgs {
         trace: vec![path],
-        workers: 2,
+        workers: Some(2),
         ..SimulateArgs::default()
     };
     let scenario = args.scenario().unwrap();
@@ -194,7 +194,7 @@ fn replayed_run_and_load_times_are_the_traces_own() {
     std::fs::write(&path, text).unwrap();
     let report = report(&SimulateArgs {
         trace: vec![path],
-        workers: 1,
+        workers: Some(1),
         policy: "affinity".into(),
         ..SimulateArgs::default()
     })
@@ -227,8 +227,8 @@ fn copies_follow_the_busiest_label_minute_by_minute() {
     let copies = dir.join("copies.csv");
     run(&SimulateArgs {
         trace: vec![trace],
-        workers: 8,
-        max_labels: 3,
+        workers: Some(8),
+        max_labels: Some(3),
         policy: "affinity".into(),
         copies: Some(copies.clone()),
         ..SimulateArgs::default()

@@ -106,6 +106,25 @@ async fn a_real_event_log_replays_under_every_policy_with_its_measured_times() {
         assert!(runtime > 0.0 && runtime < 0.5, "{policy}: {runtime}");
     }
 
+    // Without pool flags, the pool the log recorded: two workers holding two labels.
+    let output = Command::new(BIN)
+        .args(["simulate", "--policy", "affinity", "--json", "--trace"])
+        .arg(server.log_dir.join("events.jsonl"))
+        .output()
+        .expect("run simulate");
+    assert!(output.status.success());
+    let recorded: Value = serde_json::from_slice(&output.stdout).expect("JSON report");
+    let config = &recorded["config"];
+    assert_eq!(
+        (&config["workers"], &config["max_labels"], &config["slots"]),
+        (&Value::from(2), &Value::from(2), &Value::from(1)),
+        "{config}"
+    );
+    assert_eq!(config["pool"], "as the event log recorded");
+    assert!(report["config"]
+        .get("pool")
+        .is_some_and(|p| p == "as the event log recorded"));
+
     // A log that is not there is a clear error, not a report.
     let output = Command::new(BIN)
         .args(["simulate", "--trace"])
