@@ -239,3 +239,44 @@ async fn a_late_result_is_dropped_counted_and_the_worker_stays() {
         "the first final result stands: {view}"
     );
 }
+
+/// A data directory written by the release of 2026-12-02 (`tests/fixtures/data-2026-12-02`:
+/// two completed tasks, one failed at its deadline, one cancelled, one running and one
+/// queued when the server was killed -9) restores under this build: finished tasks read
+/// back byte for byte, and the unfinished ones run.
+#[tokio::test]
+async fn a_data_dir_of_an_earlier_release_restores() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/data-2026-12-02");
+    let data = std::env::temp_dir().join(format!("sr-fixture-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::copy(fixture.join("tasks.sqlite3"), data.join("tasks.sqlite3")).unwrap();
+    let data_arg = data.display().to_string();
+    // Its finished tasks are older than any default retention.
+    let server = serve(
+        &["--data-dir", &data_arg],
+        &[("SMART_ROUTING_TASK_RETENTION_S", "3000000000")],
+    );
+    let expected = std::fs::read_to_string(fixture.join("finished-views.jsonl")).unwrap();
+    for line in expected.lines() {
+        let id = serde_json::from_str::<Value>(line).unwrap()["task_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let response = server
+            .http
+            .get(format!("{}/tasks/{id}", server.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{id}");
+        assert_eq!(response.text().await.unwrap(), line, "{id}");
+    }
+    let _w = server.sim_worker("w-1", 2, 0.01);
+    for id in ["running-1", "queued-1"] {
+        let view = server.wait_final(id).await;
+        assert_eq!(view["status"], "completed", "{view}");
+        assert!(view["attempts"].as_u64().unwrap() >= 1, "{view}");
+    }
+    let _ = std::fs::remove_dir_all(&data);
+}
