@@ -5,6 +5,7 @@
 //! - `http` — the HTTP API and the worker WebSocket endpoint (actix-web).
 //! - `protocol` — the worker protocol's domain types and protobuf encoding.
 //! - `tasks` — the dispatcher's table of tasks, results and timings.
+//! - `clock` — wall-clock helpers (Unix milliseconds).
 //! - `config` — settings: file < env < flags.
 //! - `telemetry` — log output and the optional OTLP span export.
 //! - `server` — starts the actors and the HTTP listener.
@@ -18,6 +19,7 @@
 pub mod actors;
 pub mod bench;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod engine;
 pub mod http;

@@ -7,7 +7,7 @@ mod durable;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use serde_json::json;
@@ -17,6 +17,7 @@ use super::board::{PoolView, WorkerLoad};
 use super::messages::*;
 use super::registry::LabelRegistry;
 use super::task_spans::TaskSpans;
+use crate::clock::unix_ms;
 use crate::metrics::series::{QueueHistory, QueueSample};
 use crate::metrics::{status_name, Metrics};
 use crate::protocol::{FailureKind, RunTask, TaskReport, WorkerCommand};
@@ -64,12 +65,6 @@ pub struct Dispatcher {
     queue_history: QueueHistory,
     /// The tracing span of each live task.
     spans: TaskSpans,
-}
-
-pub fn unix_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// The client-facing code of each way a task can fail.

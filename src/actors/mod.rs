@@ -17,7 +17,7 @@ mod session;
 mod task_spans;
 
 pub use admission::DispatcherBounds;
-pub use dispatcher::{unix_ms, Dispatcher};
+pub use dispatcher::Dispatcher;
 pub use local_worker::{LocalWorker, LocalWorkerSpec};
 pub use log_sink::LogSink;
 pub use registry::LabelRegistry;

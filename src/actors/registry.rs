@@ -38,7 +38,7 @@ pub struct LabelRegistry {
 }
 
 fn now_s() -> f64 {
-    super::unix_ms() as f64 / 1000.0
+    crate::clock::unix_ms() as f64 / 1000.0
 }
 
 impl Actor for LabelRegistry {

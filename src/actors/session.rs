@@ -7,11 +7,12 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use actix_web_actors::ws::{self, CloseCode, CloseReason};
 
-use super::dispatcher::{unix_ms, Dispatcher};
+use super::dispatcher::Dispatcher;
 use super::log_limit::{self, LogLimits, LogRate};
 use super::log_sink::floor_char_boundary;
 use super::messages::{Dispatch, Record, TaskFinished, WorkerJoined, WorkerLeft};
 use super::relay::relay;
+use crate::clock::unix_ms;
 use crate::protocol::{decode_from_worker, encode_command, FromWorker};
 
 /// RFC 6455: a close frame's payload is at most 125 bytes, 2 of them the code.

@@ -121,7 +121,7 @@ pub async fn state(state: web::Data<AppState>) -> Result<HttpResponse, ApiError>
         })
         .collect();
     Ok(HttpResponse::Ok().json(DashboardState {
-        unix_ms: crate::actors::unix_ms(),
+        unix_ms: crate::clock::unix_ms(),
         workers,
         queued: pool.queued,
         running: pool.running,

@@ -119,7 +119,7 @@ impl Journal {
         std::fs::create_dir_all(dir).map_err(|e| open_error(e.to_string()))?;
         let mut db = sqlite::Db::open(&dir.join(sqlite::FILE), durability, retention)
             .map_err(|e| open_error(e.to_string()))?;
-        db.prune(crate::actors::unix_ms())
+        db.prune(crate::clock::unix_ms())
             .map_err(|e| open_error(e.to_string()))?;
         let recovered = db.recover().map_err(|e| open_error(e.to_string()))?;
         let (ops, rx) = mpsc::channel();
@@ -147,7 +147,7 @@ impl Journal {
     pub fn finished(&self, view: &TaskView) {
         let _ = self.ops.send(Op::Finish {
             view: view.clone(),
-            unix_ms: crate::actors::unix_ms(),
+            unix_ms: crate::clock::unix_ms(),
         });
     }
 
@@ -212,7 +212,7 @@ fn writer(mut db: sqlite::Db, rx: mpsc::Receiver<Op>) {
         }
         if last_prune.elapsed() >= PRUNE_EVERY {
             last_prune = std::time::Instant::now();
-            if let Err(e) = db.prune(crate::actors::unix_ms()) {
+            if let Err(e) = db.prune(crate::clock::unix_ms()) {
                 tracing::error!(error = %e, "task store pruning failed");
             }
         }

@@ -13,7 +13,7 @@ use tokio::task::AbortHandle;
 
 use super::labels::Labels;
 use super::Executor;
-use crate::actors::unix_ms;
+use crate::clock::unix_ms;
 use crate::protocol::{FailureKind, FromWorker, LogRecord, RunTask, TaskReport, WorkerCommand};
 
 /// Tasks running on this worker, by id.

@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 
-use super::{unix_ms, Dispatcher};
+use super::Dispatcher;
 use crate::actors::messages::{BeginDrain, Dispatch, EndDrain};
+use crate::clock::unix_ms;
 use crate::protocol::WorkerCommand;
 use crate::routing::{Action, Reject, TaskSpec};
 use crate::store::{Journal, Recovered, StoredTask};
