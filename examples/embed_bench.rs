@@ -17,10 +17,8 @@ use clap::Parser;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use smart_routing::config::{Config, LocalSection};
-use smart_routing::engine::{
-    init_runtime, parse_params, LoadedModel, TaskInput, CONFIG_FILE, EMBED_TEXTS, MODEL_FILE,
-    TOKENIZER_FILE,
-};
+use smart_routing::engine::{init_runtime, parse_params, LoadedModel, TaskInput, EMBED_TEXTS};
+use smart_routing::repository::{CONFIG_FILE, MODEL_FILE, TOKENIZER_FILE};
 use smart_routing::tasks::{RawJson, Status, TaskView, Timings};
 use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 use tracing::field::{Field, Visit};

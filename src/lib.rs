@@ -2,6 +2,7 @@
 //!
 //! - `routing` — the pure routing core: scheduler state and policies (no IO, no clock).
 //! - `actors` — dispatcher, label registry, worker sessions, log sink (actix).
+//! - `app` — what every transport shares: services, authorization, submit and wait, model installs.
 //! - `http` — the HTTP API and the worker WebSocket endpoint (actix-web).
 //! - `protocol` — the worker protocol's domain types and protobuf encoding.
 //! - `tasks` — the dispatcher's table of tasks, results and timings.
@@ -15,8 +16,10 @@
 //! - `metrics` — Prometheus metrics and the dashboard's windows (plain data).
 //! - `oip` — the Open Inference Protocol (KServe v2 / Triton) over the dispatcher.
 //! - `engine` — ONNX models with ort: loading, tokenizing, embedding, batching.
+//! - `repository` — the model repository on disk: label folders, listing, atomic installs.
 
 pub mod actors;
+pub mod app;
 pub mod bench;
 pub mod cli;
 pub mod clock;
@@ -27,6 +30,7 @@ pub mod metrics;
 pub mod oip;
 pub mod protocol;
 pub mod report;
+pub mod repository;
 pub mod routing;
 pub mod server;
 pub mod shutdown;

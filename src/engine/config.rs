@@ -24,12 +24,7 @@ use serde::{Deserialize, Serialize};
 use super::error::EngineError;
 use super::tasks::{EMBED_TEXTS, INFER, TASK_TYPES};
 
-/// The config file's name inside a model folder.
-pub const CONFIG_FILE: &str = "model.toml";
-/// The tokenizer file's name inside a model folder.
-pub const TOKENIZER_FILE: &str = "tokenizer.json";
-/// The ONNX file's name inside a model folder.
-pub const MODEL_FILE: &str = "model.onnx";
+use crate::repository::{CONFIG_FILE, TOKENIZER_FILE};
 
 /// Upper bound for `max_length`, far above what BERT-style encoders accept.
 const MAX_LENGTH_LIMIT: usize = 8192;

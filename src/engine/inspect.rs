@@ -3,10 +3,11 @@
 
 use ort::value::{Outlet, TensorElementType, ValueType};
 
-use super::config::{ModelConfig, MODEL_FILE, TOKENIZER_FILE};
+use super::config::ModelConfig;
 use super::exec::TEXT_INPUTS;
 use super::model::{ModelInfo, TensorInfo};
 use super::tasks::{EMBED_TEXTS, INFER};
+use crate::repository::{MODEL_FILE, TOKENIZER_FILE};
 
 pub(crate) fn describe(outlet: &Outlet) -> TensorInfo {
     let (element_type, dims) = match outlet.dtype() {

@@ -1,6 +1,7 @@
 //! The ONNX engine: loads model folders with ort (ONNX Runtime loaded at run time) and runs
 //! `embed_texts` and `infer` tasks, batched. Pure synchronous code meant for a blocking
-//! thread; must not depend on actix, tokio, the routing core or the HTTP layer.
+//! thread; must not depend on actix, tokio, the routing core or the HTTP layer (the
+//! repository layout, `crate::repository`, names its files).
 //!
 //! - `runtime`: find and load the ONNX Runtime library, once per process.
 //! - `config`: a model folder's `model.toml`.
@@ -21,7 +22,7 @@ mod tasks;
 #[cfg(test)]
 mod tests;
 
-pub use config::{Device, ModelConfig, Pooling, CONFIG_FILE, MODEL_FILE, TOKENIZER_FILE};
+pub use config::{Device, ModelConfig, Pooling};
 pub use error::EngineError;
 pub use model::{validate, LoadedModel, ModelInfo, TensorInfo};
 pub use runtime::{

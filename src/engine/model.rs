@@ -9,11 +9,12 @@ use ort::session::Session;
 use serde::{Deserialize, Serialize};
 use tokenizers::Tokenizer;
 
-use super::config::{Device, ModelConfig, MODEL_FILE, TOKENIZER_FILE};
+use super::config::{Device, ModelConfig};
 use super::error::EngineError;
 use super::exec::load_tokenizer;
 use super::inspect::{check_serves, describe};
 use super::runtime;
+use crate::repository::{MODEL_FILE, TOKENIZER_FILE};
 
 /// One model input or output as ONNX Runtime reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

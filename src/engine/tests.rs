@@ -7,6 +7,7 @@ use std::time::Instant;
 use serde_json::Value;
 
 use super::*;
+use crate::repository::{CONFIG_FILE, MODEL_FILE, TOKENIZER_FILE};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))

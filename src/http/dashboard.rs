@@ -6,9 +6,9 @@ use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{ApiError, AppState};
 use crate::actors::board::{LabelRow, WorkerLabels, WorkerLoad};
 use crate::actors::messages::{GetLabelBoard, GetPool, RecentRecords};
+use crate::app::{ApiError, AppState};
 use crate::metrics::series::QueueSample;
 
 const PAGE: &str = include_str!("assets/dashboard.html");
@@ -100,7 +100,7 @@ pub async fn style() -> HttpResponse {
     tag = "observability",
     responses(
         (status = 200, description = "The pool, the queue, per-label figures and the latest events", body = DashboardState),
-        (status = 500, description = "Internal error", body = super::openapi::ErrorResponse),
+        (status = 500, description = "Internal error", body = super::schema::ErrorResponse),
     )
 )]
 pub async fn state(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {

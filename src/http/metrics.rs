@@ -3,8 +3,8 @@
 
 use actix_web::{web, HttpResponse};
 
-use super::{ApiError, AppState};
 use crate::actors::messages::{GetStats, ListLabels, ListWorkers};
+use crate::app::{ApiError, AppState};
 use crate::metrics::{PoolGauges, CONTENT_TYPE};
 
 #[utoipa::path(
@@ -13,7 +13,7 @@ use crate::metrics::{PoolGauges, CONTENT_TYPE};
     tag = "observability",
     responses(
         (status = 200, description = "Prometheus text format 0.0.4", content_type = "text/plain", body = String),
-        (status = 500, description = "Internal error", body = super::openapi::ErrorResponse),
+        (status = 500, description = "Internal error", body = super::schema::ErrorResponse),
     )
 )]
 pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {

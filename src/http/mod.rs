@@ -1,29 +1,28 @@
 //! The HTTP API: `configure` mounts every route; a file per resource; handlers decode,
-//! call an actor, and convert the answer. Nothing here decides anything. Every route is
-//! described in `openapi` (served at `/openapi.json`); `ROUTES` lists them for its test.
+//! call the application layer (`crate::app`) or an actor, and convert the answer. Nothing
+//! here decides anything. Every route is described in `/openapi.json`
+//! (`crate::server::openapi`); `ROUTES` lists them for its test.
+//!
+//! Depends on `app` and the actors' messages; never on `oip` or `server`.
 
-pub(crate) mod body;
-mod dashboard;
+pub(crate) mod dashboard;
 pub mod edge;
 pub mod error;
-mod metrics;
-mod models;
-pub mod openapi;
-mod ready;
-mod state;
-mod tasks;
-mod worker_listen;
-mod workers;
+pub(crate) mod metrics;
+pub(crate) mod models;
+pub(crate) mod ready;
+pub mod schema;
+pub(crate) mod tasks;
+pub(crate) mod worker_listen;
+pub(crate) mod workers;
 
 use actix_web::web;
 
 pub use error::ApiError;
-pub(crate) use models::install_files;
-pub use state::AppState;
 pub use tasks::decode_task;
 
-/// Every API route as (path, method), the Open Inference Protocol's `/v2` routes
-/// (`oip::configure`) included; `openapi`'s test checks each is described.
+/// Every route of the HTTP API as (path, method); `server::openapi`'s test checks each is
+/// described.
 pub const ROUTES: &[(&str, &str)] = &[
     ("/health", "GET"),
     ("/health/ready", "GET"),
@@ -44,21 +43,6 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("/dashboard/state", "GET"),
     ("/dashboard/app.js", "GET"),
     ("/dashboard/style.css", "GET"),
-    ("/openapi.json", "GET"),
-    ("/docs", "GET"),
-    ("/docs/app.js", "GET"),
-    ("/v2", "GET"),
-    ("/v2/health/live", "GET"),
-    ("/v2/health/ready", "GET"),
-    ("/v2/models/{model}", "GET"),
-    ("/v2/models/{model}/ready", "GET"),
-    ("/v2/models/{model}/infer", "POST"),
-    ("/v2/models/{model}/versions/{version}", "GET"),
-    ("/v2/models/{model}/versions/{version}/ready", "GET"),
-    ("/v2/models/{model}/versions/{version}/infer", "POST"),
-    ("/v2/repository/index", "POST"),
-    ("/v2/repository/models/{model}/load", "POST"),
-    ("/v2/repository/models/{model}/unload", "POST"),
 ];
 
 /// Mounts every route. Each path is one `web::resource` holding all its methods, so a
@@ -87,9 +71,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/dashboard").get(dashboard::page_alias))
         .service(web::resource("/dashboard/state").get(dashboard::state))
         .service(web::resource("/dashboard/app.js").get(dashboard::script))
-        .service(web::resource("/dashboard/style.css").get(dashboard::style))
-        .service(web::resource("/openapi.json").get(openapi::openapi_json))
-        .service(web::resource("/docs").get(openapi::docs))
-        .service(web::resource("/docs/app.js").get(openapi::docs_js));
-    cfg.configure(crate::oip::configure);
+        .service(web::resource("/dashboard/style.css").get(dashboard::style));
 }

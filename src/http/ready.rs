@@ -4,7 +4,7 @@
 use actix_web::{web, HttpResponse};
 
 use super::workers::Health;
-use super::{ApiError, AppState};
+use crate::app::{ApiError, AppState};
 
 #[utoipa::path(
     get,
@@ -12,7 +12,7 @@ use super::{ApiError, AppState};
     tag = "pool",
     responses(
         (status = 200, description = "The server takes tasks", body = Health),
-        (status = 503, description = "Draining (`shutting_down`), with Retry-After", body = super::openapi::ErrorResponse),
+        (status = 503, description = "Draining (`shutting_down`), with Retry-After", body = super::schema::ErrorResponse),
     )
 )]
 pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {

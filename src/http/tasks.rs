@@ -6,9 +6,10 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::openapi::{ErrorResponse, TaskOrError};
-use super::{body, ApiError, AppState};
-use crate::actors::messages::{CancelTask, GetTask, NewTask, SubmitTask};
+use super::schema::{ErrorResponse, TaskOrError};
+use crate::actors::messages::{CancelTask, GetTask, NewTask};
+use crate::app::submit::WaitError;
+use crate::app::{self, authorize, body, ApiError, AppState};
 use crate::config::Config;
 use crate::tasks::{Status, TaskView};
 
@@ -103,31 +104,18 @@ pub fn decode_task(bytes: &[u8], config: &Config) -> Result<NewTask, ApiError> {
     validate(body, config.max_name_len, config.max_deadline_ms)
 }
 
-async fn submit(
+/// Checks the caller, then reads and decodes a submission.
+async fn submission(
     req: &HttpRequest,
     payload: web::Payload,
     state: &AppState,
-    wait: bool,
-) -> Result<crate::actors::messages::Submitted, ApiError> {
-    AppState::authorize(req, &state.config.client_token)?;
+) -> Result<NewTask, ApiError> {
+    authorize(req, &state.config.client_token)?;
     if state.is_draining() {
         return Err(ApiError::shutting_down("the server is shutting down"));
     }
     let bytes = body::read(req, payload, state.config.max_body_bytes).await?;
-    let task = decode_task(&bytes, &state.config)?;
-    let submitted = state.dispatcher.send(SubmitTask { task, wait }).await??;
-    // Accepted means stored: the answer waits for the commit. (`/run-task` answers only
-    // with the final result, whose commit comes after this one.)
-    if wait {
-        return Ok(submitted);
-    }
-    if let Err(e) = state.committed().await {
-        state.dispatcher.do_send(CancelTask {
-            task_id: submitted.view.task_id.clone(),
-        });
-        return Err(e);
-    }
-    Ok(submitted)
+    decode_task(&bytes, &state.config)
 }
 
 /// The HTTP status for a task's final view.
@@ -138,27 +126,6 @@ fn final_status(view: &TaskView) -> StatusCode {
         (_, Some("deadline_exceeded")) => StatusCode::GATEWAY_TIMEOUT,
         (_, Some("no_capable_worker")) => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_GATEWAY,
-    }
-}
-
-/// Cancels the task if the client goes away before its result is ready.
-/// Not while the server drains: the client was cut off by the shutdown, and the task
-/// stays for after the restart.
-struct CancelOnDrop {
-    task_id: Option<String>,
-    dispatcher: actix::Addr<crate::actors::Dispatcher>,
-    draining: std::sync::Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl Drop for CancelOnDrop {
-    fn drop(&mut self) {
-        if self.draining.load(std::sync::atomic::Ordering::SeqCst) {
-            return;
-        }
-        if let Some(task_id) = self.task_id.take() {
-            tracing::info!(task_id = %task_id, "client went away; cancelling its task");
-            self.dispatcher.do_send(CancelTask { task_id });
-        }
     }
 }
 
@@ -188,29 +155,19 @@ pub async fn run_task(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let submitted = submit(&req, payload, &state, true).await?;
-    let mut guard = CancelOnDrop {
-        task_id: Some(submitted.view.task_id.clone()),
-        dispatcher: state.dispatcher.clone(),
-        draining: state.draining.clone(),
-    };
-    let done = submitted
-        .done
-        .ok_or_else(|| ApiError::Internal("no result channel".into()))?;
-    let Ok(view) = done.await else {
-        guard.task_id = None;
-        if state.is_draining() {
-            state.committed().await?;
+    let task = submission(&req, payload, &state).await?;
+    let view = match app::submit::submit_and_wait(&state, task).await {
+        Ok(view) => view,
+        Err(WaitError::Api(e)) => return Err(e),
+        Err(WaitError::ShuttingDown { task_id }) => {
             return Err(ApiError::shutting_down(format!(
-                "the server is shutting down; task '{}' is kept and runs after the restart",
-                submitted.view.task_id
-            )));
+                "the server is shutting down; task '{task_id}' is kept and runs after the restart"
+            )))
         }
-        return Err(ApiError::Internal("the dispatcher dropped the task".into()));
+        Err(WaitError::Dropped) => {
+            return Err(ApiError::Internal("the dispatcher dropped the task".into()))
+        }
     };
-    guard.task_id = None;
-    // The final result is queued for the store before waiters hear of it.
-    state.committed().await?;
     Ok(HttpResponse::build(final_status(&view)).json(view))
 }
 
@@ -238,7 +195,8 @@ pub async fn send_task(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let submitted = submit(&req, payload, &state, false).await?;
+    let task = submission(&req, payload, &state).await?;
+    let submitted = app::submit::submit(&state, task, false).await?;
     Ok(HttpResponse::Accepted().json(Accepted {
         task_id: submitted.view.task_id,
         status: submitted.view.status,
@@ -269,7 +227,7 @@ pub async fn get_task(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    AppState::authorize(&req, &state.config.client_token)?;
+    authorize(&req, &state.config.client_token)?;
     let task_id = path.into_inner();
     let view = state
         .dispatcher
@@ -298,7 +256,7 @@ pub async fn cancel_task(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    AppState::authorize(&req, &state.config.client_token)?;
+    authorize(&req, &state.config.client_token)?;
     let task_id = path.into_inner();
     let view = state
         .dispatcher

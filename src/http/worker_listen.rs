@@ -7,10 +7,10 @@ use std::time::Duration;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
 
-use super::{ApiError, AppState};
 use crate::actors::log_limit::LogLimits;
 use crate::actors::messages::IsConnected;
 use crate::actors::WorkerSession;
+use crate::app::{authorize, ApiError, AppState};
 
 #[utoipa::path(
     get,
@@ -20,10 +20,10 @@ use crate::actors::WorkerSession;
     security((), ("bearer" = [])),
     responses(
         (status = 101, description = "WebSocket upgrade; protobuf frames follow (docs/protocol.md)"),
-        (status = 400, description = "Missing or invalid Worker-Id, or not a WebSocket upgrade", body = super::openapi::ErrorResponse),
-        (status = 401, description = "Missing or wrong worker token", body = super::openapi::ErrorResponse),
-        (status = 409, description = "A worker with this id is connected", body = super::openapi::ErrorResponse),
-        (status = 500, description = "Internal error", body = super::openapi::ErrorResponse),
+        (status = 400, description = "Missing or invalid Worker-Id, or not a WebSocket upgrade", body = super::schema::ErrorResponse),
+        (status = 401, description = "Missing or wrong worker token", body = super::schema::ErrorResponse),
+        (status = 409, description = "A worker with this id is connected", body = super::schema::ErrorResponse),
+        (status = 500, description = "Internal error", body = super::schema::ErrorResponse),
     )
 )]
 pub async fn worker_listen(
@@ -31,7 +31,7 @@ pub async fn worker_listen(
     stream: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    AppState::authorize(&req, &state.config.worker_token)?;
+    authorize(&req, &state.config.worker_token)?;
     let worker_id = req
         .headers()
         .get("Worker-Id")

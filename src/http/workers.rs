@@ -4,10 +4,10 @@
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::openapi::ErrorResponse;
-use super::{ApiError, AppState};
+use super::schema::ErrorResponse;
 use crate::actors::messages::{GetLabelStats, ListLabels, ListWorkers, RecentRecords};
 use crate::actors::registry::LabelStats;
+use crate::app::{ApiError, AppState};
 
 /// `{"message": "OK"}`.
 #[derive(Serialize, utoipa::ToSchema)]

@@ -64,8 +64,8 @@ impl ResponseError for OipError {
 }
 
 /// Any error of the task API, in this protocol's shape and with its status.
-impl From<crate::http::ApiError> for OipError {
-    fn from(error: crate::http::ApiError) -> Self {
+impl From<crate::app::ApiError> for OipError {
+    fn from(error: crate::app::ApiError) -> Self {
         OipError::new(error.status_code(), error.to_string())
     }
 }

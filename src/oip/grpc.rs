@@ -15,7 +15,7 @@ use super::models::describe;
 use super::repository::{check_files, file_target, index_entries, load_model, unload_model};
 use super::rest::{server_metadata_value, server_ready_value};
 use super::tensor::{fp32_to_le, InputTensor, TensorData, BYTES, FP32};
-use crate::http::AppState;
+use super::OipState;
 
 /// The generated types and server of `proto/inference/grpc_service.proto`.
 #[allow(clippy::all, missing_docs)]
@@ -27,7 +27,7 @@ use pb::grpc_inference_service_server::{GrpcInferenceService, GrpcInferenceServi
 
 /// Binds `addr` now (so a taken port fails the start) and serves on the current runtime;
 /// the address really bound.
-pub fn start(addr: SocketAddr, state: web::Data<AppState>) -> std::io::Result<SocketAddr> {
+pub fn start(addr: SocketAddr, state: web::Data<OipState>) -> std::io::Result<SocketAddr> {
     let listener = std::net::TcpListener::bind(addr)?;
     listener.set_nonblocking(true)?;
     let bound = listener.local_addr()?;
@@ -47,7 +47,7 @@ pub fn start(addr: SocketAddr, state: web::Data<AppState>) -> std::io::Result<So
 }
 
 struct Service {
-    state: web::Data<AppState>,
+    state: web::Data<OipState>,
 }
 
 impl From<OipError> for Status {
@@ -71,19 +71,12 @@ impl From<OipError> for Status {
 impl Service {
     /// Checks `authorization: Bearer <token>` when the server has a client token.
     fn authorize<T>(&self, request: &Request<T>) -> Result<(), Status> {
-        let token = &self.state.config.client_token;
-        if token.is_empty() {
-            return Ok(());
-        }
-        let presented = request
+        let authorization = request
             .metadata()
             .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        match presented {
-            Some(p) if p == token => Ok(()),
-            _ => Err(Status::unauthenticated("missing or invalid bearer token")),
-        }
+            .and_then(|v| v.to_str().ok());
+        crate::app::check_bearer(authorization, &self.state.app.config.client_token)
+            .map_err(|_| Status::unauthenticated("missing or invalid bearer token"))
     }
 }
 
@@ -164,7 +157,7 @@ impl GrpcInferenceService for Service {
             Err(e) if e.status == StatusCode::NOT_FOUND => false,
             Err(e) => return Err(e.into()),
         };
-        let ready = known && self.state.oip.is_ready(&request.name);
+        let ready = known && self.state.is_ready(&request.name);
         Ok(Response::new(pb::ModelReadyResponse { ready }))
     }
 

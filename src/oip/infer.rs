@@ -3,16 +3,15 @@
 //! (so it gets the same label-aware placement as `/run-task`), waits, and returns the
 //! FP32 output tensor.
 
-use actix::Addr;
 use actix_web::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use super::error::OipError;
 use super::models::{describe, Kind, ModelDesc};
 use super::tensor::{element_count, InputTensor, OutputTensor, TensorData, BYTES, FP32};
-use crate::actors::messages::{CancelTask, NewTask, SubmitError, SubmitTask};
-use crate::actors::Dispatcher;
-use crate::http::AppState;
+use super::OipState;
+use crate::actors::messages::NewTask;
+use crate::app::submit::{submit_and_wait, WaitError};
 use crate::tasks::{Status, TaskView};
 
 /// One inference request, whatever the transport.
@@ -25,9 +24,9 @@ pub struct InferCall {
 }
 
 /// Runs `call` through the dispatcher; the one output tensor.
-pub async fn infer(state: &AppState, call: InferCall) -> Result<OutputTensor, OipError> {
+pub async fn infer(state: &OipState, call: InferCall) -> Result<OutputTensor, OipError> {
     let desc = describe(state, &call.model).await?;
-    if !state.oip.is_ready(&call.model) {
+    if !state.is_ready(&call.model) {
         return Err(not_ready(&call.model));
     }
     let [input] = <[InputTensor; 1]>::try_from(call.inputs).map_err(|inputs| {
@@ -49,13 +48,13 @@ pub async fn infer(state: &AppState, call: InferCall) -> Result<OutputTensor, Oi
     crate::engine::parse_params(kind.task_type(), &parameters_json)
         .map_err(|e| OipError::bad_request(e.to_string()))?;
     let task = NewTask {
-        task_id: state.oip.next_task_id(),
+        task_id: state.next_task_id(),
         task_type: kind.task_type().to_owned(),
         label: call.model.clone(),
         parameters_json,
         deadline: None,
     };
-    let view = run(&state.dispatcher, task).await?;
+    let view = run(state, task).await?;
     let rows = rows_of(kind, &view)?;
     let dim = rows.first().map_or(0, Vec::len);
     Ok(OutputTensor {
@@ -174,45 +173,17 @@ fn parameters(kind: Kind, input: &InputTensor) -> Result<String, OipError> {
     json.map_err(|e| OipError::internal(format!("cannot write the task parameters: {e}")))
 }
 
-/// Cancels the task if the request is dropped before its result is ready.
-struct CancelOnDrop<'a> {
-    task_id: Option<String>,
-    dispatcher: &'a Addr<Dispatcher>,
-}
-
-impl Drop for CancelOnDrop<'_> {
-    fn drop(&mut self) {
-        if let Some(task_id) = self.task_id.take() {
-            self.dispatcher.do_send(CancelTask { task_id });
-        }
-    }
-}
-
 /// Submits the task and waits for its final view; a failed task becomes its error.
-async fn run(dispatcher: &Addr<Dispatcher>, task: NewTask) -> Result<TaskView, OipError> {
-    let submitted = dispatcher
-        .send(SubmitTask { task, wait: true })
-        .await?
+async fn run(state: &OipState, task: NewTask) -> Result<TaskView, OipError> {
+    let view = submit_and_wait(&state.app, task)
+        .await
         .map_err(|e| match e {
-            SubmitError::Duplicate(_) => OipError::internal(e.to_string()),
-            SubmitError::NoCapableWorker(_)
-            | SubmitError::QueueFull(_)
-            | SubmitError::ShuttingDown
-            | SubmitError::DeadlineUnmeetable { .. } => OipError::unavailable(e.to_string()),
-            SubmitError::UnknownLabel(_) => OipError::not_found(e.to_string()),
+            WaitError::Api(e) => e.into(),
+            // Only a drain lets go of a waiting client: the task is kept for the restart.
+            WaitError::ShuttingDown { .. } | WaitError::Dropped => OipError::unavailable(
+                "the server is shutting down; the task runs after the restart",
+            ),
         })?;
-    let mut guard = CancelOnDrop {
-        task_id: Some(submitted.view.task_id.clone()),
-        dispatcher,
-    };
-    let done = submitted
-        .done
-        .ok_or_else(|| OipError::internal("no result channel"))?;
-    let view = done.await.map_err(|_| {
-        // Only a drain lets go of a waiting client: the task is kept for the restart.
-        OipError::unavailable("the server is shutting down; the task runs after the restart")
-    })?;
-    guard.task_id = None;
     if view.status == Status::Completed {
         return Ok(view);
     }

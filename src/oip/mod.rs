@@ -2,6 +2,9 @@
 //! name = label, so every request gets the same label-aware placement as `/run-task`.
 //! `rest` mounts `/v2`; `infer` is the core both transports share; `codec` the REST wire
 //! format (JSON and Triton's binary tensor extension); `repository` the repository extension.
+//!
+//! Depends on `app` (the services, authorization, submitting and installing); never on
+//! `http` or `server`.
 
 pub(crate) mod codec;
 pub mod error;
@@ -19,16 +22,17 @@ use std::sync::{Mutex, PoisonError};
 
 use actix_web::{web, HttpResponse};
 
+use crate::app::AppState;
 use crate::engine::ModelInfo;
 pub use error::OipError;
 
 /// The one version every model has.
 pub const VERSION: &str = "1";
 
-/// What the protocol keeps beside the dispatcher: models unloaded through it, and models
-/// already described by ONNX Runtime.
-#[derive(Debug)]
+/// What the protocol's handlers reach: the application's services, and what it keeps
+/// beside them: models unloaded through it, and models already described by ONNX Runtime.
 pub struct OipState {
+    pub app: web::Data<AppState>,
     unloaded: Mutex<HashSet<String>>,
     described: Mutex<HashMap<String, ModelInfo>>,
     /// Task ids of this process start with this, so they do not meet a client's.
@@ -36,21 +40,20 @@ pub struct OipState {
     next_task: AtomicU64,
 }
 
-impl Default for OipState {
-    fn default() -> Self {
+impl OipState {
+    pub fn new(app: web::Data<AppState>) -> Self {
         let started = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
         Self {
+            app,
             unloaded: Mutex::default(),
             described: Mutex::default(),
             id_prefix: format!("v2-{started:x}-"),
             next_task: AtomicU64::new(1),
         }
     }
-}
 
-impl OipState {
     pub fn is_ready(&self, model: &str) -> bool {
         !self
             .unloaded
@@ -96,6 +99,23 @@ impl OipState {
         format!("{}{n}", self.id_prefix)
     }
 }
+
+/// Every route of the protocol as (path, method); `server::openapi`'s test checks each is
+/// described.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("/v2", "GET"),
+    ("/v2/health/live", "GET"),
+    ("/v2/health/ready", "GET"),
+    ("/v2/models/{model}", "GET"),
+    ("/v2/models/{model}/ready", "GET"),
+    ("/v2/models/{model}/infer", "POST"),
+    ("/v2/models/{model}/versions/{version}", "GET"),
+    ("/v2/models/{model}/versions/{version}/ready", "GET"),
+    ("/v2/models/{model}/versions/{version}/infer", "POST"),
+    ("/v2/repository/index", "POST"),
+    ("/v2/repository/models/{model}/load", "POST"),
+    ("/v2/repository/models/{model}/unload", "POST"),
+];
 
 /// Mounts `/v2`; anything else under it answers in the protocol's error shape.
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -8,11 +8,11 @@ use serde::Serialize;
 
 use super::error::OipError;
 use super::tensor::{BYTES, FP32};
+use super::OipState;
 use super::VERSION;
 use crate::actors::messages::ListLabels;
-use crate::engine::{self, ModelConfig, EMBED_TEXTS, INFER, MODEL_FILE};
-use crate::http::AppState;
-use crate::worker::inference::valid_label;
+use crate::engine::{self, ModelConfig, EMBED_TEXTS, INFER};
+use crate::repository::Label;
 
 /// The input and output names of text models, whose ONNX inputs are token ids.
 pub const TEXT_INPUT: &str = "TEXT";
@@ -123,20 +123,19 @@ impl ModelDesc {
 }
 
 /// The folder of `name` in the model repository, when it holds a model.
-pub fn repository_dir(state: &AppState, name: &str) -> Option<PathBuf> {
-    let dir = state.config.local.models.as_ref()?.join(name);
-    dir.join(MODEL_FILE).is_file().then_some(dir)
+pub fn repository_dir(state: &OipState, name: &str) -> Option<PathBuf> {
+    state.app.repository.as_ref()?.model_dir(name)
 }
 
 /// Describes model `name`, or 404 when neither the repository nor a worker knows it.
-pub async fn describe(state: &AppState, name: &str) -> Result<ModelDesc, OipError> {
-    if !valid_label(name) {
+pub async fn describe(state: &OipState, name: &str) -> Result<ModelDesc, OipError> {
+    if Label::new(name).is_err() {
         return Err(OipError::unknown_model(name));
     }
     if let Some(dir) = repository_dir(state, name) {
         return describe_folder(state, name, dir).await;
     }
-    let labels = state.registry.send(ListLabels).await?;
+    let labels = state.app.registry.send(ListLabels).await?;
     if labels.contains_key(name) {
         return Ok(ModelDesc {
             name: name.to_owned(),
@@ -151,12 +150,12 @@ pub async fn describe(state: &AppState, name: &str) -> Result<ModelDesc, OipErro
 }
 
 async fn describe_folder(
-    state: &AppState,
+    state: &OipState,
     name: &str,
     dir: PathBuf,
 ) -> Result<ModelDesc, OipError> {
-    let cached = state.oip.info(name);
-    let ort_lib = state.config.local.ort_lib.clone();
+    let cached = state.info(name);
+    let ort_lib = state.app.config.local.ort_lib.clone();
     let (config, info) = actix_web::web::block(move || {
         let config = ModelConfig::load(&dir);
         let info = cached.or_else(|| {
@@ -176,7 +175,7 @@ async fn describe_folder(
         OipError::unavailable(format!("model '{name}' has an unusable model.toml: {e}"))
     })?;
     if let Some(info) = &info {
-        state.oip.remember(name, info.clone());
+        state.remember(name, info.clone());
     }
     let kind = if config.task_types.iter().any(|t| t == EMBED_TEXTS) {
         Kind::Text

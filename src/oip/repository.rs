@@ -12,9 +12,10 @@ use serde_json::{Map, Value};
 
 use super::error::OipError;
 use super::models::describe;
+use super::OipState;
 use crate::actors::messages::ListLabels;
-use crate::engine::{CONFIG_FILE, MODEL_FILE, TOKENIZER_FILE};
-use crate::http::AppState;
+use crate::app::authorize;
+use crate::repository::{CONFIG_FILE, MODEL_FILE, MODEL_FILES, TOKENIZER_FILE};
 
 /// The body of `POST /v2/repository/index`; may be empty.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -53,9 +54,9 @@ fn parse_body<T: Default + serde::de::DeserializeOwned>(body: &[u8]) -> Result<T
 async fn read_body(
     req: &HttpRequest,
     payload: web::Payload,
-    state: &AppState,
+    state: &OipState,
 ) -> Result<web::Bytes, OipError> {
-    Ok(crate::http::body::read(req, payload, state.config.max_body_bytes).await?)
+    Ok(crate::app::body::read(req, payload, state.app.config.max_body_bytes).await?)
 }
 
 /// Every model of the repository and every label a worker holds, with its state.
@@ -77,21 +78,27 @@ async fn read_body(
 pub async fn index(
     req: HttpRequest,
     payload: web::Payload,
-    state: web::Data<AppState>,
+    state: web::Data<OipState>,
 ) -> Result<HttpResponse, OipError> {
-    AppState::authorize(&req, &state.config.client_token)?;
+    authorize(&req, &state.app.config.client_token)?;
     let request: IndexRequest = parse_body(&read_body(&req, payload, &state).await?)?;
     Ok(HttpResponse::Ok().json(index_entries(&state, request.ready).await?))
 }
 
 /// The repository index: every model of the repository and every label a worker holds.
 pub async fn index_entries(
-    state: &AppState,
+    state: &OipState,
     ready_only: bool,
 ) -> Result<Vec<IndexEntry>, OipError> {
-    let mut names: BTreeSet<String> = state.registry.send(ListLabels).await?.into_keys().collect();
-    if let Some(repository) = state.config.local.models.clone() {
-        let labels = web::block(move || crate::server::repository_labels(&repository))
+    let mut names: BTreeSet<String> = state
+        .app
+        .registry
+        .send(ListLabels)
+        .await?
+        .into_keys()
+        .collect();
+    if let Some(repository) = state.app.repository.clone() {
+        let labels = web::block(move || repository.labels())
             .await
             .map_err(|e| OipError::internal(format!("blocking task failed: {e}")))?;
         names.extend(labels);
@@ -99,7 +106,7 @@ pub async fn index_entries(
     let entries: Vec<IndexEntry> = names
         .into_iter()
         .map(|name| {
-            let ready = state.oip.is_ready(&name);
+            let ready = state.is_ready(&name);
             IndexEntry {
                 state: if ready { "READY" } else { "UNAVAILABLE" },
                 reason: if ready {
@@ -142,9 +149,9 @@ pub async fn load(
     req: HttpRequest,
     payload: web::Payload,
     path: web::Path<String>,
-    state: web::Data<AppState>,
+    state: web::Data<OipState>,
 ) -> Result<HttpResponse, OipError> {
-    AppState::authorize(&req, &state.config.client_token)?;
+    authorize(&req, &state.app.config.client_token)?;
     let model = path.into_inner();
     let request: ModelRequest = parse_body(&read_body(&req, payload, &state).await?)?;
     load_model(&state, &model, model_files(&request.parameters)?).await?;
@@ -153,26 +160,26 @@ pub async fn load(
 
 /// Installs `files` (when given) as model `model`, then makes it available.
 pub async fn load_model(
-    state: &AppState,
+    state: &OipState,
     model: &str,
     files: Vec<(&'static str, Vec<u8>)>,
 ) -> Result<(), OipError> {
     if !files.is_empty() {
-        crate::http::install_files(state, model, files)
+        crate::app::models::install_files(&state.app, model, files)
             .await
             .map_err(|e| OipError::new(e.status_code(), e.to_string()))?;
-        state.oip.forget(model);
+        state.forget(model);
     }
     describe(state, model).await?;
-    state.oip.set_ready(model, true);
+    state.set_ready(model, true);
     tracing::info!(model = %model, "model loaded through the v2 API");
     Ok(())
 }
 
 /// Makes a known model unavailable.
-pub async fn unload_model(state: &AppState, model: &str) -> Result<(), OipError> {
+pub async fn unload_model(state: &OipState, model: &str) -> Result<(), OipError> {
     describe(state, model).await?;
-    state.oip.set_ready(model, false);
+    state.set_ready(model, false);
     tracing::info!(model = %model, "model unloaded through the v2 API");
     Ok(())
 }
@@ -200,9 +207,9 @@ pub async fn unload(
     req: HttpRequest,
     payload: web::Payload,
     path: web::Path<String>,
-    state: web::Data<AppState>,
+    state: web::Data<OipState>,
 ) -> Result<HttpResponse, OipError> {
-    AppState::authorize(&req, &state.config.client_token)?;
+    authorize(&req, &state.app.config.client_token)?;
     let model = path.into_inner();
     let _: ModelRequest = parse_body(&read_body(&req, payload, &state).await?)?;
     unload_model(&state, &model).await?;
@@ -237,7 +244,7 @@ pub fn file_target(key: &str) -> Result<Option<&'static str>, OipError> {
         return Ok(None);
     };
     let name = path.rsplit('/').next().unwrap_or_default();
-    [MODEL_FILE, TOKENIZER_FILE, CONFIG_FILE]
+    MODEL_FILES
         .into_iter()
         .find(|f| *f == name)
         .map(Some)

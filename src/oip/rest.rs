@@ -10,8 +10,9 @@ use super::error::OipError;
 use super::infer::{infer, InferCall};
 use super::models::{describe, ModelMetadata};
 use super::responses::{InferErrors, ModelErrors, RouteErrors};
+use super::OipState;
 use crate::actors::messages::ListWorkers;
-use crate::http::AppState;
+use crate::app::authorize;
 
 /// `$metadata_server_response`.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -44,11 +45,11 @@ pub async fn live() -> HttpResponse {
 }
 
 /// Whether the server takes work (it is not draining) and a worker is connected to run it.
-pub async fn server_ready_value(state: &AppState) -> Result<bool, OipError> {
-    if state.is_draining() {
+pub async fn server_ready_value(state: &OipState) -> Result<bool, OipError> {
+    if state.app.is_draining() {
         return Ok(false);
     }
-    Ok(!state.registry.send(ListWorkers).await?.is_empty())
+    Ok(!state.app.registry.send(ListWorkers).await?.is_empty())
 }
 
 /// Ready (200) when a worker is connected to run inference; 400 otherwise, as Triton does.
@@ -62,7 +63,7 @@ pub async fn server_ready_value(state: &AppState) -> Result<bool, OipError> {
         (status = 500, description = "Internal error", body = super::error::ErrorResponse),
     )
 )]
-pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, OipError> {
+pub async fn ready(state: web::Data<OipState>) -> Result<HttpResponse, OipError> {
     Ok(if server_ready_value(&state).await? {
         HttpResponse::Ok().finish()
     } else {
@@ -107,9 +108,9 @@ fn model_of(req: &HttpRequest) -> Result<String, OipError> {
 )]
 pub async fn model_metadata(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: web::Data<OipState>,
 ) -> Result<HttpResponse, OipError> {
-    AppState::authorize(&req, &state.config.client_token)?;
+    authorize(&req, &state.app.config.client_token)?;
     let desc = describe(&state, &model_of(&req)?).await?;
     Ok(HttpResponse::Ok().json(desc.metadata()))
 }
@@ -130,12 +131,12 @@ pub async fn model_metadata(
 )]
 pub async fn model_ready(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: web::Data<OipState>,
 ) -> Result<HttpResponse, OipError> {
-    AppState::authorize(&req, &state.config.client_token)?;
+    authorize(&req, &state.app.config.client_token)?;
     let model = model_of(&req)?;
     describe(&state, &model).await?;
-    Ok(if state.oip.is_ready(&model) {
+    Ok(if state.is_ready(&model) {
         HttpResponse::Ok().finish()
     } else {
         HttpResponse::BadRequest().finish()
@@ -161,11 +162,11 @@ pub async fn model_ready(
 pub async fn model_infer(
     req: HttpRequest,
     payload: web::Payload,
-    state: web::Data<AppState>,
+    state: web::Data<OipState>,
 ) -> Result<HttpResponse, OipError> {
-    AppState::authorize(&req, &state.config.client_token)?;
+    authorize(&req, &state.app.config.client_token)?;
     let model = model_of(&req)?;
-    let body = crate::http::body::read(&req, payload, state.config.max_body_bytes).await?;
+    let body = crate::app::body::read(&req, payload, state.app.config.max_body_bytes).await?;
     let header_length = match req.headers().get(HEADER_LENGTH) {
         None => None,
         Some(v) => Some(
@@ -218,7 +219,7 @@ pub async fn model_infer(
 )]
 pub async fn version_metadata(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: web::Data<OipState>,
 ) -> Result<HttpResponse, OipError> {
     model_metadata(req, state).await
 }
@@ -241,7 +242,7 @@ pub async fn version_metadata(
 )]
 pub async fn version_ready(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: web::Data<OipState>,
 ) -> Result<HttpResponse, OipError> {
     model_ready(req, state).await
 }
@@ -267,7 +268,7 @@ pub async fn version_ready(
 pub async fn version_infer(
     req: HttpRequest,
     payload: web::Payload,
-    state: web::Data<AppState>,
+    state: web::Data<OipState>,
 ) -> Result<HttpResponse, OipError> {
     model_infer(req, payload, state).await
 }

@@ -41,7 +41,7 @@ impl Executor for Onnx {
 
     /// The repository's labels as they are now (read at each connection).
     fn catalog(&self) -> Option<Vec<String>> {
-        Some(crate::server::repository_labels(&self.repository))
+        Some(crate::repository::labels(&self.repository))
     }
 
     async fn load(&self, label: &str) -> Result<(), String> {

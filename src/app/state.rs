@@ -1,14 +1,15 @@
-//! What every handler can reach: the actors' addresses and the configuration.
+//! What every transport can reach: the actors' addresses, the configuration, the store
+//! and the model repository.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use actix::Addr;
-use actix_web::HttpRequest;
 
 use super::ApiError;
 use crate::actors::{Dispatcher, LabelRegistry, LogSink};
 use crate::config::Config;
+use crate::repository::Repository;
 
 pub struct AppState {
     pub dispatcher: Addr<Dispatcher>,
@@ -17,12 +18,12 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The durable store, to wait for commits before answering; `None` when off.
     pub journal: Option<crate::store::Journal>,
+    /// The model repository (`--models`), with the uploads in progress; `None` without one.
+    pub repository: Option<Arc<Repository>>,
     /// Set when the server starts draining: readiness fails, new tasks are refused.
     pub draining: Arc<AtomicBool>,
     /// Shared with the dispatcher, which records into it.
     pub metrics: Arc<crate::metrics::Metrics>,
-    /// The Open Inference Protocol's own state (`/v2`).
-    pub oip: Arc<crate::oip::OipState>,
     next_conn: AtomicU64,
 }
 
@@ -33,21 +34,32 @@ impl AppState {
         log: Addr<LogSink>,
         config: Arc<Config>,
     ) -> Self {
+        let repository = config
+            .local
+            .models
+            .clone()
+            .map(|dir| Arc::new(Repository::new(dir)));
         Self {
             dispatcher,
             registry,
             log,
             config,
             journal: None,
+            repository,
             draining: Arc::default(),
             metrics: Arc::new(crate::metrics::Metrics::default()),
-            oip: Arc::default(),
             next_conn: AtomicU64::new(1),
         }
     }
 
     pub fn with_journal(mut self, journal: Option<crate::store::Journal>) -> Self {
         self.journal = journal;
+        self
+    }
+
+    /// Serves `metrics` at `/metrics` (the ones the dispatcher records into).
+    pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> Self {
+        self.metrics = metrics;
         self
     }
 
@@ -67,33 +79,8 @@ impl AppState {
         })
     }
 
-    /// Serves `metrics` at `/metrics` (the ones the dispatcher records into).
-    pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> Self {
-        self.metrics = metrics;
-        self
-    }
-
     /// A number no other worker connection of this process has.
     pub fn next_conn(&self) -> u64 {
         self.next_conn.fetch_add(1, Ordering::Relaxed)
-    }
-
-    /// Checks `Authorization: Bearer <token>` when `token` is set.
-    pub fn authorize(req: &HttpRequest, token: &str) -> Result<(), ApiError> {
-        if token.is_empty() {
-            return Ok(());
-        }
-        let presented = req
-            .headers()
-            .get(actix_web::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        match presented {
-            Some(p) if p == token => Ok(()),
-            Some(_) => Err(ApiError::Unauthorized("invalid token".into())),
-            None => Err(ApiError::Unauthorized(
-                "missing 'Authorization: Bearer <token>'".into(),
-            )),
-        }
     }
 }

@@ -1,5 +1,9 @@
-//! Starting the server: the actors, then the HTTP listener. Used by `main` and by the
-//! tests, which start it in-process on port 0.
+//! Starting the server: the actors, then the HTTP listener with the HTTP API and the
+//! Open Inference Protocol composed on the application's services. Used by `main` and by
+//! the tests, which start it in-process on port 0. The one place that depends on every
+//! layer.
+
+pub mod openapi;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,8 +17,10 @@ use crate::actors::messages::RepositoryLabels;
 use crate::actors::{
     Dispatcher, DispatcherBounds, LabelRegistry, LocalWorker, LocalWorkerSpec, LogSink,
 };
+use crate::app::AppState;
 use crate::config::Config;
-use crate::http::{self, AppState};
+use crate::http;
+use crate::oip::{self, OipState};
 
 /// Printed with `to_string()`: each message carries its cause itself.
 #[derive(Debug, thiserror::Error)]
@@ -127,9 +133,10 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         journal,
         grace: Duration::from_secs(config.shutdown_grace_s),
     };
+    let oip_state = web::Data::new(OipState::new(state.clone()));
     let grpc_addr = match config.grpc_bind {
         Some(addr) => Some(
-            crate::oip::grpc::start(addr, state.clone())
+            oip::grpc::start(addr, oip_state.clone())
                 .map_err(|error| StartError::GrpcBind { addr, error })?,
         ),
         None => None,
@@ -137,7 +144,10 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            .app_data(oip_state.clone())
             .configure(http::configure)
+            .configure(openapi::configure)
+            .configure(oip::configure)
             .wrap(actix_web::middleware::from_fn(http::edge::json_errors))
     })
     .workers(2)
@@ -162,21 +172,6 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     })
 }
 
-/// Labels of a model repository: its folders that hold a `model.onnx`.
-pub fn repository_labels(dir: &std::path::Path) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut labels: Vec<String> = entries
-        .filter_map(Result::ok)
-        .filter(|e| e.path().join(crate::engine::MODEL_FILE).is_file())
-        .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|name| crate::worker::inference::valid_label(name))
-        .collect();
-    labels.sort();
-    labels
-}
-
 fn start_local_workers(
     config: &Config,
     dispatcher: &Addr<Dispatcher>,
@@ -193,7 +188,7 @@ fn start_local_workers(
         )));
     }
     registry.do_send(RepositoryLabels {
-        labels: repository_labels(&repository),
+        labels: crate::repository::labels(&repository),
     });
     if config.local.workers == 0 {
         return Ok(Vec::new());

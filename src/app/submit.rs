@@ -1,0 +1,94 @@
+//! Submitting a task and waiting for its final view, the same way for every transport:
+//! accepted means stored (the answer to a submission that does not wait comes after the
+//! store's commit), a waiting client that goes away cancels its task (not while the
+//! server drains: the task is kept for after the restart), and a final view is answered
+//! only once it is committed.
+
+use actix::Addr;
+
+use super::{ApiError, AppState};
+use crate::actors::messages::{CancelTask, NewTask, SubmitTask, Submitted};
+use crate::actors::Dispatcher;
+use crate::tasks::TaskView;
+
+/// Why waiting for a task's final view ended without one.
+#[derive(Debug)]
+pub enum WaitError {
+    /// Refused, or the store could not commit.
+    Api(ApiError),
+    /// The server drains: the task is kept in the store and runs after the restart.
+    ShuttingDown { task_id: String },
+    /// The dispatcher let go of the task without a final view.
+    Dropped,
+}
+
+impl From<ApiError> for WaitError {
+    fn from(error: ApiError) -> Self {
+        WaitError::Api(error)
+    }
+}
+
+/// Submits `task`; with `wait`, `Submitted::done` gives its final view.
+pub async fn submit(state: &AppState, task: NewTask, wait: bool) -> Result<Submitted, ApiError> {
+    let submitted = state.dispatcher.send(SubmitTask { task, wait }).await??;
+    // Accepted means stored: the answer waits for the commit. (A waiting submission is
+    // answered only with the final result, whose commit comes after this one.)
+    if wait {
+        return Ok(submitted);
+    }
+    if let Err(e) = state.committed().await {
+        state.dispatcher.do_send(CancelTask {
+            task_id: submitted.view.task_id.clone(),
+        });
+        return Err(e);
+    }
+    Ok(submitted)
+}
+
+/// Submits `task` and waits for its final view, committed.
+pub async fn submit_and_wait(state: &AppState, task: NewTask) -> Result<TaskView, WaitError> {
+    let submitted = submit(state, task, true).await?;
+    let mut guard = CancelOnDrop {
+        task_id: Some(submitted.view.task_id.clone()),
+        dispatcher: state.dispatcher.clone(),
+        draining: state.draining.clone(),
+    };
+    let done = submitted
+        .done
+        .ok_or_else(|| ApiError::Internal("no result channel".into()))?;
+    let Ok(view) = done.await else {
+        guard.task_id = None;
+        if state.is_draining() {
+            state.committed().await?;
+            return Err(WaitError::ShuttingDown {
+                task_id: submitted.view.task_id,
+            });
+        }
+        return Err(WaitError::Dropped);
+    };
+    guard.task_id = None;
+    // The final result is queued for the store before waiters hear of it.
+    state.committed().await?;
+    Ok(view)
+}
+
+/// Cancels the task if the client goes away before its result is ready.
+/// Not while the server drains: the client was cut off by the shutdown, and the task
+/// stays for after the restart.
+struct CancelOnDrop {
+    task_id: Option<String>,
+    dispatcher: Addr<Dispatcher>,
+    draining: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if self.draining.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        if let Some(task_id) = self.task_id.take() {
+            tracing::info!(task_id = %task_id, "client went away; cancelling its task");
+            self.dispatcher.do_send(CancelTask { task_id });
+        }
+    }
+}
