@@ -8,6 +8,7 @@
 //! - `tasks` — the dispatcher's table of tasks, results and timings.
 //! - `clock` — wall-clock helpers (Unix milliseconds).
 //! - `config` — settings: file < env < flags.
+//! - `error_code` — every stable error code, with its HTTP status and gRPC code.
 //! - `telemetry` — log output and the optional OTLP span export.
 //! - `server` — starts the actors and the HTTP listener.
 //! - `worker` — the remote worker client (`smart-routing worker`).
@@ -25,6 +26,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod engine;
+pub mod error_code;
 pub mod http;
 pub mod metrics;
 pub mod oip;

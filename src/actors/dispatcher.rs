@@ -18,6 +18,7 @@ use super::messages::*;
 use super::registry::LabelRegistry;
 use super::task_spans::TaskSpans;
 use crate::clock::unix_ms;
+use crate::error_code::ErrorCode;
 use crate::metrics::series::{QueueHistory, QueueSample};
 use crate::metrics::{status_name, Metrics};
 use crate::protocol::{FailureKind, RunTask, TaskReport, WorkerCommand};
@@ -70,14 +71,14 @@ pub struct Dispatcher {
 /// The client-facing code of each way a task can fail.
 fn reject_body(reason: &Reject) -> ErrorBody {
     let code = match reason {
-        Reject::NoCapableWorker { .. } => "no_capable_worker",
-        Reject::DuplicateTask => "duplicate_task",
-        Reject::QueueFull { .. } => "queue_full",
-        Reject::DeadlineExceeded | Reject::DeadlineWhileRunning => "deadline_exceeded",
-        Reject::AttemptsExhausted { .. } => "worker_lost",
+        Reject::NoCapableWorker { .. } => ErrorCode::NoCapableWorker,
+        Reject::DuplicateTask => ErrorCode::DuplicateTask,
+        Reject::QueueFull { .. } => ErrorCode::QueueFull,
+        Reject::DeadlineExceeded | Reject::DeadlineWhileRunning => ErrorCode::DeadlineExceeded,
+        Reject::AttemptsExhausted { .. } => ErrorCode::WorkerLost,
     };
     ErrorBody {
-        code: code.to_owned(),
+        code,
         message: reason.to_string(),
     }
 }
@@ -333,7 +334,7 @@ impl Dispatcher {
                     Status::Failed,
                     None,
                     Some(ErrorBody {
-                        code: "invalid_result".into(),
+                        code: ErrorCode::InvalidResult,
                         message: format!("the worker's result is not JSON: {e}"),
                     }),
                 ),
@@ -343,11 +344,10 @@ impl Dispatcher {
                 None,
                 Some(ErrorBody {
                     code: match report.failure {
-                        FailureKind::Failed => "task_failed",
-                        FailureKind::DeadlineExceeded => "deadline_exceeded",
-                        FailureKind::Cancelled => "cancelled",
-                    }
-                    .into(),
+                        FailureKind::Failed => ErrorCode::TaskFailed,
+                        FailureKind::DeadlineExceeded => ErrorCode::DeadlineExceeded,
+                        FailureKind::Cancelled => ErrorCode::Cancelled,
+                    },
                     message,
                 }),
             ),
@@ -526,7 +526,7 @@ impl Handler<CancelTask> for Dispatcher {
         let view = self.tasks.finish(key, Instant::now(), |view| {
             view.status = Status::Cancelled;
             view.error = Some(ErrorBody {
-                code: "cancelled".into(),
+                code: ErrorCode::Cancelled,
                 message: "the task was cancelled".into(),
             });
         })?;

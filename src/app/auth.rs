@@ -34,9 +34,7 @@ pub fn authorize(req: &HttpRequest, token: &str) -> Result<(), ApiError> {
         .get(actix_web::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
     check_bearer(header, token).map_err(|refused| match refused {
-        Refused::Invalid => ApiError::Unauthorized("invalid token".into()),
-        Refused::Missing => {
-            ApiError::Unauthorized("missing 'Authorization: Bearer <token>'".into())
-        }
+        Refused::Invalid => ApiError::unauthorized("invalid token"),
+        Refused::Missing => ApiError::unauthorized("missing 'Authorization: Bearer <token>'"),
     })
 }

@@ -22,7 +22,7 @@ pub fn timeout(req: &actix_web::HttpRequest) -> Duration {
 
 /// The 408 for a body that stalled.
 pub fn timed_out(after: Duration) -> ApiError {
-    ApiError::Timeout(format!(
+    ApiError::timeout(format!(
         "the request body did not arrive within {} s",
         after.as_secs()
     ))
@@ -39,7 +39,7 @@ pub async fn read(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {
-        return Err(ApiError::TooLarge { limit });
+        return Err(ApiError::too_large(limit));
     }
     let after = timeout(req);
     let deadline = tokio::time::Instant::now() + after;
@@ -51,11 +51,11 @@ pub async fn read(
             Ok(Some(chunk)) => chunk,
         };
         let chunk = chunk.map_err(|e| match e {
-            actix_web::error::PayloadError::Overflow => ApiError::TooLarge { limit },
-            other => ApiError::Malformed(format!("cannot read the body: {other}")),
+            actix_web::error::PayloadError::Overflow => ApiError::too_large(limit),
+            other => ApiError::malformed(format!("cannot read the body: {other}")),
         })?;
         if body.len() + chunk.len() > limit {
-            return Err(ApiError::TooLarge { limit });
+            return Err(ApiError::too_large(limit));
         }
         body.extend_from_slice(&chunk);
     }
@@ -70,13 +70,13 @@ pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         return Err(
             match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
                 Ok(_) => ApiError::invalid("body", "must be a JSON object"),
-                Err(e) => ApiError::Malformed(format!("body is not valid JSON: {e}")),
+                Err(e) => ApiError::malformed(format!("body is not valid JSON: {e}")),
             },
         );
     }
     serde_json::from_slice(body).map_err(|e| match e.classify() {
         serde_json::error::Category::Data => ApiError::invalid("body", e.to_string()),
-        _ => ApiError::Malformed(format!("body is not valid JSON: {e}")),
+        _ => ApiError::malformed(format!("body is not valid JSON: {e}")),
     })
 }
 
@@ -181,14 +181,17 @@ mod tests {
     fn only_objects_decode() {
         assert!(decode::<Pair>(br#" {"a":"x","b":1}"#).is_ok());
         let array = decode::<Pair>(br#"["x",1]"#).unwrap_err();
-        assert_eq!(array.code(), "invalid_field", "{array}");
+        assert_eq!(array.code().as_str(), "invalid_field", "{array}");
         assert_eq!(
-            decode::<Pair>(b"[1,").unwrap_err().code(),
+            decode::<Pair>(b"[1,").unwrap_err().code().as_str(),
             "malformed_request"
         );
-        assert_eq!(decode::<Pair>(b"").unwrap_err().code(), "malformed_request");
         assert_eq!(
-            decode::<Pair>(b"\"s\"").unwrap_err().code(),
+            decode::<Pair>(b"").unwrap_err().code().as_str(),
+            "malformed_request"
+        );
+        assert_eq!(
+            decode::<Pair>(b"\"s\"").unwrap_err().code().as_str(),
             "invalid_field"
         );
     }

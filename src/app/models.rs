@@ -15,74 +15,84 @@ use futures_util::StreamExt;
 use super::{body, ApiError, AppState};
 use crate::actors::messages::RepositoryLabels;
 use crate::engine::{self, EngineError, ModelConfig, ModelInfo};
-use crate::repository::{CommitError, Entry, Label, Repository, Staging, MODEL_FILE};
+use crate::error_code::ErrorCode;
+use crate::repository::{
+    CommitError, Entry, Label, Repository, Staging, UploadInProgress, MODEL_FILE,
+};
 
 /// A raw upload is written to disk in pieces of about this size.
 const FLUSH_BYTES: usize = 1024 * 1024;
 
-/// What can go wrong with the model repository, beyond the generic API errors.
-#[derive(Debug, thiserror::Error)]
-pub enum ModelError {
-    #[error(transparent)]
-    Api(#[from] ApiError),
-    #[error("this server has no model repository (start it with --models DIR)")]
-    NoRepository,
-    #[error("model '{0}' already exists; pass overwrite=true to replace it")]
-    LabelExists(String),
-    #[error("model '{0}' is being uploaded by another request")]
-    UploadInProgress(String),
-    #[error("not a usable model: {0}")]
-    InvalidModel(String),
-    /// ONNX Runtime cannot be found or loaded; the engine's message says how to fix it.
-    #[error("{0}")]
-    Runtime(EngineError),
-    #[error("unsupported content type '{0}': send application/json {{\"label\",\"path\"}} or application/octet-stream with ?label=")]
-    UnsupportedMediaType(String),
+/// The errors of the model repository, beyond the generic ones.
+fn no_repository() -> ApiError {
+    ApiError::new(
+        ErrorCode::NoModelRepository,
+        "this server has no model repository (start it with --models DIR)",
+    )
 }
 
-impl ModelError {
-    pub fn code(&self) -> &'static str {
-        match self {
-            ModelError::Api(e) => e.code(),
-            ModelError::NoRepository => "no_model_repository",
-            ModelError::LabelExists(_) => "label_exists",
-            ModelError::UploadInProgress(_) => "upload_in_progress",
-            ModelError::InvalidModel(_) => "invalid_model",
-            ModelError::Runtime(e) => e.code(),
-            ModelError::UnsupportedMediaType(_) => "unsupported_media_type",
-        }
-    }
+fn label_exists(label: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::LabelExists,
+        format!("model '{label}' already exists; pass overwrite=true to replace it"),
+    )
+}
 
-    /// An engine error met while checking an upload: the runtime's are the server's
-    /// problem, everything else means the files are not a model this engine can serve.
-    fn from_engine(error: EngineError) -> Self {
-        match error {
-            EngineError::RuntimeMissing(_) | EngineError::RuntimeLoad { .. } => {
-                ModelError::Runtime(error)
-            }
-            // Name the file, not the hidden staging folder it sits in.
-            EngineError::ModelLoad { path, reason } | EngineError::Config { path, reason } => {
-                let file = path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                let reason = reason.replace(&path.display().to_string(), &file);
-                ModelError::InvalidModel(format!("{file}: {reason}"))
-            }
-            other => ModelError::InvalidModel(other.to_string()),
-        }
-    }
+fn upload_in_progress(e: UploadInProgress) -> ApiError {
+    ApiError::new(ErrorCode::UploadInProgress, e.to_string())
+}
 
-    fn internal(context: &str, error: impl std::fmt::Display) -> Self {
-        ModelError::Api(ApiError::Internal(format!("{context}: {error}")))
+/// A content type an upload cannot have (415).
+pub fn unsupported_media_type(content_type: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::UnsupportedMediaType,
+        format!(
+            "unsupported content type '{content_type}': send application/json \
+             {{\"label\",\"path\"}} or application/octet-stream with ?label="
+        ),
+    )
+}
+
+/// An engine error met while checking an upload: the runtime's are the server's problem
+/// (503, the engine's message says how to fix it), everything else means the files are
+/// not a model this engine can serve (422).
+fn from_engine(error: EngineError) -> ApiError {
+    match error {
+        EngineError::RuntimeMissing(_) => {
+            ApiError::new(ErrorCode::RuntimeMissing, error.to_string())
+        }
+        EngineError::RuntimeLoad { .. } => {
+            ApiError::new(ErrorCode::RuntimeLoadFailed, error.to_string())
+        }
+        // Name the file, not the hidden staging folder it sits in.
+        EngineError::ModelLoad { path, reason } | EngineError::Config { path, reason } => {
+            let file = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let reason = reason.replace(&path.display().to_string(), &file);
+            invalid_model(format!("{file}: {reason}"))
+        }
+        other => invalid_model(other.to_string()),
     }
 }
 
-impl From<CommitError> for ModelError {
+fn invalid_model(reason: String) -> ApiError {
+    ApiError::new(
+        ErrorCode::InvalidModel,
+        format!("not a usable model: {reason}"),
+    )
+}
+
+fn internal(context: &str, error: impl std::fmt::Display) -> ApiError {
+    ApiError::internal(format!("{context}: {error}"))
+}
+
+impl From<CommitError> for ApiError {
     fn from(error: CommitError) -> Self {
         match error {
-            CommitError::LabelExists(label) => ModelError::LabelExists(label),
-            CommitError::Io { context, error } => ModelError::internal(context, error),
+            CommitError::LabelExists(label) => label_exists(&label),
+            CommitError::Io { context, error } => internal(context, error),
         }
     }
 }
@@ -96,8 +106,8 @@ pub enum Source {
 }
 
 /// The server's model repository, or 409 without one.
-pub fn repository(state: &AppState) -> Result<Arc<Repository>, ModelError> {
-    state.repository.clone().ok_or(ModelError::NoRepository)
+pub fn repository(state: &AppState) -> Result<Arc<Repository>, ApiError> {
+    state.repository.clone().ok_or_else(no_repository)
 }
 
 /// One model folder with the task types its `model.toml` gives, or why it cannot be used.
@@ -107,7 +117,7 @@ pub struct Listed {
 }
 
 /// Every model of the repository.
-pub async fn list(state: &AppState) -> Result<Vec<Listed>, ModelError> {
+pub async fn list(state: &AppState) -> Result<Vec<Listed>, ApiError> {
     let repository = repository(state)?;
     blocking(move || {
         Ok(repository
@@ -132,16 +142,14 @@ pub async fn upload(
     label: &str,
     overwrite: bool,
     source: Source,
-) -> Result<(ModelInfo, bool), ModelError> {
+) -> Result<(ModelInfo, bool), ApiError> {
     let repository = repository(state)?;
     let label = Label::new(label).map_err(|e| ApiError::invalid("label", e.to_string()))?;
-    let _claim = repository
-        .claim(&label)
-        .map_err(|e| ModelError::UploadInProgress(e.0))?;
+    let _claim = repository.claim(&label).map_err(upload_in_progress)?;
     if !overwrite {
         let (repo, name) = (repository.clone(), label.clone());
         if blocking(move || Ok(repo.exists(&name))).await? {
-            return Err(ModelError::LabelExists(label.to_string()));
+            return Err(label_exists(label.as_str()));
         }
     }
     let staging = stage(&repository, &label).await?;
@@ -159,7 +167,7 @@ pub async fn upload(
         Source::Path(path) => {
             blocking(move || {
                 crate::repository::copy_model(&path, &dir)
-                    .map_err(|e| ApiError::invalid("path", e.to_string()).into())
+                    .map_err(|e| ApiError::invalid("path", e.to_string()))
             })
             .await
         }
@@ -177,19 +185,17 @@ pub async fn install_files(
     state: &AppState,
     label: &str,
     files: Vec<(&'static str, Vec<u8>)>,
-) -> Result<ModelInfo, ModelError> {
+) -> Result<ModelInfo, ApiError> {
     let repository = repository(state)?;
     let label =
         Label::new(label).map_err(|_| ApiError::invalid("label", "not a valid model label"))?;
-    let _claim = repository
-        .claim(&label)
-        .map_err(|e| ModelError::UploadInProgress(e.0))?;
+    let _claim = repository.claim(&label).map_err(upload_in_progress)?;
     let staging = stage(&repository, &label).await?;
     let dir = staging.path().to_owned();
     let written = blocking(move || {
         for (name, bytes) in files {
             fs::write(dir.join(name), bytes)
-                .map_err(|e| ModelError::internal("cannot write a model file", e))?;
+                .map_err(|e| internal("cannot write a model file", e))?;
         }
         Ok(())
     })
@@ -201,12 +207,12 @@ pub async fn install_files(
     Ok(info)
 }
 
-async fn stage(repository: &Arc<Repository>, label: &Label) -> Result<Staging, ModelError> {
+async fn stage(repository: &Arc<Repository>, label: &Label) -> Result<Staging, ApiError> {
     let (repository, label) = (repository.clone(), label.clone());
     blocking(move || {
         repository
             .stage(&label)
-            .map_err(|e| ModelError::internal("cannot write to the model repository", e))
+            .map_err(|e| internal("cannot write to the model repository", e))
     })
     .await
 }
@@ -218,16 +224,16 @@ async fn check_and_commit(
     state: &AppState,
     repository: &Arc<Repository>,
     mut staging: Staging,
-    written: Result<(), ModelError>,
+    written: Result<(), ApiError>,
     label: &Label,
     overwrite: bool,
-) -> Result<(ModelInfo, bool), ModelError> {
+) -> Result<(ModelInfo, bool), ApiError> {
     let ort_lib = state.config.local.ort_lib.clone();
     let (repository, label) = (repository.clone(), label.clone());
     blocking(move || {
         let installed = written.and_then(|()| {
-            engine::init_runtime(ort_lib.as_deref()).map_err(ModelError::from_engine)?;
-            let info = engine::validate(staging.path()).map_err(ModelError::from_engine)?;
+            engine::init_runtime(ort_lib.as_deref()).map_err(from_engine)?;
+            let info = engine::validate(staging.path()).map_err(from_engine)?;
             let replaced = repository.commit(&mut staging, &label, overwrite)?;
             Ok((info, replaced))
         });
@@ -251,14 +257,14 @@ fn announce(state: &AppState, label: &str) {
 }
 
 /// Runs disk or ort work on the blocking pool.
-async fn blocking<T, F>(work: F) -> Result<T, ModelError>
+async fn blocking<T, F>(work: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
-    F: FnOnce() -> Result<T, ModelError> + Send + 'static,
+    F: FnOnce() -> Result<T, ApiError> + Send + 'static,
 {
     web::block(work)
         .await
-        .map_err(|e| ModelError::internal("blocking task failed", e))?
+        .map_err(|e| internal("blocking task failed", e))?
 }
 
 /// Streams a raw body into `dest`, at most `limit` bytes (413 beyond, checked against
@@ -268,8 +274,8 @@ async fn receive(
     mut payload: web::Payload,
     dest: PathBuf,
     limit: usize,
-) -> Result<(), ModelError> {
-    let too_large = || ModelError::Api(ApiError::TooLarge { limit });
+) -> Result<(), ApiError> {
+    let too_large = || ApiError::too_large(limit);
     let declared = req
         .headers()
         .get(actix_web::http::header::CONTENT_LENGTH)
@@ -279,7 +285,7 @@ async fn receive(
         return Err(too_large());
     }
     let mut file = blocking(move || {
-        fs::File::create(&dest).map_err(|e| ModelError::internal("cannot create the model file", e))
+        fs::File::create(&dest).map_err(|e| internal("cannot create the model file", e))
     })
     .await?;
     let mut buffer = web::BytesMut::new();
@@ -288,14 +294,12 @@ async fn receive(
     loop {
         let chunk = tokio::time::timeout(stall, payload.next())
             .await
-            .map_err(|_| ModelError::Api(body::timed_out(stall)))?;
+            .map_err(|_| body::timed_out(stall))?;
         let done = chunk.is_none();
         if let Some(chunk) = chunk {
             let chunk = chunk.map_err(|e| match e {
                 actix_web::error::PayloadError::Overflow => too_large(),
-                other => ModelError::Api(ApiError::Malformed(format!(
-                    "cannot read the body: {other}"
-                ))),
+                other => ApiError::malformed(format!("cannot read the body: {other}")),
             })?;
             total += chunk.len();
             if total > limit {
@@ -307,7 +311,7 @@ async fn receive(
             let piece = buffer.split().freeze();
             file = blocking(move || {
                 file.write_all(&piece)
-                    .map_err(|e| ModelError::internal("cannot write the model file", e))?;
+                    .map_err(|e| internal("cannot write the model file", e))?;
                 Ok(file)
             })
             .await?;
@@ -317,7 +321,7 @@ async fn receive(
         }
     }
     if total == 0 {
-        return Err(ApiError::invalid("body", "is empty; send the ONNX file").into());
+        return Err(ApiError::invalid("body", "is empty; send the ONNX file"));
     }
     Ok(())
 }

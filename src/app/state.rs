@@ -9,6 +9,7 @@ use actix::Addr;
 use super::ApiError;
 use crate::actors::{Dispatcher, LabelRegistry, LogSink};
 use crate::config::Config;
+use crate::error_code::ErrorCode;
 use crate::repository::Repository;
 
 pub struct AppState {
@@ -72,11 +73,10 @@ impl AppState {
         let Some(journal) = &self.journal else {
             return Ok(());
         };
-        journal.sync().await.map_err(|e| ApiError::Unavailable {
-            code: "store_unavailable",
-            message: e.to_string(),
-            retry_after_s: 5,
-        })
+        journal
+            .sync()
+            .await
+            .map_err(|e| ApiError::unavailable(ErrorCode::StoreUnavailable, e.to_string(), 5))
     }
 
     /// A number no other worker connection of this process has.

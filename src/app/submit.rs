@@ -55,7 +55,7 @@ pub async fn submit_and_wait(state: &AppState, task: NewTask) -> Result<TaskView
     };
     let done = submitted
         .done
-        .ok_or_else(|| ApiError::Internal("no result channel".into()))?;
+        .ok_or_else(|| ApiError::internal("no result channel"))?;
     let Ok(view) = done.await else {
         guard.task_id = None;
         if state.is_draining() {

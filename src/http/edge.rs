@@ -13,6 +13,7 @@ use actix_web::{web, Error, HttpRequest, HttpResponse, ResponseError};
 use serde_json::json;
 
 use super::ApiError;
+use crate::error_code::ErrorCode;
 
 /// Bodies of error responses longer than this are not quoted in the message.
 const QUOTE_MAX: usize = 1024;
@@ -142,29 +143,34 @@ fn is_json(headers: &header::HeaderMap) -> bool {
         })
 }
 
-/// A stable code for a status that no handler chose.
+/// A stable code for a status that no handler chose; `http_<status>` for a status no
+/// code stands for.
 fn code(status: StatusCode) -> String {
-    match status {
-        StatusCode::BAD_REQUEST => "malformed_request".into(),
-        StatusCode::NOT_FOUND => "not_found".into(),
-        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed".into(),
-        StatusCode::REQUEST_TIMEOUT => "request_timeout".into(),
-        StatusCode::PAYLOAD_TOO_LARGE => "body_too_large".into(),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type".into(),
-        StatusCode::UNPROCESSABLE_ENTITY => "invalid_field".into(),
-        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => "header_too_large".into(),
-        s if s.is_server_error() => "internal".into(),
-        s => format!("http_{}", s.as_u16()),
-    }
+    let code = match status {
+        StatusCode::BAD_REQUEST => ErrorCode::MalformedRequest,
+        StatusCode::NOT_FOUND => ErrorCode::NotFound,
+        StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
+        StatusCode::REQUEST_TIMEOUT => ErrorCode::RequestTimeout,
+        StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::BodyTooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
+        StatusCode::UNPROCESSABLE_ENTITY => ErrorCode::InvalidField,
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => ErrorCode::HeaderTooLarge,
+        s if s.is_server_error() => ErrorCode::Internal,
+        s => return format!("http_{}", s.as_u16()),
+    };
+    code.as_str().to_owned()
 }
 
 /// The app's default service: no resource took the request.
 pub async fn fallback(req: HttpRequest) -> HttpResponse {
     let (method, path) = (req.method(), req.path());
     let error = if req.resource_map().has_resource(path) {
-        ApiError::MethodNotAllowed(format!("{method} is not allowed on {path}"))
+        ApiError::new(
+            ErrorCode::MethodNotAllowed,
+            format!("{method} is not allowed on {path}"),
+        )
     } else {
-        ApiError::NotFound(format!("no route for {method} {path}"))
+        ApiError::not_found(format!("no route for {method} {path}"))
     };
     error.error_response()
 }
@@ -181,7 +187,7 @@ pub fn extractor_errors(cfg: &mut web::ServiceConfig) {
     )
     .app_data(
         web::JsonConfig::default().error_handler(|e, _| {
-            ApiError::Malformed(format!("body is not valid JSON: {e}")).into()
+            ApiError::malformed(format!("body is not valid JSON: {e}")).into()
         }),
     )
     .default_service(web::to(fallback));

@@ -33,6 +33,6 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
             labels_loaded,
             restored_waiting: stats.restored_waiting,
         })
-        .map_err(|e| ApiError::Internal(format!("cannot encode the metrics: {e}")))?;
+        .map_err(|e| ApiError::internal(format!("cannot encode the metrics: {e}")))?;
     Ok(HttpResponse::Ok().content_type(CONTENT_TYPE).body(text))
 }

@@ -5,35 +5,13 @@
 use std::path::PathBuf;
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpMessage, HttpRequest, HttpResponse, ResponseError};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::app::models::{self, ModelError, Source};
+use crate::app::models::{self, Source};
 use crate::app::{authorize, body, ApiError, AppState};
 use crate::engine::ModelInfo;
-
-impl ResponseError for ModelError {
-    fn status_code(&self) -> StatusCode {
-        match self {
-            ModelError::Api(e) => e.status_code(),
-            ModelError::NoRepository
-            | ModelError::LabelExists(_)
-            | ModelError::UploadInProgress(_) => StatusCode::CONFLICT,
-            ModelError::InvalidModel(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ModelError::Runtime(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ModelError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        if let ModelError::Api(e) = self {
-            return e.error_response();
-        }
-        HttpResponse::build(self.status_code())
-            .json(json!({ "error": { "code": self.code(), "message": self.to_string() } }))
-    }
-}
 
 /// `POST /upload-model` with `Content-Type: application/json`: a model the server can read.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -120,7 +98,7 @@ pub async fn upload_model(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, ModelError> {
+) -> Result<HttpResponse, ApiError> {
     authorize(&req, &state.config.client_token)?;
     models::repository(&state)?;
     let content_type = req.content_type().to_owned();
@@ -129,9 +107,10 @@ pub async fn upload_model(
             let bytes = body::read(&req, payload, state.config.max_body_bytes).await?;
             let upload: PathUpload = body::decode(&bytes)?;
             if !upload.path.is_absolute() {
-                return Err(
-                    ApiError::invalid("path", "must be an absolute path on the server").into(),
-                );
+                return Err(ApiError::invalid(
+                    "path",
+                    "must be an absolute path on the server",
+                ));
             }
             (upload.label, upload.overwrite, Source::Path(upload.path))
         }
@@ -144,7 +123,7 @@ pub async fn upload_model(
                 .ok_or_else(|| ApiError::invalid("label", "missing: pass ?label=NAME"))?;
             (label, query.overwrite, Source::Body(payload))
         }
-        other => return Err(ModelError::UnsupportedMediaType(other.to_owned())),
+        other => return Err(models::unsupported_media_type(other)),
     };
     let (info, replaced) = models::upload(&state, &req, &label, overwrite, source).await?;
     Ok(registered(&label, &info, replaced))
@@ -165,7 +144,7 @@ pub async fn upload_model(
 pub async fn list_models(
     req: HttpRequest,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, ModelError> {
+) -> Result<HttpResponse, ApiError> {
     authorize(&req, &state.config.client_token)?;
     let models = models::list(&state)
         .await?

@@ -11,6 +11,7 @@ use crate::actors::messages::{CancelTask, GetTask, NewTask};
 use crate::app::submit::WaitError;
 use crate::app::{self, authorize, body, ApiError, AppState};
 use crate::config::Config;
+use crate::error_code::ErrorCode;
 use crate::tasks::{Status, TaskView};
 
 /// The submission body, as the original API defines it.
@@ -120,13 +121,13 @@ async fn submission(
 
 /// The HTTP status for a task's final view.
 fn final_status(view: &TaskView) -> StatusCode {
-    match (view.status, view.error.as_ref().map(|e| e.code.as_str())) {
-        (Status::Completed, _) => StatusCode::OK,
-        (Status::Cancelled, _) => StatusCode::CONFLICT,
-        (_, Some("deadline_exceeded")) => StatusCode::GATEWAY_TIMEOUT,
-        (_, Some("no_capable_worker")) => StatusCode::SERVICE_UNAVAILABLE,
-        _ => StatusCode::BAD_GATEWAY,
-    }
+    let code = match (view.status, &view.error) {
+        (Status::Completed, _) => return StatusCode::OK,
+        (Status::Cancelled, _) => ErrorCode::Cancelled,
+        (_, Some(error)) => error.code,
+        (_, None) => ErrorCode::TaskFailed,
+    };
+    StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::BAD_GATEWAY)
 }
 
 #[utoipa::path(
@@ -165,7 +166,7 @@ pub async fn run_task(
             )))
         }
         Err(WaitError::Dropped) => {
-            return Err(ApiError::Internal("the dispatcher dropped the task".into()))
+            return Err(ApiError::internal("the dispatcher dropped the task"))
         }
     };
     Ok(HttpResponse::build(final_status(&view)).json(view))
@@ -206,7 +207,7 @@ pub async fn send_task(
 /// The view, or 404 for an unknown id.
 fn found(task_id: &str, view: Option<TaskView>) -> Result<HttpResponse, ApiError> {
     view.map(|view| HttpResponse::Ok().json(view))
-        .ok_or_else(|| ApiError::NotFound(format!("no task '{task_id}'")))
+        .ok_or_else(|| ApiError::not_found(format!("no task '{task_id}'")))
 }
 
 #[utoipa::path(

@@ -11,6 +11,7 @@ use crate::actors::log_limit::LogLimits;
 use crate::actors::messages::IsConnected;
 use crate::actors::WorkerSession;
 use crate::app::{authorize, ApiError, AppState};
+use crate::error_code::ErrorCode;
 
 #[utoipa::path(
     get,
@@ -35,13 +36,13 @@ pub async fn worker_listen(
     let worker_id = req
         .headers()
         .get("Worker-Id")
-        .ok_or_else(|| ApiError::Malformed("the Worker-Id header is required".into()))?
+        .ok_or_else(|| ApiError::malformed("the Worker-Id header is required"))?
         .to_str()
-        .map_err(|_| ApiError::Malformed("the Worker-Id header must be visible ASCII".into()))?
+        .map_err(|_| ApiError::malformed("the Worker-Id header must be visible ASCII"))?
         .trim()
         .to_owned();
     if worker_id.is_empty() || worker_id.len() > state.config.max_name_len {
-        return Err(ApiError::Malformed(format!(
+        return Err(ApiError::malformed(format!(
             "the Worker-Id header must be 1..={} bytes",
             state.config.max_name_len
         )));
@@ -53,9 +54,10 @@ pub async fn worker_listen(
         })
         .await?
     {
-        return Err(ApiError::Conflict(format!(
-            "worker '{worker_id}' is already connected"
-        )));
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!("worker '{worker_id}' is already connected"),
+        ));
     }
     let session = WorkerSession::new(
         state.next_conn(),
@@ -72,5 +74,5 @@ pub async fn worker_listen(
     ws::WsResponseBuilder::new(session, &req, stream)
         .frame_size(state.config.max_body_bytes)
         .start()
-        .map_err(|e| ApiError::Malformed(format!("websocket upgrade failed: {e}")))
+        .map_err(|e| ApiError::malformed(format!("websocket upgrade failed: {e}")))
 }

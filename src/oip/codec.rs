@@ -323,9 +323,9 @@ mod tests {
     fn unsupported_datatype_and_bad_json_are_400() {
         let body = br#"{"inputs":[{"name":"x","shape":[1],"datatype":"INT64","data":[1]}]}"#;
         let err = decode(body, None).err().unwrap();
-        assert_eq!(err.status, 400);
+        assert_eq!(err.status(), 400);
         assert!(err.message.contains("INT64"), "{}", err.message);
-        assert_eq!(decode(b"{", None).err().unwrap().status, 400);
+        assert_eq!(decode(b"{", None).err().unwrap().status(), 400);
     }
 
     #[test]

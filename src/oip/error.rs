@@ -1,15 +1,19 @@
-//! OipError: the Open Inference Protocol's error shape, `{"error": "<message>"}`, with
-//! the HTTP status (REST) or gRPC code (gRPC) that fits the failure.
+//! OipError: the Open Inference Protocol's error shape, `{"error": "<message>"}`. It
+//! carries a stable code (`ErrorCode`); REST answers with the status this protocol gives
+//! that code, gRPC with the code's own gRPC status.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
+use crate::app::ApiError;
+use crate::error_code::ErrorCode;
+
 /// An error as the protocol returns it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct OipError {
-    pub status: StatusCode,
+    pub code: ErrorCode,
     pub message: String,
 }
 
@@ -21,52 +25,60 @@ pub struct ErrorResponse {
 }
 
 impl OipError {
-    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
-            status,
+            code,
             message: message.into(),
         }
     }
 
     /// The request is malformed or does not fit the model (400).
     pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, message)
+        Self::new(ErrorCode::MalformedRequest, message)
     }
 
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, message)
-    }
-
-    pub fn unavailable(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, message)
+        Self::new(ErrorCode::NotFound, message)
     }
 
     pub fn internal(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+        Self::new(ErrorCode::Internal, message)
     }
 
     /// The unknown-model error every model route gives.
     pub fn unknown_model(name: &str) -> Self {
         Self::not_found(format!("unknown model '{name}'"))
     }
+
+    /// The REST status: the code's own, except that a task that failed on the pool is the
+    /// server's error (500, as Triton answers a failed model) and a cancelled one may be
+    /// tried again (503).
+    pub fn status(&self) -> StatusCode {
+        let status = match self.code {
+            ErrorCode::TaskFailed | ErrorCode::WorkerLost | ErrorCode::InvalidResult => 500,
+            ErrorCode::Cancelled => 503,
+            code => code.http_status(),
+        };
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
 }
 
 impl ResponseError for OipError {
     fn status_code(&self) -> StatusCode {
-        self.status
+        self.status()
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status).json(ErrorResponse {
+        HttpResponse::build(self.status()).json(ErrorResponse {
             error: self.message.clone(),
         })
     }
 }
 
-/// Any error of the task API, in this protocol's shape and with its status.
-impl From<crate::app::ApiError> for OipError {
-    fn from(error: crate::app::ApiError) -> Self {
-        OipError::new(error.status_code(), error.to_string())
+/// Any error of the application layer, with its code and message.
+impl From<ApiError> for OipError {
+    fn from(error: ApiError) -> Self {
+        OipError::new(error.code, error.message)
     }
 }
 

@@ -4,7 +4,6 @@
 
 use std::net::SocketAddr;
 
-use actix_web::http::StatusCode;
 use actix_web::web;
 use tonic::{Request, Response, Status};
 
@@ -16,6 +15,7 @@ use super::repository::{check_files, file_target, index_entries, load_model, unl
 use super::rest::{server_metadata_value, server_ready_value};
 use super::tensor::{fp32_to_le, InputTensor, TensorData, BYTES, FP32};
 use super::OipState;
+use crate::error_code::ErrorCode;
 
 /// The generated types and server of `proto/inference/grpc_service.proto`.
 #[allow(clippy::all, missing_docs)]
@@ -52,19 +52,7 @@ struct Service {
 
 impl From<OipError> for Status {
     fn from(error: OipError) -> Self {
-        let message = error.message;
-        match error.status {
-            StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => {
-                Status::invalid_argument(message)
-            }
-            StatusCode::NOT_FOUND => Status::not_found(message),
-            StatusCode::UNAUTHORIZED => Status::unauthenticated(message),
-            StatusCode::CONFLICT => Status::already_exists(message),
-            StatusCode::PAYLOAD_TOO_LARGE => Status::resource_exhausted(message),
-            StatusCode::SERVICE_UNAVAILABLE => Status::unavailable(message),
-            StatusCode::GATEWAY_TIMEOUT => Status::deadline_exceeded(message),
-            _ => Status::internal(message),
-        }
+        Status::new(error.code.grpc_code(), error.message)
     }
 }
 
@@ -154,7 +142,7 @@ impl GrpcInferenceService for Service {
         version_check(&request.name, &request.version)?;
         let known = match describe(&self.state, &request.name).await {
             Ok(_) => true,
-            Err(e) if e.status == StatusCode::NOT_FOUND => false,
+            Err(e) if e.code == ErrorCode::NotFound => false,
             Err(e) => return Err(e.into()),
         };
         let ready = known && self.state.is_ready(&request.name);

@@ -3,7 +3,6 @@
 //! (so it gets the same label-aware placement as `/run-task`), waits, and returns the
 //! FP32 output tensor.
 
-use actix_web::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use super::error::OipError;
@@ -12,6 +11,7 @@ use super::tensor::{element_count, InputTensor, OutputTensor, TensorData, BYTES,
 use super::OipState;
 use crate::actors::messages::NewTask;
 use crate::app::submit::{submit_and_wait, WaitError};
+use crate::error_code::ErrorCode;
 use crate::tasks::{Status, TaskView};
 
 /// One inference request, whatever the transport.
@@ -180,29 +180,24 @@ async fn run(state: &OipState, task: NewTask) -> Result<TaskView, OipError> {
         .map_err(|e| match e {
             WaitError::Api(e) => e.into(),
             // Only a drain lets go of a waiting client: the task is kept for the restart.
-            WaitError::ShuttingDown { .. } | WaitError::Dropped => OipError::unavailable(
+            WaitError::ShuttingDown { .. } | WaitError::Dropped => OipError::new(
+                ErrorCode::ShuttingDown,
                 "the server is shutting down; the task runs after the restart",
             ),
         })?;
     if view.status == Status::Completed {
         return Ok(view);
     }
-    let (code, message) = view
+    let code = match (view.status, &view.error) {
+        (Status::Cancelled, _) => ErrorCode::Cancelled,
+        (_, Some(error)) => error.code,
+        (_, None) => ErrorCode::TaskFailed,
+    };
+    let message = view
         .error
         .as_ref()
-        .map_or(("", "the task did not complete"), |e| {
-            (e.code.as_str(), e.message.as_str())
-        });
-    let status = match code {
-        "deadline_exceeded" => StatusCode::GATEWAY_TIMEOUT,
-        "no_capable_worker" => StatusCode::SERVICE_UNAVAILABLE,
-        _ if view.status == Status::Cancelled => StatusCode::SERVICE_UNAVAILABLE,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    Err(OipError::new(
-        status,
-        format!("inference failed: {message}"),
-    ))
+        .map_or("the task did not complete", |e| e.message.as_str());
+    Err(OipError::new(code, format!("inference failed: {message}")))
 }
 
 #[derive(Deserialize)]

@@ -12,6 +12,7 @@ use super::OipState;
 use super::VERSION;
 use crate::actors::messages::ListLabels;
 use crate::engine::{self, ModelConfig, EMBED_TEXTS, INFER};
+use crate::error_code::ErrorCode;
 use crate::repository::Label;
 
 /// The input and output names of text models, whose ONNX inputs are token ids.
@@ -172,7 +173,10 @@ async fn describe_folder(
     .await
     .map_err(|e| OipError::internal(format!("blocking task failed: {e}")))?;
     let config = config.map_err(|e| {
-        OipError::unavailable(format!("model '{name}' has an unusable model.toml: {e}"))
+        OipError::new(
+            ErrorCode::ModelUnavailable,
+            format!("model '{name}' has an unusable model.toml: {e}"),
+        )
     })?;
     if let Some(info) = &info {
         state.remember(name, info.clone());

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use actix_web::{web, HttpRequest, HttpResponse};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -167,7 +167,7 @@ pub async fn load_model(
     if !files.is_empty() {
         crate::app::models::install_files(&state.app, model, files)
             .await
-            .map_err(|e| OipError::new(e.status_code(), e.to_string()))?;
+            .map_err(OipError::from)?;
         state.forget(model);
     }
     describe(state, model).await?;
@@ -300,7 +300,7 @@ mod tests {
             serde_json::json!({"file:model.onnx": 3}),
             serde_json::json!({"file:model.toml": "eA=="}),
         ] {
-            assert_eq!(model_files(&params(bad)).unwrap_err().status, 400);
+            assert_eq!(model_files(&params(bad)).unwrap_err().status(), 400);
         }
     }
 }

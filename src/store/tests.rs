@@ -31,7 +31,7 @@ fn final_view(id: &str) -> TaskView {
         attempts: 1,
         result: None,
         error: Some(ErrorBody {
-            code: "task_failed".to_owned(),
+            code: crate::error_code::ErrorCode::TaskFailed,
             message: "boom".to_owned(),
         }),
         timings: Timings::default(),
