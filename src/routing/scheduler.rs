@@ -154,6 +154,13 @@ impl Scheduler {
         self.running.len()
     }
 
+    /// The tasks running on `worker` (not those taken off it and not yet reported).
+    pub fn running_on(&self, worker: WorkerKey) -> &[TaskKey] {
+        self.workers
+            .get(&worker)
+            .map_or(&[], |w| w.running.as_slice())
+    }
+
     /// Drains the label placement changes since the last call.
     pub fn take_label_events(&mut self) -> Vec<LabelEvent> {
         std::mem::take(&mut self.events)

@@ -2,6 +2,7 @@
 //! dedicated thread in group commits (all writes waiting at once share one transaction).
 //! Callers speak plain domain types; SQLite stays inside `sqlite.rs`.
 
+mod record;
 mod sqlite;
 
 use std::path::{Path, PathBuf};

@@ -6,8 +6,9 @@ use std::path::Path;
 
 use rusqlite::{params, Connection};
 
+use super::record::StoredView;
 use super::{Durability, FinishedTask, Op, PendingTask, Recovered, Retention, StoredTask};
-use crate::tasks::{Status, TaskView};
+use crate::tasks::Status;
 
 pub const FILE: &str = "tasks.sqlite3";
 
@@ -78,9 +79,9 @@ impl Db {
             let view_json: Option<String> = row.get(7)?;
             let finished_unix_ms: Option<i64> = row.get(8)?;
             if let (Some(json), Some(at)) = (view_json, finished_unix_ms) {
-                match serde_json::from_str::<TaskView>(&json) {
-                    Ok(view) => recovered.finished.push(FinishedTask {
-                        view,
+                match serde_json::from_str::<StoredView>(&json) {
+                    Ok(stored) => recovered.finished.push(FinishedTask {
+                        view: stored.into(),
                         finished_unix_ms: at.max(0) as u64,
                     }),
                     Err(e) => {
@@ -158,7 +159,7 @@ fn apply(tx: &rusqlite::Transaction<'_>, op: Op) -> rusqlite::Result<()> {
         }
         Op::Finish { view, unix_ms } => {
             debug_assert!(view.status != Status::Queued && view.status != Status::Running);
-            let json = serde_json::to_string(&view)
+            let json = serde_json::to_string(&StoredView::from(&view))
                 .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
             tx.prepare_cached(
                 "UPDATE tasks SET view_json = ?2, finished_unix_ms = ?3

@@ -12,7 +12,7 @@ use crate::clock::unix_ms;
 use crate::protocol::WorkerCommand;
 use crate::routing::{Action, Reject, TaskSpec};
 use crate::store::{Journal, Recovered, StoredTask};
-use crate::tasks::{Status, TaskRecord, TaskView, Timings};
+use crate::tasks::{NewRecord, TaskRecord};
 
 impl Dispatcher {
     /// Attaches the durable store and what it held when opened.
@@ -30,12 +30,12 @@ impl Dispatcher {
         };
         let now = Instant::now();
         journal.accepted(StoredTask {
-            task_id: record.view.task_id.clone(),
-            task_type: record.view.task_type.clone(),
-            label: record.view.label.clone(),
-            parameters_json: record.parameters_json.clone(),
+            task_id: record.view().task_id.clone(),
+            task_type: record.view().task_type.clone(),
+            label: record.view().label.clone(),
+            parameters_json: record.parameters_json().to_owned(),
             deadline_unix_ms: record
-                .deadline
+                .deadline()
                 .map(|d| unix_ms() + d.saturating_duration_since(now).as_millis() as u64),
             submitted_unix_ms: unix_ms(),
         });
@@ -54,16 +54,7 @@ impl Dispatcher {
         let finished = recovered.finished.len();
         for task in recovered.finished {
             let (age, at) = ago(task.finished_unix_ms);
-            let record = TaskRecord {
-                key: self.tasks.next_key(),
-                view: task.view,
-                parameters_json: String::new(),
-                deadline: None,
-                submitted: at,
-                started: None,
-                finished: Some(at),
-                waiters: Vec::new(),
-            };
+            let record = TaskRecord::finished(self.tasks.next_key(), task.view, at);
             self.tasks.restore_finished(record, age);
         }
         let pending = recovered.pending.len();
@@ -73,27 +64,18 @@ impl Dispatcher {
             let deadline = task
                 .deadline_unix_ms
                 .map(|d| now + Duration::from_millis(d.saturating_sub(now_unix)));
-            self.tasks.insert(TaskRecord {
+            self.tasks.insert(TaskRecord::queued(
                 key,
-                view: TaskView {
+                NewRecord {
                     task_id: task.task_id,
-                    status: Status::Queued,
-                    label: task.label,
                     task_type: task.task_type,
-                    worker: None,
-                    label_miss: false,
+                    label: task.label,
+                    parameters_json: task.parameters_json,
+                    deadline,
+                    submitted: ago(task.submitted_unix_ms).1,
                     attempts: pending.attempts,
-                    result: None,
-                    error: None,
-                    timings: Timings::default(),
                 },
-                parameters_json: task.parameters_json,
-                deadline,
-                submitted: ago(task.submitted_unix_ms).1,
-                started: None,
-                finished: None,
-                waiters: Vec::new(),
-            });
+            ));
             self.parked.push(key);
         }
         if finished + pending > 0 {
@@ -114,11 +96,11 @@ impl Dispatcher {
             let Some(record) = self.tasks.get_key(key) else {
                 continue;
             };
-            if record.view.status.is_final() {
+            if record.view().status.is_final() {
                 continue; // cancelled while it waited
             }
-            let attempts = record.view.attempts;
-            if record.deadline.is_some_and(|d| d <= now) {
+            let attempts = record.view().attempts;
+            if record.deadline().is_some_and(|d| d <= now) {
                 actions.push(Action::Fail {
                     task: key,
                     reason: Reject::DeadlineExceeded,
@@ -134,10 +116,10 @@ impl Dispatcher {
             }
             let spec = TaskSpec {
                 key,
-                label: record.view.label.clone(),
-                task_type: record.view.task_type.clone(),
+                label: record.view().label.clone(),
+                task_type: record.view().task_type.clone(),
                 deadline: record
-                    .deadline
+                    .deadline()
                     .map(|d| now_s + d.saturating_duration_since(now).as_secs_f64()),
             };
             match self.scheduler.submit(spec, now_s) {
@@ -161,17 +143,12 @@ impl Dispatcher {
         self.retry_parked();
     }
 
-    /// Tasks a worker is really running now.
+    /// Tasks workers are really running now.
     fn running_on_workers(&self) -> usize {
-        self.running_on
+        self.workers
             .values()
-            .flatten()
-            .filter(|key| {
-                self.tasks
-                    .get_key(**key)
-                    .is_some_and(|r| r.view.status == Status::Running)
-            })
-            .count()
+            .map(|entry| self.busy(entry.key))
+            .sum()
     }
 }
 

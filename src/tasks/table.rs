@@ -1,101 +1,149 @@
 //! The dispatcher's task table: every task's status, result and timings, from
-//! submission until its retention runs out. Plain data; the dispatcher actor owns it.
+//! submission until its retention runs out. It owns every status change (`start`,
+//! `requeue`, `finish`); the dispatcher actor owns the table.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
+use super::{ErrorBody, RawJson, Status, TaskView, Timings};
 use crate::error_code::ErrorCode;
 use crate::routing::TaskKey;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Queued,
-    Running,
-    Completed,
-    Failed,
-    Cancelled,
-}
-
-impl Status {
-    pub fn is_final(self) -> bool {
-        matches!(self, Status::Completed | Status::Failed | Status::Cancelled)
-    }
-}
-
-/// A worker's result: JSON text checked once to be one valid JSON value (without building
-/// a tree of it), and written into responses as it is.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct RawJson(Box<serde_json::value::RawValue>);
-
-impl RawJson {
-    /// Checks `text` is JSON; reuses its allocation when it has no surrounding whitespace.
-    pub fn parse(text: String) -> Result<Self, serde_json::Error> {
-        serde_json::value::RawValue::from_string(text).map(RawJson)
-    }
-
-    /// The JSON text.
-    pub fn get(&self) -> &str {
-        self.0.get()
-    }
-}
-
-impl PartialEq for RawJson {
-    fn eq(&self, other: &Self) -> bool {
-        self.get() == other.get()
-    }
-}
-
-/// An error as clients see it: a stable code and a message.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct ErrorBody {
-    pub code: ErrorCode,
-    pub message: String,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Timings {
-    /// From submission to the start of its last attempt on a worker.
-    pub queue_ms: u64,
-    pub load_ms: u64,
-    pub run_ms: u64,
-    /// From submission to the final result.
-    pub total_ms: u64,
-}
-
-/// A task as `GET /tasks/{id}` and `/run-task` show it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct TaskView {
-    pub task_id: String,
-    pub status: Status,
-    pub label: String,
-    pub task_type: String,
-    pub worker: Option<String>,
-    pub label_miss: bool,
-    pub attempts: u32,
-    /// The worker's result (any JSON), once completed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
-    pub result: Option<RawJson>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<ErrorBody>,
-    pub timings: Timings,
-}
-
+/// One task in the table. Its fields change only through the table's transitions
+/// (`start`, `requeue`, `finish`), so its status has one owner.
 pub struct TaskRecord {
-    pub key: TaskKey,
-    pub view: TaskView,
+    key: TaskKey,
+    view: TaskView,
+    parameters_json: String,
+    deadline: Option<Instant>,
+    submitted: Instant,
+    /// Clients waiting on `/run-task` for the final view.
+    waiters: Vec<oneshot::Sender<TaskView>>,
+}
+
+/// What a new or restored task is: enough to run it.
+pub struct NewRecord {
+    pub task_id: String,
+    pub task_type: String,
+    pub label: String,
     pub parameters_json: String,
     pub deadline: Option<Instant>,
     pub submitted: Instant,
-    pub started: Option<Instant>,
-    pub finished: Option<Instant>,
-    /// Clients waiting on `/run-task` for the final view.
-    pub waiters: Vec<oneshot::Sender<TaskView>>,
+    /// Attempts already made (restored from the store), else 0.
+    pub attempts: u32,
+}
+
+impl TaskRecord {
+    /// A queued task.
+    pub fn queued(key: TaskKey, task: NewRecord) -> Self {
+        Self {
+            key,
+            view: TaskView {
+                task_id: task.task_id,
+                status: Status::Queued,
+                label: task.label,
+                task_type: task.task_type,
+                worker: None,
+                label_miss: false,
+                attempts: task.attempts,
+                result: None,
+                error: None,
+                timings: Timings::default(),
+            },
+            parameters_json: task.parameters_json,
+            deadline: task.deadline,
+            submitted: task.submitted,
+            waiters: Vec::new(),
+        }
+    }
+
+    /// A task that was already final (restored from the store); `submitted` is when it
+    /// finished, as far as this process can tell.
+    pub fn finished(key: TaskKey, view: TaskView, submitted: Instant) -> Self {
+        debug_assert!(view.status.is_final());
+        Self {
+            key,
+            view,
+            parameters_json: String::new(),
+            deadline: None,
+            submitted,
+            waiters: Vec::new(),
+        }
+    }
+
+    /// A client that waits for the final view.
+    pub fn with_waiter(mut self, waiter: oneshot::Sender<TaskView>) -> Self {
+        self.waiters.push(waiter);
+        self
+    }
+
+    pub fn key(&self) -> TaskKey {
+        self.key
+    }
+
+    pub fn view(&self) -> &TaskView {
+        &self.view
+    }
+
+    /// The parameters the worker gets (empty once final).
+    pub fn parameters_json(&self) -> &str {
+        &self.parameters_json
+    }
+
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+}
+
+/// How a task ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ending {
+    /// Its worker returned a result.
+    Completed { result: RawJson, ran: Ran },
+    /// Its worker reported a failure (`ran`), or the dispatcher gave up on it (`None`).
+    Failed { error: ErrorBody, ran: Option<Ran> },
+    /// A client cancelled it.
+    Cancelled,
+}
+
+/// What the worker reported of the run that ended a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ran {
+    pub label_miss: bool,
+    pub load_ms: u64,
+    pub run_ms: u64,
+}
+
+impl Ending {
+    fn apply(self, view: &mut TaskView) {
+        let ran = match self {
+            Ending::Completed { result, ran } => {
+                view.status = Status::Completed;
+                view.result = Some(result);
+                Some(ran)
+            }
+            Ending::Failed { error, ran } => {
+                view.status = Status::Failed;
+                view.error = Some(error);
+                ran
+            }
+            Ending::Cancelled => {
+                view.status = Status::Cancelled;
+                view.error = Some(ErrorBody {
+                    code: ErrorCode::Cancelled,
+                    message: "the task was cancelled".into(),
+                });
+                None
+            }
+        };
+        if let Some(ran) = ran {
+            view.label_miss = ran.label_miss;
+            view.timings.load_ms = ran.load_ms;
+            view.timings.run_ms = ran.run_ms;
+        }
+    }
 }
 
 /// What runs on each final view (see [`TaskTable::on_final`]).
@@ -178,9 +226,8 @@ impl TaskTable {
     }
 
     /// Adds a task that finished `age` ago (restored from the durable store).
-    pub fn restore_finished(&mut self, mut record: TaskRecord, age: Duration) {
+    pub fn restore_finished(&mut self, record: TaskRecord, age: Duration) {
         let at = Instant::now().checked_sub(age).unwrap_or_else(Instant::now);
-        record.parameters_json = String::new();
         let bytes = view_bytes(&record.view);
         let (task_id, key) = (record.view.task_id.clone(), record.key);
         self.insert(record);
@@ -211,7 +258,7 @@ impl TaskTable {
         self.by_id.get(self.id_of.get(&key)?)
     }
 
-    pub fn get_key_mut(&mut self, key: TaskKey) -> Option<&mut TaskRecord> {
+    fn get_key_mut(&mut self, key: TaskKey) -> Option<&mut TaskRecord> {
         self.by_id.get_mut(self.id_of.get(&key)?)
     }
 
@@ -241,21 +288,40 @@ impl TaskTable {
         }
     }
 
-    /// Marks the task final, answers its waiters and schedules it for retention.
-    pub fn finish(
-        &mut self,
-        key: TaskKey,
-        now: Instant,
-        finish: impl FnOnce(&mut TaskView),
-    ) -> Option<TaskView> {
+    /// The task starts an attempt on `worker_id`: running, one more attempt, its queue
+    /// time measured. `None` for a task that is unknown or final.
+    pub fn start(&mut self, key: TaskKey, worker_id: &str, now: Instant) -> Option<&TaskRecord> {
+        let record = self
+            .get_key_mut(key)
+            .filter(|r| !r.view.status.is_final())?;
+        record.view.status = Status::Running;
+        record.view.worker = Some(worker_id.to_owned());
+        record.view.attempts += 1;
+        record.view.timings.queue_ms = now.duration_since(record.submitted).as_millis() as u64;
+        Some(record)
+    }
+
+    /// The task's attempt ended without a result (its worker was lost, or it was taken off
+    /// it): queued again, unless it is final already.
+    pub fn requeue(&mut self, key: TaskKey) {
+        if let Some(record) = self.get_key_mut(key) {
+            if !record.view.status.is_final() {
+                record.view.status = Status::Queued;
+                record.view.worker = None;
+            }
+        }
+    }
+
+    /// Marks the task final, answers its waiters and schedules it for retention; `None`
+    /// when it is unknown or final already.
+    pub fn finish(&mut self, key: TaskKey, now: Instant, ending: Ending) -> Option<TaskView> {
         let record = self.get_key_mut(key)?;
         if record.view.status.is_final() {
             return None;
         }
-        finish(&mut record.view);
+        ending.apply(&mut record.view);
         // Its result and view are what is read from now on.
         record.parameters_json = String::new();
-        record.finished = Some(now);
         record.view.timings.total_ms = now.duration_since(record.submitted).as_millis() as u64;
         let view = record.view.clone();
         let waiters = std::mem::take(&mut record.waiters);
@@ -330,53 +396,5 @@ impl TaskTable {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn record(table: &mut TaskTable, id: &str, parameters: &str, now: Instant) -> TaskKey {
-        let key = table.next_key();
-        table.insert(TaskRecord {
-            key,
-            view: TaskView {
-                task_id: id.to_owned(),
-                status: Status::Running,
-                label: "l".into(),
-                task_type: "t".into(),
-                worker: None,
-                label_miss: false,
-                attempts: 1,
-                result: None,
-                error: None,
-                timings: Timings::default(),
-            },
-            parameters_json: parameters.to_owned(),
-            deadline: None,
-            submitted: now,
-            started: None,
-            finished: None,
-            waiters: Vec::new(),
-        });
-        key
-    }
-
-    #[test]
-    fn finished_tasks_drop_their_parameters_and_stay_within_the_byte_bound() {
-        let now = Instant::now();
-        let mut table = TaskTable::new(Duration::from_secs(3600), 1000);
-        table.set_max_bytes(3 * 1024);
-        let big = "x".repeat(1000);
-        for i in 0..5 {
-            let key = record(&mut table, &format!("t{i}"), &format!("\"{big}\""), now);
-            table.finish(key, now, |view| {
-                view.status = Status::Completed;
-                view.result = RawJson::parse(format!("\"{big}\"")).ok();
-            });
-            let kept = table.get_key(key).expect("the newest task is kept");
-            assert!(kept.parameters_json.is_empty());
-            assert!(table.retained_bytes() <= 3 * 1024);
-        }
-        // Each holds about 1.3 KB: the oldest went, the newest stay.
-        assert!(table.get("t0").is_none() && table.get("t2").is_none());
-        assert!(table.get("t3").is_some() && table.get("t4").is_some());
-    }
-}
+#[path = "tests.rs"]
+mod tests;
