@@ -449,12 +449,7 @@ fn start_servers(repositories: Vec<PathBuf>, log_root: &Path) -> Vec<String> {
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
             for (i, repository) in repositories.into_iter().enumerate() {
-                let config = Config {
-                    bind: "127.0.0.1:0".parse().expect("a literal address"),
-                    log_dir: log_root.join(format!("logs-{i}")),
-                    data_dir: log_root.join(format!("data-{i}")),
-                    // Results stay readable at GET /tasks; bound them so memory stays flat.
-                    max_finished_tasks: 1000,
+                let mut config = Config {
                     local: LocalSection {
                         models: Some(repository),
                         workers: 1,
@@ -463,6 +458,11 @@ fn start_servers(repositories: Vec<PathBuf>, log_root: &Path) -> Vec<String> {
                     },
                     ..Config::default()
                 };
+                config.server.bind = "127.0.0.1:0".parse().expect("a literal address");
+                config.log.log_dir = log_root.join(format!("logs-{i}"));
+                config.store.data_dir = log_root.join(format!("data-{i}"));
+                // Results stay readable at GET /tasks; bound them so memory stays flat.
+                config.tasks.max_finished_tasks = 1000;
                 let running = smart_routing::server::start(config)
                     .await
                     .expect("server starts");

@@ -4,10 +4,10 @@
 use std::path::PathBuf;
 use std::rc::Rc;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Arg, ArgMatches, Args, FromArgMatches, Parser, Subcommand};
 
 use crate::bench::BenchArgs;
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, FLAGS};
 use crate::sim::SimulateArgs;
 use crate::worker::{self, Onnx, Simulated, WorkerOptions};
 
@@ -42,35 +42,57 @@ pub enum Command {
     Simulate(SimulateArgs),
 }
 
-#[derive(Debug, Args)]
+/// `serve`'s flags: `--config`, and the settings `config::FLAGS` declares as flags.
+#[derive(Debug, Clone, Default)]
 pub struct ServeArgs {
     /// Config file (TOML); see config/default.toml for every setting.
-    #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks one).
-    #[arg(long)]
-    pub bind: Option<String>,
-    /// affinity, original, random or least-loaded.
-    #[arg(long)]
-    pub policy: Option<String>,
-    /// Directory for the JSONL event log.
-    #[arg(long)]
-    pub log_dir: Option<PathBuf>,
-    /// Model repository for local ONNX workers (one folder per label).
-    #[arg(long)]
-    pub models: Option<PathBuf>,
-    /// Number of in-process ONNX workers.
-    #[arg(long)]
-    pub local_workers: Option<u32>,
-    /// ONNX Runtime's shared library (else ORT_DYLIB_PATH, else scripts/setup.sh's copy).
-    #[arg(long)]
-    pub ort_lib: Option<PathBuf>,
-    /// Directory of the durable task store (default: data).
-    #[arg(long)]
-    pub data_dir: Option<PathBuf>,
-    /// Address of the Open Inference Protocol's gRPC service (off unless set).
-    #[arg(long)]
-    pub grpc_bind: Option<String>,
+    /// The settings given as flags, as (setting, value), in the order of `FLAGS`.
+    pub settings: Vec<(&'static str, String)>,
+}
+
+impl Args for ServeArgs {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        let cmd = cmd.arg(
+            Arg::new("config")
+                .long("config")
+                .value_name("CONFIG")
+                .value_parser(clap::value_parser!(PathBuf))
+                .help("Config file (TOML); see config/default.toml for every setting"),
+        );
+        FLAGS.iter().fold(cmd, |cmd, flag| {
+            cmd.arg(
+                Arg::new(flag.long)
+                    .long(flag.long)
+                    .value_name(flag.long.replace('-', "_").to_ascii_uppercase())
+                    .help(flag.help),
+            )
+        })
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
+impl FromArgMatches for ServeArgs {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let mut args = Self::default();
+        args.update_from_arg_matches(matches)?;
+        Ok(args)
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        if let Some(config) = matches.get_one::<PathBuf>("config") {
+            self.config = Some(config.clone());
+        }
+        for flag in FLAGS {
+            if let Some(value) = matches.get_one::<String>(flag.long) {
+                self.settings.push((flag.key, value.clone()));
+            }
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Args)]
@@ -119,32 +141,8 @@ pub fn serve_config(args: &ServeArgs) -> Result<Config, ConfigError> {
         .clone()
         .or_else(|| default.exists().then_some(default));
     let mut config = Config::load(path.as_deref(), std::env::vars())?;
-    let flags: [(&str, Option<String>); 8] = [
-        (
-            "data_dir",
-            args.data_dir.as_ref().map(|p| p.display().to_string()),
-        ),
-        ("grpc_bind", args.grpc_bind.clone()),
-        ("bind", args.bind.clone()),
-        ("policy", args.policy.clone()),
-        (
-            "log_dir",
-            args.log_dir.as_ref().map(|p| p.display().to_string()),
-        ),
-        (
-            "models",
-            args.models.as_ref().map(|p| p.display().to_string()),
-        ),
-        ("local_workers", args.local_workers.map(|n| n.to_string())),
-        (
-            "ort_lib",
-            args.ort_lib.as_ref().map(|p| p.display().to_string()),
-        ),
-    ];
-    for (key, value) in flags {
-        if let Some(value) = value {
-            config.set(key, &value)?;
-        }
+    for (key, value) in &args.settings {
+        config.set(key, value)?;
     }
     config.validate()?;
     Ok(config)

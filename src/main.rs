@@ -38,7 +38,9 @@ fn main() -> ExitCode {
         },
         _ => None,
     };
-    let otlp = config.as_ref().map_or("", |c| c.otlp_endpoint.as_str());
+    let otlp = config
+        .as_ref()
+        .map_or("", |c| c.telemetry.otlp_endpoint.as_str());
     // Outside any async runtime: the exporter's client runs its own. Flushes when dropped.
     let _telemetry = match smart_routing::telemetry::init(&cli.log_format, otlp) {
         Ok(telemetry) => telemetry,

@@ -16,7 +16,7 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a request may take to send its body, from the server's configuration.
 pub fn timeout(req: &actix_web::HttpRequest) -> Duration {
     req.app_data::<web::Data<AppState>>()
-        .map(|state| Duration::from_secs(state.config.body_timeout_s))
+        .map(|state| Duration::from_secs(state.config.api.body_timeout_s))
         .unwrap_or(DEFAULT_TIMEOUT)
 }
 

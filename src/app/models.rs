@@ -160,7 +160,7 @@ pub async fn upload(
                 req,
                 payload,
                 dir.join(MODEL_FILE),
-                state.config.max_upload_bytes,
+                state.config.api.max_upload_bytes,
             )
             .await
         }

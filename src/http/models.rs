@@ -99,12 +99,12 @@ pub async fn upload_model(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&req, &state.config.client_token)?;
+    authorize(&req, &state.config.api.client_token)?;
     models::repository(&state)?;
     let content_type = req.content_type().to_owned();
     let (label, overwrite, source) = match content_type.as_str() {
         "application/json" => {
-            let bytes = body::read(&req, payload, state.config.max_body_bytes).await?;
+            let bytes = body::read(&req, payload, state.config.api.max_body_bytes).await?;
             let upload: PathUpload = body::decode(&bytes)?;
             if !upload.path.is_absolute() {
                 return Err(ApiError::invalid(
@@ -145,7 +145,7 @@ pub async fn list_models(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&req, &state.config.client_token)?;
+    authorize(&req, &state.config.api.client_token)?;
     let models = models::list(&state)
         .await?
         .into_iter()

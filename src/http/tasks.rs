@@ -95,14 +95,14 @@ fn validate(body: TaskBody, max_len: usize, max_deadline_ms: u64) -> Result<NewT
 /// (also what the fuzz target drives).
 pub fn decode_task(bytes: &[u8], config: &Config) -> Result<NewTask, ApiError> {
     let body: TaskBody = body::decode(bytes)?;
-    let max_json_depth = config.max_json_depth;
+    let max_json_depth = config.api.max_json_depth;
     if body::nests_deeper_than(&body.parameters_json, max_json_depth) {
         return Err(ApiError::invalid(
             "parameters_json",
             format!("nests arrays/objects deeper than {max_json_depth} levels"),
         ));
     }
-    validate(body, config.max_name_len, config.max_deadline_ms)
+    validate(body, config.api.max_name_len, config.api.max_deadline_ms)
 }
 
 /// Checks the caller, then reads and decodes a submission.
@@ -111,11 +111,11 @@ async fn submission(
     payload: web::Payload,
     state: &AppState,
 ) -> Result<NewTask, ApiError> {
-    authorize(req, &state.config.client_token)?;
+    authorize(req, &state.config.api.client_token)?;
     if state.is_draining() {
         return Err(ApiError::shutting_down("the server is shutting down"));
     }
-    let bytes = body::read(req, payload, state.config.max_body_bytes).await?;
+    let bytes = body::read(req, payload, state.config.api.max_body_bytes).await?;
     decode_task(&bytes, &state.config)
 }
 
@@ -228,7 +228,7 @@ pub async fn get_task(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&req, &state.config.client_token)?;
+    authorize(&req, &state.config.api.client_token)?;
     let task_id = path.into_inner();
     let view = state
         .dispatcher
@@ -257,7 +257,7 @@ pub async fn cancel_task(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&req, &state.config.client_token)?;
+    authorize(&req, &state.config.api.client_token)?;
     let task_id = path.into_inner();
     let view = state
         .dispatcher

@@ -32,7 +32,7 @@ pub async fn worker_listen(
     stream: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&req, &state.config.worker_token)?;
+    authorize(&req, &state.config.workers.worker_token)?;
     let worker_id = req
         .headers()
         .get("Worker-Id")
@@ -41,10 +41,10 @@ pub async fn worker_listen(
         .map_err(|_| ApiError::malformed("the Worker-Id header must be visible ASCII"))?
         .trim()
         .to_owned();
-    if worker_id.is_empty() || worker_id.len() > state.config.max_name_len {
+    if worker_id.is_empty() || worker_id.len() > state.config.api.max_name_len {
         return Err(ApiError::malformed(format!(
             "the Worker-Id header must be 1..={} bytes",
-            state.config.max_name_len
+            state.config.api.max_name_len
         )));
     }
     if state
@@ -64,15 +64,15 @@ pub async fn worker_listen(
         worker_id,
         state.dispatcher.clone(),
         state.log.clone().recipient(),
-        Duration::from_secs(state.config.heartbeat_timeout_s),
+        Duration::from_secs(state.config.workers.heartbeat_timeout_s),
         LogLimits {
-            record_max_bytes: state.config.log_record_max_bytes,
-            rate_per_s: state.config.log_rate_per_worker,
+            record_max_bytes: state.config.log.log_record_max_bytes,
+            rate_per_s: state.config.workers.log_rate_per_worker,
         },
     )
-    .with_register_timeout(Duration::from_secs(state.config.register_timeout_s));
+    .with_register_timeout(Duration::from_secs(state.config.workers.register_timeout_s));
     ws::WsResponseBuilder::new(session, &req, stream)
-        .frame_size(state.config.max_body_bytes)
+        .frame_size(state.config.api.max_body_bytes)
         .start()
         .map_err(|e| ApiError::malformed(format!("websocket upgrade failed: {e}")))
 }

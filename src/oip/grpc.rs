@@ -63,7 +63,7 @@ impl Service {
             .metadata()
             .get("authorization")
             .and_then(|v| v.to_str().ok());
-        crate::app::check_bearer(authorization, &self.state.app.config.client_token)
+        crate::app::check_bearer(authorization, &self.state.app.config.api.client_token)
             .map_err(|_| Status::unauthenticated("missing or invalid bearer token"))
     }
 }

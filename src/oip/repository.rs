@@ -56,7 +56,7 @@ async fn read_body(
     payload: web::Payload,
     state: &OipState,
 ) -> Result<web::Bytes, OipError> {
-    Ok(crate::app::body::read(req, payload, state.app.config.max_body_bytes).await?)
+    Ok(crate::app::body::read(req, payload, state.app.config.api.max_body_bytes).await?)
 }
 
 /// Every model of the repository and every label a worker holds, with its state.
@@ -80,7 +80,7 @@ pub async fn index(
     payload: web::Payload,
     state: web::Data<OipState>,
 ) -> Result<HttpResponse, OipError> {
-    authorize(&req, &state.app.config.client_token)?;
+    authorize(&req, &state.app.config.api.client_token)?;
     let request: IndexRequest = parse_body(&read_body(&req, payload, &state).await?)?;
     Ok(HttpResponse::Ok().json(index_entries(&state, request.ready).await?))
 }
@@ -151,7 +151,7 @@ pub async fn load(
     path: web::Path<String>,
     state: web::Data<OipState>,
 ) -> Result<HttpResponse, OipError> {
-    authorize(&req, &state.app.config.client_token)?;
+    authorize(&req, &state.app.config.api.client_token)?;
     let model = path.into_inner();
     let request: ModelRequest = parse_body(&read_body(&req, payload, &state).await?)?;
     load_model(&state, &model, model_files(&request.parameters)?).await?;
@@ -209,7 +209,7 @@ pub async fn unload(
     path: web::Path<String>,
     state: web::Data<OipState>,
 ) -> Result<HttpResponse, OipError> {
-    authorize(&req, &state.app.config.client_token)?;
+    authorize(&req, &state.app.config.api.client_token)?;
     let model = path.into_inner();
     let _: ModelRequest = parse_body(&read_body(&req, payload, &state).await?)?;
     unload_model(&state, &model).await?;

@@ -110,7 +110,7 @@ pub async fn model_metadata(
     req: HttpRequest,
     state: web::Data<OipState>,
 ) -> Result<HttpResponse, OipError> {
-    authorize(&req, &state.app.config.client_token)?;
+    authorize(&req, &state.app.config.api.client_token)?;
     let desc = describe(&state, &model_of(&req)?).await?;
     Ok(HttpResponse::Ok().json(desc.metadata()))
 }
@@ -133,7 +133,7 @@ pub async fn model_ready(
     req: HttpRequest,
     state: web::Data<OipState>,
 ) -> Result<HttpResponse, OipError> {
-    authorize(&req, &state.app.config.client_token)?;
+    authorize(&req, &state.app.config.api.client_token)?;
     let model = model_of(&req)?;
     describe(&state, &model).await?;
     Ok(if state.is_ready(&model) {
@@ -164,9 +164,9 @@ pub async fn model_infer(
     payload: web::Payload,
     state: web::Data<OipState>,
 ) -> Result<HttpResponse, OipError> {
-    authorize(&req, &state.app.config.client_token)?;
+    authorize(&req, &state.app.config.api.client_token)?;
     let model = model_of(&req)?;
-    let body = crate::app::body::read(&req, payload, state.app.config.max_body_bytes).await?;
+    let body = crate::app::body::read(&req, payload, state.app.config.api.max_body_bytes).await?;
     let header_length = match req.headers().get(HEADER_LENGTH) {
         None => None,
         Some(v) => Some(

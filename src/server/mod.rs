@@ -63,14 +63,14 @@ pub struct Running {
 /// Starts the actors and the HTTP server; must run inside an actix system.
 pub async fn start(config: Config) -> Result<Running, StartError> {
     let config = Arc::new(config);
-    let settings = config.event_log.then(|| LogSettings {
-        dir: config.log_dir.clone(),
-        max_bytes: config.log_max_bytes,
-        keep: config.log_keep,
+    let settings = config.log.event_log.then(|| LogSettings {
+        dir: config.log.log_dir.clone(),
+        max_bytes: config.log.log_max_bytes,
+        keep: config.log.log_keep,
     });
-    let sink = LogSink::open(settings, config.log_record_max_bytes).map_err(|error| {
+    let sink = LogSink::open(settings, config.log.log_record_max_bytes).map_err(|error| {
         StartError::LogDir {
-            dir: config.log_dir.clone(),
+            dir: config.log.log_dir.clone(),
             error,
         }
     })?;
@@ -85,11 +85,11 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let store = match config.store_durability() {
         Some(durability) => {
             let retention = crate::store::Retention {
-                age: Duration::from_secs(config.task_retention_s),
-                max_finished: config.max_finished_tasks,
+                age: Duration::from_secs(config.tasks.task_retention_s),
+                max_finished: config.tasks.max_finished_tasks,
             };
             Some(crate::store::Journal::open(
-                &config.data_dir,
+                &config.store.data_dir,
                 durability,
                 retention,
             )?)
@@ -98,22 +98,22 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     };
     let registry = LabelRegistry::default().start();
     let metrics = Arc::new(crate::metrics::Metrics::new(
-        config.metrics_max_labels,
-        config.metrics_max_workers,
+        config.telemetry.metrics_max_labels,
+        config.telemetry.metrics_max_workers,
     ));
     let mut dispatcher = Dispatcher::new(
         config.policy(),
         config.routing(),
-        Duration::from_secs(config.task_retention_s),
-        config.max_finished_tasks,
+        Duration::from_secs(config.tasks.task_retention_s),
+        config.tasks.max_finished_tasks,
         registry.clone(),
         log.clone().recipient(),
     )
     .with_metrics(metrics.clone())
     .with_bounds(DispatcherBounds {
-        admission_control: config.admission_control,
-        worker_grace_s: config.worker_grace_s,
-        max_retained_bytes: config.max_retained_bytes,
+        admission_control: config.dispatch.admission_control,
+        worker_grace_s: config.dispatch.worker_grace_s,
+        max_retained_bytes: config.tasks.max_retained_bytes,
     });
     let journal = store.as_ref().map(|(journal, _)| journal.clone());
     if let Some((journal, recovered)) = store {
@@ -131,10 +131,10 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         draining: state.draining.clone(),
         dispatcher: dispatcher.clone(),
         journal,
-        grace: Duration::from_secs(config.shutdown_grace_s),
+        grace: Duration::from_secs(config.server.shutdown_grace_s),
     };
     let oip_state = web::Data::new(OipState::new(state.clone()));
-    let grpc_addr = match config.grpc_bind {
+    let grpc_addr = match config.server.grpc_bind {
         Some(addr) => Some(
             oip::grpc::start(addr, oip_state.clone())
                 .map_err(|error| StartError::GrpcBind { addr, error })?,
@@ -154,9 +154,9 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     // Signals are `main`'s (a drain first); once drained, connections left get 2 s.
     .disable_signals()
     .shutdown_timeout(2)
-    .bind(config.bind)
+    .bind(config.server.bind)
     .map_err(|error| StartError::Bind {
-        addr: config.bind,
+        addr: config.server.bind,
         error,
     })?;
     let addr = server.addrs()[0];

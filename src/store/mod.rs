@@ -13,24 +13,41 @@ use tokio::sync::oneshot;
 
 use crate::tasks::TaskView;
 
-/// How far a commit goes before it is acknowledged.
+/// Whether tasks are stored, and how far a commit goes before it is acknowledged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Durability {
+    /// No store: accepted tasks are lost when the server stops.
+    Off,
     /// Handed to the operating system: survives a crash of the process, not of the machine.
     Os,
     /// Flushed to the disk (fsync): survives power loss.
     Fsync,
 }
 
+impl Durability {
+    pub fn name(self) -> &'static str {
+        match self {
+            Durability::Off => "off",
+            Durability::Os => "os",
+            Durability::Fsync => "fsync",
+        }
+    }
+}
+
 impl std::str::FromStr for Durability {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "os" => Ok(Durability::Os),
-            "fsync" => Ok(Durability::Fsync),
-            other => Err(format!("unknown durability '{other}' (os or fsync)")),
-        }
+        [Durability::Off, Durability::Os, Durability::Fsync]
+            .into_iter()
+            .find(|d| d.name() == s)
+            .ok_or_else(|| format!("unknown durability '{s}' (os, fsync or off)"))
+    }
+}
+
+impl std::fmt::Display for Durability {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -117,6 +134,11 @@ impl Journal {
             dir: dir.to_owned(),
             reason,
         };
+        if durability == Durability::Off {
+            return Err(open_error(
+                "the store is off (durability = \"off\")".to_owned(),
+            ));
+        }
         std::fs::create_dir_all(dir).map_err(|e| open_error(e.to_string()))?;
         let mut db = sqlite::Db::open(&dir.join(sqlite::FILE), durability, retention)
             .map_err(|e| open_error(e.to_string()))?;

@@ -49,7 +49,8 @@ impl Db {
             )));
         }
         let synchronous = match durability {
-            Durability::Os => "NORMAL",
+            // `Journal::open` refuses `Off` before it gets here.
+            Durability::Off | Durability::Os => "NORMAL",
             Durability::Fsync => "FULL",
         };
         conn.execute_batch(&format!("PRAGMA synchronous = {synchronous};"))?;

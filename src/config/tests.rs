@@ -1,0 +1,123 @@
+//! Reading settings from the file, the environment and flags, and refusing bad ones.
+
+use std::path::{Path, PathBuf};
+
+use super::*;
+
+/// A config file of its own (tests run in parallel).
+fn write(text: &str) -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("sr-config-{}-{n}.toml", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn file_then_env_then_flags() {
+    let path = write(
+        "bind = \"127.0.0.1:9000\"\nmax_queue = 7\npolicy = \"random\"\n[local]\nworkers = 0\n",
+    );
+    let env = vec![
+        ("SMART_ROUTING_MAX_QUEUE".to_owned(), "9".to_owned()),
+        ("SMART_ROUTING_PATIENCE_LOADS".to_owned(), "inf".to_owned()),
+        ("UNRELATED".to_owned(), "x".to_owned()),
+    ];
+    let mut config = Config::load(Some(&path), env).unwrap();
+    assert_eq!(config.server.bind.port(), 9000); // file over default
+    assert_eq!(config.dispatch.max_queue, 9); // env over file
+    assert_eq!(config.policy(), Policy::Random);
+    config.set("policy", "original").unwrap(); // flag over file
+    assert_eq!(config.policy(), Policy::Original);
+    assert_eq!(config.dispatch.max_attempts, 3); // default kept
+    assert_eq!(config.routing().patience_loads, f64::INFINITY); // a [routing] knob by env
+}
+
+#[test]
+fn bad_settings_are_named_in_the_error() {
+    let unknown = write("no_such_setting = 1\n");
+    let error = Config::load(Some(&unknown), Vec::new())
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("no_such_setting"), "{error}");
+    let env = vec![("SMART_ROUTING_MAX_QUEUE".to_owned(), "lots".to_owned())];
+    let error = Config::load(None, env).unwrap_err().to_string();
+    assert!(error.contains("max_queue"), "{error}");
+    let env = vec![("SMART_ROUTING_POLICY".to_owned(), "fastest".to_owned())];
+    assert!(Config::load(None, env)
+        .unwrap_err()
+        .to_string()
+        .contains("unknown policy"));
+    let env = vec![("SMART_ROUTING_LOCAL_WORKERS".to_owned(), "2".to_owned())];
+    assert!(Config::load(None, env)
+        .unwrap_err()
+        .to_string()
+        .contains("--models"));
+    let missing = Path::new("/nonexistent/config.toml");
+    assert!(Config::load(Some(missing), Vec::new())
+        .unwrap_err()
+        .to_string()
+        .contains("cannot read"));
+}
+
+#[test]
+fn routing_knobs_are_checked_from_the_file_and_the_environment() {
+    // An infinite prior would mean nothing is ever loaded; a negative or NaN knob has
+    // no meaning. Each is refused with the knob's name, not silently used.
+    for (text, name) in [
+        ("[routing]\npatience_loads = -1\n", "patience_loads"),
+        ("[routing]\nreload_weight = nan\n", "reload_weight"),
+        ("[routing]\nprior_load_s = inf\n", "prior_load_s"),
+        ("[routing]\ndemand_tau_s = 0\n", "demand_tau_s"),
+    ] {
+        let error = Config::load(Some(&write(text)), Vec::new())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains(name), "{text}: {error}");
+    }
+    let env = vec![("SMART_ROUTING_PRIOR_RUN_S".to_owned(), "inf".to_owned())];
+    let error = Config::load(None, env).unwrap_err().to_string();
+    assert!(error.contains("prior_run_s"), "{error}");
+    // An infinite knob other than a prior stays a meaningful value.
+    let ok = write("[routing]\npatience_loads = inf\nchurn_factor = 0\n");
+    assert!(Config::load(Some(&ok), Vec::new()).is_ok());
+}
+
+#[test]
+fn the_shipped_config_file_is_the_defaults() {
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/default.toml");
+    let config = Config::load(Some(&shipped), Vec::new()).unwrap();
+    let defaults = Config::default();
+    assert_eq!(format!("{config:?}"), format!("{defaults:?}"));
+}
+
+/// Every declared setting is documented in the shipped file (set, or commented out when
+/// it has no value by default), and every flag names a setting.
+#[test]
+fn every_setting_is_in_the_shipped_file_and_every_flag_is_a_setting() {
+    let shipped =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/default.toml"))
+            .unwrap();
+    let documented = |key: &str| {
+        shipped.lines().any(|line| {
+            let line = line.trim_start_matches(['#', ' ']);
+            line.starts_with(&format!("{key} =")) || line == format!("[{key}]")
+        })
+    };
+    let sections = RoutingSection::KEYS.iter().chain(LocalSection::KEYS);
+    for key in Config::KEYS.iter().chain(sections) {
+        assert!(documented(key), "{key} is not in config/default.toml");
+    }
+    let mut config = Config::default();
+    for flag in FLAGS {
+        let value = match flag.key {
+            "bind" | "grpc_bind" => "127.0.0.1:0",
+            "policy" => "random",
+            "local_workers" => "1",
+            _ => "somewhere",
+        };
+        config.set(flag.key, value).unwrap();
+    }
+    assert_eq!(config.policy(), Policy::Random);
+    assert_eq!(config.local.workers, 1);
+}
