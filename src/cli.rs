@@ -1,5 +1,6 @@
 //! The command line: `serve`, `worker`, `bench`, `simulate`. Parses flags, builds the
-//! configuration and hands over to the library; prints what a person reads.
+//! configuration and hands over to the library; prints what a person reads. A root: it
+//! may depend on every layer.
 
 use std::path::PathBuf;
 use std::rc::Rc;

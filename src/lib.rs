@@ -1,23 +1,22 @@
 //! smart-routing: a model-aware task router for pools of ML inference workers.
 //!
-//! - `routing` — the pure routing core: scheduler state and policies (no IO, no clock).
-//! - `actors` — dispatcher, label registry, worker sessions, log sink (actix).
-//! - `app` — what every transport shares: services, authorization, submit and wait, model installs.
-//! - `http` — the HTTP API and the worker WebSocket endpoint (actix-web).
-//! - `protocol` — the worker protocol's domain types and protobuf encoding.
-//! - `tasks` — the dispatcher's table of tasks, results and timings.
-//! - `clock` — wall-clock helpers (Unix milliseconds).
-//! - `config` — settings: file < env < flags.
-//! - `error_code` — every stable error code, with its HTTP status and gRPC code.
-//! - `telemetry` — log output and the optional OTLP span export.
-//! - `server` — starts the actors and the HTTP listener.
-//! - `worker` — the remote worker client (`smart-routing worker`).
-//! - `sim`, `workload`, `report` — the simulator, the benchmark workload and its report.
-//! - `bench` — the live load generator (`smart-routing bench`).
-//! - `metrics` — Prometheus metrics and the dashboard's windows (plain data).
-//! - `oip` — the Open Inference Protocol (KServe v2 / Triton) over the dispatcher.
-//! - `engine` — ONNX models with ort: loading, tokenizing, embedding, batching.
-//! - `repository` — the model repository on disk: label folders, listing, atomic installs.
+//! Layers, each importing only those below it (`tests/integration/layers.rs` checks):
+//! - the leaves: `routing` (the pure routing core: scheduler state and policies, no IO,
+//!   no clock), `clock` (Unix milliseconds), `error_code` (every stable error code with
+//!   its HTTP status and gRPC code), `repository` (the model repository on disk),
+//!   `protocol` (the worker protocol's domain types and protobuf encoding), `workload`
+//!   and `report` (the benchmark workload and its report);
+//! - plain data: `tasks` (the task table, owner of every status change), `store` (the
+//!   durable store), `metrics` (Prometheus and the dashboard's windows), `config`
+//!   (settings, each declared once: file < env < flags), `engine` (ONNX models with ort);
+//! - `worker` (the remote worker client) and `actors` (dispatcher, registry, worker
+//!   sessions, local workers, log sink);
+//! - `app`: what every transport shares (services, authorization, submit and wait,
+//!   model installs, `ApiError`);
+//! - the transports, never importing each other: `http` (the HTTP API and the worker
+//!   WebSocket) and `oip` (the Open Inference Protocol over REST and gRPC);
+//! - the roots: `server` (composes everything and starts it), `cli`, `telemetry`,
+//!   `shutdown`; beside them `sim` (the simulator) and `bench` (the load generator).
 
 pub mod actors;
 pub mod app;

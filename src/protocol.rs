@@ -1,5 +1,6 @@
 //! The worker protocol's domain types and their protobuf encoding. prost types stay in
-//! here: the rest of the crate speaks `FromWorker` and `WorkerCommand`.
+//! here: the rest of the crate speaks `FromWorker` and `WorkerCommand`. Depends on
+//! nothing else in the crate.
 
 use std::collections::BTreeMap;
 

@@ -1,5 +1,6 @@
 //! Graceful stop on SIGTERM/SIGINT: refuse new tasks, tell workers to drain, give running
 //! tasks `shutdown_grace_s` to finish, answer every waiting client, flush the store.
+//! Depends on the dispatcher's messages and the store.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

@@ -1,6 +1,7 @@
 //! Logging and tracing setup for the binary: log lines to stderr (text or JSON) and,
 //! when `otlp_endpoint` is set, every span (one per task, see the dispatcher) exported
-//! over OTLP/HTTP with protobuf bodies. Off by default.
+//! over OTLP/HTTP with protobuf bodies. Off by default. Depends on nothing else in the
+//! crate.
 
 use std::time::Duration;
 

@@ -1,6 +1,8 @@
 //! The actors: dispatcher (decides), label registry (read side), worker sessions (one per
-//! remote worker), local ONNX workers, log sink (JSONL on disk). Messages shared between them live in
-//! `messages`.
+//! remote worker), local ONNX workers, log sink (JSONL on disk). Messages shared between
+//! them live in `messages`. Depends on the routing core, the task table, the store, the
+//! protocol, the engine and the worker executors; never on `app`, `http`, `oip` or
+//! `server`.
 
 mod admission;
 pub mod board;

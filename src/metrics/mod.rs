@@ -3,6 +3,7 @@
 //! ([`Metrics::task_ended`]); the gauges are set from the actors' answers when scraped.
 //! Label and worker values are bounded ([`bound`]): past the bound they are summed under
 //! `_other`. To add a counter: a field, one `register` line, one `inc` where it happens.
+//! Plain data: depends on the task types only, never on the actors or the HTTP layer.
 
 pub mod bound;
 pub mod series;

@@ -1,6 +1,8 @@
 //! The durable task store: every accepted task and every final result, written by one
 //! dedicated thread in group commits (all writes waiting at once share one transaction).
-//! Callers speak plain domain types; SQLite stays inside `sqlite.rs`.
+//! Callers speak plain domain types; SQLite stays inside `sqlite.rs`, and the on-disk
+//! form of a final task inside `record.rs`. Depends on the task types, the error codes
+//! and the clock; never on the actors.
 
 mod record;
 mod sqlite;

@@ -9,6 +9,7 @@ mod event_log;
 mod fuzz_regressions;
 mod http_api;
 mod http_edge;
+mod layers;
 mod models;
 mod onnx;
 mod reliability;
