@@ -47,6 +47,10 @@ pub enum ErrorCode {
     Cancelled,
     /// The worker's result is not JSON.
     InvalidResult,
+    /// The task's label failed to load on every worker that could run it.
+    LoadFailed,
+    /// The worker said it is broken, and no other worker could run the task.
+    WorkerFault,
     DuplicateTask,
 
     // The model repository.
@@ -91,6 +95,8 @@ impl ErrorCode {
             DeadlineExceeded => "deadline_exceeded",
             Cancelled => "cancelled",
             InvalidResult => "invalid_result",
+            LoadFailed => "load_failed",
+            WorkerFault => "worker_fault",
             DuplicateTask => "duplicate_task",
             NoModelRepository => "no_model_repository",
             LabelExists => "label_exists",
@@ -119,7 +125,7 @@ impl ErrorCode {
             InvalidField | InvalidModel => 422,
             HeaderTooLarge => 431,
             Internal => 500,
-            TaskFailed | WorkerLost | InvalidResult => 502,
+            TaskFailed | WorkerLost | InvalidResult | LoadFailed | WorkerFault => 502,
             NoCapableWorker | QueueFull | ShuttingDown | StoreUnavailable | DeadlineUnmeetable
             | RuntimeMissing | RuntimeLoadFailed | ModelUnavailable => 503,
             DeadlineExceeded => 504,
@@ -145,7 +151,9 @@ impl ErrorCode {
             NoCapableWorker | QueueFull | ShuttingDown | StoreUnavailable | DeadlineUnmeetable
             | RuntimeMissing | RuntimeLoadFailed | ModelUnavailable => Code::Unavailable,
             RequestTimeout | DeadlineExceeded => Code::DeadlineExceeded,
-            TaskFailed | WorkerLost | InvalidResult | Internal => Code::Internal,
+            TaskFailed | WorkerLost | InvalidResult | LoadFailed | WorkerFault | Internal => {
+                Code::Internal
+            }
         }
     }
 
@@ -155,7 +163,13 @@ impl ErrorCode {
         use ErrorCode::*;
         matches!(
             self,
-            TaskFailed | WorkerLost | DeadlineExceeded | Cancelled | InvalidResult
+            TaskFailed
+                | WorkerLost
+                | DeadlineExceeded
+                | Cancelled
+                | InvalidResult
+                | LoadFailed
+                | WorkerFault
         )
     }
 }
@@ -195,6 +209,8 @@ mod tests {
             DeadlineExceeded,
             Cancelled,
             InvalidResult,
+            LoadFailed,
+            WorkerFault,
             DuplicateTask,
             NoModelRepository,
             LabelExists,

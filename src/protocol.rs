@@ -54,6 +54,10 @@ pub enum FailureKind {
     DeadlineExceeded,
     /// The worker stopped the task when told to cancel it.
     Cancelled,
+    /// The label could not be loaded on this worker; the task is not at fault.
+    LoadFailed,
+    /// The worker knows it is broken; the task is not at fault.
+    WorkerFault,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -195,6 +199,8 @@ pub fn decode_from_worker(frame: &[u8]) -> Result<FromWorker, ProtocolError> {
             failure: match pb::ErrorCode::try_from(r.error_code) {
                 Ok(pb::ErrorCode::DeadlineExceeded) => FailureKind::DeadlineExceeded,
                 Ok(pb::ErrorCode::Cancelled) => FailureKind::Cancelled,
+                Ok(pb::ErrorCode::LoadFailed) => FailureKind::LoadFailed,
+                Ok(pb::ErrorCode::WorkerFault) => FailureKind::WorkerFault,
                 // Unknown codes from newer workers read as plain failures.
                 Ok(pb::ErrorCode::Unspecified) | Err(_) => FailureKind::Failed,
             },
@@ -240,6 +246,8 @@ pub fn encode_from_worker(message: &FromWorker) -> Vec<u8> {
                     FailureKind::Failed => pb::ErrorCode::Unspecified,
                     FailureKind::DeadlineExceeded => pb::ErrorCode::DeadlineExceeded,
                     FailureKind::Cancelled => pb::ErrorCode::Cancelled,
+                    FailureKind::LoadFailed => pb::ErrorCode::LoadFailed,
+                    FailureKind::WorkerFault => pb::ErrorCode::WorkerFault,
                 } as i32,
             })
         }
@@ -316,6 +324,27 @@ mod tests {
             deadline_unix_ms: None,
         });
         assert_eq!(decode_command(&encode_command(&run)), Ok(run));
+    }
+
+    #[test]
+    fn every_failure_kind_survives_a_round_trip() {
+        for failure in [
+            FailureKind::Failed,
+            FailureKind::DeadlineExceeded,
+            FailureKind::Cancelled,
+            FailureKind::LoadFailed,
+            FailureKind::WorkerFault,
+        ] {
+            let report = FromWorker::TaskResult(TaskReport {
+                task_id: "t".into(),
+                outcome: Err("boom".into()),
+                label_miss: false,
+                load_ms: 0,
+                run_ms: 0,
+                failure,
+            });
+            assert_eq!(decode_from_worker(&encode_from_worker(&report)), Ok(report));
+        }
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! What the dashboard reads: each worker's slots and labels, the queue's recent depth,
+//! What the dashboard and `GET /workers/health` read: each worker's slots and labels, the queue's recent depth,
 //! per-label counts and latency percentiles. Plain data the dispatcher and the registry
 //! answer with; `GET /dashboard/state` joins them.
 
@@ -17,6 +17,52 @@ pub struct WorkerLoad {
     pub kind: &'static str,
     pub slots: u32,
     pub busy: usize,
+    /// `healthy`, `ejected` or `probing` (see `GET /workers/health`).
+    #[schema(value_type = String)]
+    pub state: &'static str,
+}
+
+/// One connected worker's health: whether it serves, and why not.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WorkerHealthRow {
+    pub worker_id: String,
+    /// `healthy`; `ejected` (its failures stood out: no tasks, no preloads); `probing`
+    /// (its ejection time is up: one task at a time until one succeeds).
+    #[schema(value_type = String)]
+    pub state: &'static str,
+    /// Times it was ejected since it connected.
+    pub ejections: u32,
+    /// Its own failures in a row.
+    pub consecutive_failures: u32,
+    /// The share of its own failures among its recent results (null with too few).
+    pub failure_rate: Option<f64>,
+    /// Seconds until it is probed, while ejected.
+    pub probe_in_s: Option<f64>,
+    /// Labels it is not given after failing to load them, with the seconds left.
+    pub load_backoff: Vec<LabelBackoff>,
+}
+
+/// A label a worker is not given for a while after failing to load it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LabelBackoff {
+    pub label: String,
+    pub seconds_left: f64,
+}
+
+/// `GET /workers/health`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WorkersHealth {
+    pub workers: Vec<WorkerHealthRow>,
+}
+
+/// A health state's name, as the API shows it.
+pub fn health_name(state: crate::routing::HealthState) -> &'static str {
+    use crate::routing::HealthState;
+    match state {
+        HealthState::Healthy => "healthy",
+        HealthState::Ejected => "ejected",
+        HealthState::Probing => "probing",
+    }
 }
 
 /// The dispatcher's part of the dashboard.

@@ -266,6 +266,11 @@ pub struct TaskEnded {
 #[rtype(result = "crate::actors::board::PoolView")]
 pub struct GetPool;
 
+/// Each connected worker's health (`GET /workers/health`).
+#[derive(Message)]
+#[rtype(result = "crate::actors::board::WorkersHealth")]
+pub struct GetWorkerHealth;
+
 /// The registry's per-worker labels and per-label figures for the dashboard.
 #[derive(Message)]
 #[rtype(result = "crate::actors::board::LabelBoard")]

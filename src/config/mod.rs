@@ -10,7 +10,7 @@ mod value;
 
 use std::path::{Path, PathBuf};
 
-use crate::routing::{Bounds, Policy, Priors, RoutingConfig};
+use crate::routing::{Bounds, Health, Policy, Priors, RoutingConfig};
 use crate::store::Durability;
 
 pub use settings::*;
@@ -79,6 +79,28 @@ impl RoutingSection {
             preload_margin: self.preload_margin,
             preload_idle_loads: self.preload_idle_loads,
             ..base
+        }
+    }
+}
+
+impl HealthSection {
+    /// The routing core's health knobs.
+    pub fn to_core(&self) -> Health {
+        Health {
+            retry_failed: self.retry_failed,
+            retry_budget_ratio: self.retry_budget_ratio,
+            retry_budget_min_per_s: self.retry_budget_min_per_s,
+            retry_budget_window_s: self.retry_budget_window_s,
+            consecutive_failures: self.consecutive_failures,
+            failure_rate: self.failure_rate,
+            failure_window: self.failure_window,
+            ejection_base_s: self.ejection_base_s,
+            ejection_max_s: self.ejection_max_s,
+            max_ejection_percent: self.max_ejection_percent,
+            load_backoff_s: self.load_backoff_s,
+            load_backoff_max_s: self.load_backoff_max_s,
+            stuck_factor: self.stuck_factor,
+            stuck_floor_s: self.stuck_floor_s,
         }
     }
 }
@@ -180,6 +202,7 @@ impl Config {
                 worker_grace_s: dispatch.worker_grace_s,
                 label_idle_s: dispatch.label_idle_s as f64,
             },
+            health: self.health.to_core(),
             ..RoutingConfig::default()
         })
     }

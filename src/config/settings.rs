@@ -11,15 +11,20 @@ use std::path::PathBuf;
 
 use super::declare::settings;
 use super::value::{
-    at_least, finite_seconds, knob, positive_seconds, prior, time_constant, Setting,
+    at_least, finite_seconds, knob, percent, positive_seconds, prior, share, time_constant, Setting,
 };
 use super::{ConfigError, Flag};
-use crate::routing::{Policy, RoutingConfig};
+use crate::routing::{Health, Policy, RoutingConfig};
 use crate::store::Durability;
 
 /// The routing core's defaults, which `[routing]` starts from.
 fn core() -> RoutingConfig {
     RoutingConfig::default()
+}
+
+/// The routing core's health defaults, which `[health]` starts from.
+fn health() -> Health {
+    Health::default()
 }
 
 settings! {
@@ -138,6 +143,43 @@ settings! {
         reload_horizon_loads: f64 = core().reload_horizon_loads, check knob;
         preload_margin: f64 = core().preload_margin, check knob;
         preload_idle_loads: f64 = core().preload_idle_loads, check knob;
+    }
+
+    section health: HealthSection, prefix "health_",
+        "How workers that stay connected but misbehave are found out (`[health]`; `simulate --set health_...` takes them too)." {
+        /// Times a task that failed without the worker saying why (or by the worker's own
+        /// fault) runs again, each time on another worker; 0: never.
+        retry_failed: u32 = health().retry_failed;
+        /// Retries may add at most this share of the tasks submitted over the window...
+        retry_budget_ratio: f64 = health().retry_budget_ratio, check knob;
+        /// ...plus this many a second whatever the submissions...
+        retry_budget_min_per_s: f64 = health().retry_budget_min_per_s, check knob;
+        /// ...counted over this many seconds.
+        retry_budget_window_s: f64 = health().retry_budget_window_s, check at_least(1.0);
+        /// A worker with this many failures of its own in a row is ejected.
+        consecutive_failures: u32 = health().consecutive_failures, check at_least(1);
+        /// A worker whose share of own failures among its last `failure_window` results
+        /// reaches this, while its peers' share is under half of it, is ejected.
+        failure_rate: f64 = health().failure_rate, check share;
+        failure_window: u32 = health().failure_window, check at_least(2);
+        /// An ejected worker is probed with one task after this many seconds, doubled at
+        /// each new ejection...
+        ejection_base_s: f64 = health().ejection_base_s, check positive_seconds;
+        /// ...up to this many.
+        ejection_max_s: f64 = health().ejection_max_s, check positive_seconds;
+        /// At most this percentage of the connected workers is ejected at once (at least
+        /// one may be, and one always serves); 0 disables ejection.
+        max_ejection_percent: f64 = health().max_ejection_percent, check percent;
+        /// A worker that failed to load a label is not given it for this many seconds,
+        /// doubled at each new failure...
+        load_backoff_s: f64 = health().load_backoff_s, check positive_seconds;
+        /// ...up to this many.
+        load_backoff_max_s: f64 = health().load_backoff_max_s, check positive_seconds;
+        /// A task running this many times longer than its label and type ever took (over
+        /// at least 20 runs) is stuck: taken off its worker and run elsewhere ("inf": never).
+        stuck_factor: f64 = health().stuck_factor, check knob;
+        /// ...but never before this many seconds.
+        stuck_floor_s: f64 = health().stuck_floor_s, check finite_seconds;
     }
 
     section local: LocalSection, prefix "local_", "In-process ONNX workers (`[local]`)." {

@@ -116,6 +116,24 @@ pub fn finite_seconds(value: &f64) -> Result<(), String> {
     }
 }
 
+/// A share: from 0 to 1.
+pub fn share(value: &f64) -> Result<(), String> {
+    if (0.0..=1.0).contains(value) {
+        Ok(())
+    } else {
+        Err("must be from 0 to 1".to_owned())
+    }
+}
+
+/// A percentage: from 0 to 100.
+pub fn percent(value: &f64) -> Result<(), String> {
+    if (0.0..=100.0).contains(value) {
+        Ok(())
+    } else {
+        Err("must be from 0 to 100".to_owned())
+    }
+}
+
 /// A `[routing]` knob: a number of 0 or more, `inf` included.
 pub fn knob(value: &f64) -> Result<(), String> {
     if value.is_nan() || *value < 0.0 {

@@ -27,6 +27,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("/health", "GET"),
     ("/health/ready", "GET"),
     ("/workers", "GET"),
+    ("/workers/health", "GET"),
     ("/labels", "GET"),
     ("/labels/stats", "GET"),
     ("/logs", "GET"),
@@ -53,6 +54,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/health").get(workers::health))
         .service(web::resource("/health/ready").get(ready::ready))
         .service(web::resource("/workers").get(workers::list_workers))
+        .service(web::resource("/workers/health").get(workers::workers_health))
         .service(web::resource("/labels").get(workers::list_labels))
         .service(web::resource("/labels/stats").get(workers::label_stats))
         .service(web::resource("/logs").get(workers::recent_logs))

@@ -1,11 +1,15 @@
-//! Read-side endpoints answered by the label registry and the log sink: `/health`,
-//! `/workers`, `/labels`, `/labels/stats`, `/logs` (the event log's tail, read from disk by the log sink).
+//! Read-side endpoints answered by the label registry, the dispatcher and the log sink:
+//! `/health`, `/workers`, `/workers/health`, `/labels`, `/labels/stats`, `/logs` (the
+//! event log's tail, read from disk by the log sink).
 
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use super::schema::ErrorResponse;
-use crate::actors::messages::{GetLabelStats, ListLabels, ListWorkers, RecentRecords};
+use crate::actors::board::WorkersHealth;
+use crate::actors::messages::{
+    GetLabelStats, GetWorkerHealth, ListLabels, ListWorkers, RecentRecords,
+};
 use crate::actors::registry::LabelStats;
 use crate::app::{ApiError, AppState};
 
@@ -52,6 +56,20 @@ pub async fn health() -> HttpResponse {
 pub async fn list_workers(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let workers = state.registry.send(ListWorkers).await?;
     Ok(HttpResponse::Ok().json(WorkerList { workers }))
+}
+
+#[utoipa::path(
+    get,
+    path = "/workers/health",
+    tag = "pool",
+    responses(
+        (status = 200, description = "Each connected worker's health: healthy, ejected (its failures stood out) or probing", body = WorkersHealth),
+        (status = 500, description = "Internal error", body = ErrorResponse),
+    )
+)]
+pub async fn workers_health(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let health = state.dispatcher.send(GetWorkerHealth).await?;
+    Ok(HttpResponse::Ok().json(health))
 }
 
 #[utoipa::path(

@@ -89,6 +89,9 @@ pub struct Metrics {
     gauge_labels_loaded: Gauge,
     gauge_restored_waiting: Gauge,
     results_dropped: Counter,
+    worker_ejected: Family<WorkerOnly, Gauge>,
+    worker_ejections: Family<WorkerOnly, Counter>,
+    task_retries: Counter,
 }
 
 /// The lowercase name of a status, as the API shows it.
@@ -131,6 +134,9 @@ impl Metrics {
             gauge_labels_loaded: Gauge::default(),
             gauge_restored_waiting: Gauge::default(),
             results_dropped: Counter::default(),
+            worker_ejected: Family::default(),
+            worker_ejections: Family::default(),
+            task_retries: Counter::default(),
         };
         metrics.register();
         metrics
@@ -219,6 +225,21 @@ impl Metrics {
             "Results that arrived for tasks already final or given to another worker.",
             self.results_dropped.clone(),
         );
+        r.register(
+            "worker_ejected",
+            "1 while a worker is ejected for failures that stand out (no tasks, no preloads).",
+            self.worker_ejected.clone(),
+        );
+        r.register(
+            "worker_ejections",
+            "Times a worker was ejected.",
+            self.worker_ejections.clone(),
+        );
+        r.register(
+            "task_retries",
+            "Failed attempts run again on another worker (failed loads included).",
+            self.task_retries.clone(),
+        );
     }
 
     /// Drops the series of a label the dispatcher forgot, freeing its place in the bound.
@@ -253,6 +274,31 @@ impl Metrics {
     /// Counts a worker's result that was dropped (its task was final or elsewhere).
     pub fn result_dropped(&self) {
         self.results_dropped.inc();
+    }
+
+    /// Counts a failed attempt that runs again elsewhere.
+    pub fn task_retried(&self) {
+        self.task_retries.inc();
+    }
+
+    /// A worker was ejected (`true`) or serves again, at least one task at a time.
+    pub fn worker_ejected(&self, worker_id: &str, ejected: bool) {
+        let by = WorkerOnly {
+            worker_id: self.workers.series(worker_id),
+        };
+        self.worker_ejected
+            .get_or_create(&by)
+            .set(i64::from(ejected));
+        if ejected {
+            self.worker_ejections.get_or_create(&by).inc();
+        }
+    }
+
+    /// A worker left: its ejection gauge goes (its counters stay).
+    pub fn worker_left(&self, worker_id: &str) {
+        self.worker_ejected.remove(&WorkerOnly {
+            worker_id: self.workers.series(worker_id),
+        });
     }
 
     /// Records a task that reached a final status.

@@ -55,7 +55,11 @@ impl OipError {
     /// tried again (503).
     pub fn status(&self) -> StatusCode {
         let status = match self.code {
-            ErrorCode::TaskFailed | ErrorCode::WorkerLost | ErrorCode::InvalidResult => 500,
+            ErrorCode::TaskFailed
+            | ErrorCode::WorkerLost
+            | ErrorCode::InvalidResult
+            | ErrorCode::LoadFailed
+            | ErrorCode::WorkerFault => 500,
             ErrorCode::Cancelled => 503,
             code => code.http_status(),
         };

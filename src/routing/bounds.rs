@@ -30,7 +30,7 @@ impl Scheduler {
     /// task past its deadline fails; one past its limit counts a lost attempt.
     pub(super) fn expire_running(&mut self, now: Time, actions: &mut Vec<Action>) {
         let limits = self.run_limits();
-        let expired: Vec<(TaskKey, bool)> = self
+        let expired: Vec<(TaskKey, bool, bool)> = self
             .running
             .iter()
             .filter_map(|(task, run)| {
@@ -39,10 +39,15 @@ impl Scheduler {
                     .get(run.waiting.task_type as usize)
                     .copied()
                     .unwrap_or(f64::INFINITY);
-                (late || now - run.started >= limit).then_some((*task, late))
+                let ran = now - run.started;
+                // Judged once: a task already taken off a worker may just be long, and
+                // `max_run_s` still bounds it.
+                let stuck = run.waiting.avoid.is_none()
+                    && ran >= self.stuck_after(run.waiting.label, run.waiting.task_type);
+                (late || ran >= limit || stuck).then_some((*task, late, stuck))
             })
             .collect();
-        for (task, late) in expired {
+        for (task, late, stuck) in expired {
             let Some(run) = self.abandon(task) else {
                 continue;
             };
@@ -52,6 +57,9 @@ impl Scheduler {
             });
             let mut waiting = run.waiting;
             waiting.attempts += 1;
+            if stuck && !late {
+                self.stuck_on(run.worker, &mut waiting);
+            }
             if late {
                 actions.push(Action::Fail {
                     task,
@@ -214,6 +222,9 @@ impl Scheduler {
             self.label_ids.remove(&name);
             self.label_idle_since.remove(&id);
             self.estimates.forget_label(id);
+            for worker in self.workers.values_mut() {
+                worker.health.forget_label(id);
+            }
             self.uncovered.retain(|l| *l != id);
             self.free_labels.push(id);
             forgotten.push(name);

@@ -38,6 +38,68 @@ pub struct RoutingConfig {
     pub preload_idle_loads: f64,
     /// Time limits on running tasks and on departed workers; see [`Bounds`].
     pub bounds: Bounds,
+    /// How misbehaving workers are found out and worked around; see [`Health`].
+    pub health: Health,
+}
+
+/// How the core treats workers that stay connected but misbehave (`health.rs`): retries
+/// elsewhere within a budget, ejection of a worker whose failures stand out, per-label
+/// load backoff, stuck tasks. Durations in seconds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Health {
+    /// Times a task that failed ambiguously (or by the worker's fault) runs again, each
+    /// time on a worker it has not failed on.
+    pub retry_failed: u32,
+    /// Retries may add at most this share of the recent submissions...
+    pub retry_budget_ratio: f64,
+    /// ...plus this many a second...
+    pub retry_budget_min_per_s: f64,
+    /// ...counted over this window.
+    pub retry_budget_window_s: f64,
+    /// A worker with this many failures in a row (each its own fault) is ejected.
+    pub consecutive_failures: u32,
+    /// A worker whose share of failures among its last `failure_window` results reaches
+    /// this, while the other workers' share is under half of it, is ejected.
+    pub failure_rate: f64,
+    pub failure_window: u32,
+    /// An ejected worker is probed after this long, doubled at each new ejection...
+    pub ejection_base_s: f64,
+    /// ...up to this.
+    pub ejection_max_s: f64,
+    /// At most this percentage of the connected workers is ejected at once (at least
+    /// one worker may be, and one always serves; 0: none is).
+    pub max_ejection_percent: f64,
+    /// A worker whose load of a label failed is not given that label for this long,
+    /// doubled at each new failure...
+    pub load_backoff_s: f64,
+    /// ...up to this.
+    pub load_backoff_max_s: f64,
+    /// A task running this many times longer than its label and type ever took (over at
+    /// least `STUCK_SAMPLES` runs), and at least `stuck_floor_s`, is stuck: taken off its
+    /// worker and retried elsewhere. Infinite: never.
+    pub stuck_factor: f64,
+    pub stuck_floor_s: f64,
+}
+
+impl Default for Health {
+    fn default() -> Self {
+        Self {
+            retry_failed: 1,
+            retry_budget_ratio: 0.2,
+            retry_budget_min_per_s: 1.0,
+            retry_budget_window_s: 10.0,
+            consecutive_failures: 5,
+            failure_rate: 0.5,
+            failure_window: 20,
+            ejection_base_s: 30.0,
+            ejection_max_s: 300.0,
+            max_ejection_percent: 50.0,
+            load_backoff_s: 5.0,
+            load_backoff_max_s: 300.0,
+            stuck_factor: 10.0,
+            stuck_floor_s: 30.0,
+        }
+    }
 }
 
 /// How long things may take before the core gives up on them (seconds). The defaults
@@ -84,6 +146,7 @@ impl Default for RoutingConfig {
             preload_margin: 0.5,
             preload_idle_loads: 0.5,
             bounds: Bounds::default(),
+            health: Health::default(),
         }
     }
 }
@@ -97,6 +160,20 @@ impl RoutingConfig {
         scaled.priors.load_s *= scale;
         scaled.priors.run_s *= scale;
         scaled.demand_tau_s *= scale;
+        let health = &mut scaled.health;
+        for duration in [
+            &mut health.retry_budget_window_s,
+            &mut health.ejection_base_s,
+            &mut health.ejection_max_s,
+            &mut health.load_backoff_s,
+            &mut health.load_backoff_max_s,
+            &mut health.stuck_floor_s,
+        ] {
+            *duration *= scale;
+        }
+        if scale > 0.0 {
+            health.retry_budget_min_per_s /= scale;
+        }
         scaled
     }
 }

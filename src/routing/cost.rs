@@ -25,7 +25,8 @@ impl Scheduler {
         let mut slots = 0u32;
         for key in holders {
             let worker = &self.workers[key];
-            if !worker.accepts(task_type) {
+            // An ejected holder frees no slot for it.
+            if !worker.accepts(task_type) || !worker.serving() {
                 continue;
             }
             slots += worker.slots;

@@ -72,6 +72,8 @@ pub struct Estimates {
     label: FxHashMap<LabelId, LabelTimes>,
     run_by_type: FxHashMap<u16, Ewma>,
     run: FxHashMap<(LabelId, u16), Ewma>,
+    /// The longest run measured per label and task type, and how many runs were measured.
+    longest: FxHashMap<(LabelId, u16), (f64, u32)>,
     demand: FxHashMap<LabelId, Rate>,
 }
 
@@ -84,6 +86,7 @@ impl Estimates {
             label: FxHashMap::default(),
             run_by_type: FxHashMap::default(),
             run: FxHashMap::default(),
+            longest: FxHashMap::default(),
             demand: FxHashMap::default(),
         }
     }
@@ -162,6 +165,11 @@ impl Estimates {
             .or(self.load_any.0)
     }
 
+    /// The longest run of `task_type` on `label` measured, and over how many runs.
+    pub fn longest_run_s(&self, label: LabelId, task_type: u16) -> Option<(f64, u32)> {
+        self.longest.get(&(label, task_type)).copied()
+    }
+
     /// When a task for `label` last arrived.
     pub fn last_arrival(&self, label: LabelId) -> Option<Time> {
         self.demand.get(&label).map(|r| r.at)
@@ -171,12 +179,14 @@ impl Estimates {
     pub fn forget_type(&mut self, task_type: u16) {
         self.run_by_type.remove(&task_type);
         self.run.retain(|(_, t), _| *t != task_type);
+        self.longest.retain(|(_, t), _| *t != task_type);
     }
 
     /// Drops everything measured for a label that is forgotten.
     pub fn forget_label(&mut self, label: LabelId) {
         self.label.remove(&label);
         self.run.retain(|(l, _), _| *l != label);
+        self.longest.retain(|(l, _), _| *l != label);
         self.demand.remove(&label);
     }
 
@@ -188,6 +198,8 @@ impl Estimates {
             self.load_any.add(load_s);
         }
         self.run.entry((label, task_type)).or_default().add(run_s);
+        let longest = self.longest.entry((label, task_type)).or_insert((0.0, 0));
+        *longest = (longest.0.max(run_s), longest.1.saturating_add(1));
         self.run_by_type.entry(task_type).or_default().add(run_s);
     }
 

@@ -5,12 +5,15 @@
 //! same code and tests drive it on a virtual clock.
 
 mod bounds;
+mod budget;
 mod config;
 mod cost;
 mod dispatch;
 mod estimate;
+mod faults;
 mod free;
 mod fxhash;
+mod health;
 mod policy;
 mod preload;
 mod queue;
@@ -25,13 +28,15 @@ mod tests;
 mod tests_affinity;
 #[cfg(test)]
 mod tests_bounds;
+#[cfg(test)]
+mod tests_health;
 
-pub use config::Bounds;
+pub use config::{Bounds, Health};
 pub use estimate::Priors;
 pub use policy::Policy;
 pub use rng::SplitMix64;
 pub use scheduler::{Cancelled, Misreport, RoutingConfig, Scheduler};
 pub use types::{
-    Action, LabelEvent, LabelEventKind, LabelId, Outcome, Reject, TaskKey, TaskSpec, Time,
-    WorkerKey, WorkerSpec,
+    Action, Fault, HealthEvent, HealthReport, HealthState, LabelEvent, LabelEventKind, LabelId,
+    Outcome, Reject, TaskKey, TaskSpec, Time, Verdict, WorkerKey, WorkerSpec,
 };

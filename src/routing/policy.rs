@@ -63,11 +63,14 @@ impl Scheduler {
     /// Where a just-queued task should start now, if anywhere: `(worker, must load)`.
     pub(super) fn place(&mut self, task: TaskKey, now: Time) -> Option<(WorkerKey, bool)> {
         let waiting = self.queue.get(task)?;
-        let (label, task_type) = (waiting.label, waiting.task_type);
+        let (label, task_type, avoid) = (waiting.label, waiting.task_type, waiting.avoid);
         match self.policy {
             Policy::Affinity => return self.place_affinity(task, now),
             Policy::Original => {
-                let holders: Vec<WorkerKey> = self.free_holders(label, task_type).collect();
+                let holders: Vec<WorkerKey> = self
+                    .free_holders(label, task_type)
+                    .filter(|w| !self.avoids(*w, avoid, task_type))
+                    .collect();
                 if !holders.is_empty() {
                     return Some((self.pick_random(&holders), false));
                 }
@@ -77,10 +80,12 @@ impl Scheduler {
         let free: Vec<WorkerKey> = self
             .probe_free(task_type)
             .into_iter()
+            .filter(|w| !self.avoids(*w, avoid, task_type))
             .filter(|w| {
                 let worker = &self.workers[w];
                 worker.held(label).is_some_and(|h| h.loaded)
                     || (worker.held(label).is_none()
+                        && worker.may_load(label, now)
                         && (worker.has_spare() || self.victim(*w, now).is_some()))
             })
             .collect();
@@ -116,9 +121,10 @@ impl Scheduler {
     /// only when waiting for a holder would take longer than the task's patience.
     fn place_affinity(&mut self, task: TaskKey, now: Time) -> Option<(WorkerKey, bool)> {
         let waiting = self.queue.get(task)?;
-        let (label, task_type) = (waiting.label, waiting.task_type);
+        let (label, task_type, avoid) = (waiting.label, waiting.task_type, waiting.avoid);
         if let Some(best) = self
             .free_holders(label, task_type)
+            .filter(|w| !self.avoids(*w, avoid, task_type))
             .max_by_key(|w| (self.workers[w].free_slots(), std::cmp::Reverse(w.0)))
         {
             return Some((best, false));
@@ -136,7 +142,12 @@ impl Scheduler {
         let free: Vec<WorkerKey> = self
             .probe_free(task_type)
             .into_iter()
-            .filter(|w| self.workers[w].held(label).is_none())
+            .filter(|w| {
+                let worker = &self.workers[w];
+                worker.held(label).is_none()
+                    && worker.may_load(label, now)
+                    && !self.avoids(*w, avoid, task_type)
+            })
             .collect();
         let (cost, target) = self.best_load_target(&free, now)?;
         (wait > self.patience(label, task_type, cost)).then_some((target, true))
@@ -155,22 +166,24 @@ impl Scheduler {
             return self
                 .queue
                 .oldest()
-                .filter(|(_, w)| worker.accepts(w.task_type))
+                .filter(|(_, w)| self.takes(worker_key, w))
                 .take(probe)
-                .map(|(task, w)| (task, !worker.held(w.label).is_some_and(|h| h.loaded)))
-                .find(|(_, load)| !load || can_load);
+                .map(|(task, w)| {
+                    let load = !worker.held(w.label).is_some_and(|h| h.loaded);
+                    (task, load, worker.may_load(w.label, now))
+                })
+                .find(|(_, load, may)| !load || (can_load && *may))
+                .map(|(task, load, _)| (task, load));
         }
         // 1. A task that has waited too long is served first, wherever its label is.
-        if let Some((task, waiting)) = self
-            .queue
-            .oldest()
-            .find(|(_, w)| worker.accepts(w.task_type))
+        if let Some((task, waiting)) = self.queue.oldest().find(|(_, w)| self.takes(worker_key, w))
         {
             let bound = self.config.starvation_factor
                 * (self.estimates.load_s(waiting.label)
                     + self.estimates.run_s(waiting.label, waiting.task_type));
             let held = worker.held(waiting.label).is_some_and(|h| h.loaded);
-            if now - waiting.enqueued_at > bound && (held || can_load) {
+            let loadable = can_load && worker.may_load(waiting.label, now);
+            if now - waiting.enqueued_at > bound && (held || loadable) {
                 return Some((task, !held));
             }
         }
@@ -180,7 +193,7 @@ impl Scheduler {
             .iter()
             .filter(|h| h.loaded)
             .filter_map(|h| self.queue.head(h.label))
-            .filter(|(_, w)| worker.accepts(w.task_type))
+            .filter(|(_, w)| self.takes(worker_key, w))
             .min_by_key(|(_, w)| w.seq);
         if let Some((task, _)) = held_best {
             return Some((task, false));
@@ -195,7 +208,11 @@ impl Scheduler {
         self.queue
             .oldest()
             .take(probe.saturating_mul(8))
-            .filter(|(_, w)| worker.accepts(w.task_type) && worker.held(w.label).is_none())
+            .filter(|(_, w)| {
+                self.takes(worker_key, w)
+                    && worker.held(w.label).is_none()
+                    && worker.may_load(w.label, now)
+            })
             .filter(|(_, w)| {
                 let new = !seen.contains(&w.label);
                 if new {
@@ -210,6 +227,13 @@ impl Scheduler {
                 self.wait_s(w, behind, now) > self.patience(w.label, w.task_type, cost)
             })
             .map(|(task, _)| (task, true))
+    }
+
+    /// Whether `worker` may run the waiting task: it accepts its type, and the task did
+    /// not fail there (unless no other worker can run it).
+    fn takes(&self, worker: WorkerKey, waiting: &super::queue::Waiting) -> bool {
+        self.workers[&worker].accepts(waiting.task_type)
+            && !self.avoids(worker, waiting.avoid, waiting.task_type)
     }
 
     /// Workers holding `label` (loaded) with a free slot and accepting the task type.

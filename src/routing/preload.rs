@@ -79,6 +79,7 @@ impl Scheduler {
             if seen.contains(&waiting.label)
                 || !w.accepts(waiting.task_type)
                 || w.held(waiting.label).is_some()
+                || !w.may_load(waiting.label, now)
             {
                 continue;
             }
@@ -95,7 +96,13 @@ impl Scheduler {
         // Labels with recent demand and no holder: the next task for one misses unless
         // it is loaded first.
         self.uncovered.retain(|l| !self.holders.contains_key(l));
-        for label in self.uncovered.iter().rev().take(probe) {
+        for label in self
+            .uncovered
+            .iter()
+            .rev()
+            .filter(|l| w.may_load(**l, now))
+            .take(probe)
+        {
             let p = self.asked_again(*label, now);
             consider(p * self.estimates.load_s(*label), *label);
         }

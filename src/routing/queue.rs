@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::fxhash::FxHashMap;
-use super::types::{LabelId, TaskKey, Time};
+use super::types::{LabelId, TaskKey, Time, WorkerKey};
 
 #[derive(Debug, Clone)]
 pub struct Waiting {
@@ -15,6 +15,13 @@ pub struct Waiting {
     pub enqueued_at: Time,
     pub deadline: Option<Time>,
     pub attempts: u32,
+    /// Retries after failures (not counting lost attempts).
+    pub retries: u32,
+    /// The worker it last failed on: it runs elsewhere when it can.
+    pub avoid: Option<WorkerKey>,
+    /// The worker whose failure of it is not yet known to be the worker's own or the
+    /// task's: a success elsewhere makes it the worker's, a failure elsewhere the task's.
+    pub suspect: Option<WorkerKey>,
 }
 
 #[derive(Debug, Default)]

@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use super::budget::RetryBudget;
 pub use super::config::RoutingConfig;
 use super::estimate::Estimates;
 use super::free::FreeList;
@@ -12,8 +13,8 @@ use super::policy::Policy;
 use super::queue::{Queue, Waiting};
 use super::rng::SplitMix64;
 use super::types::{
-    Action, LabelEvent, LabelEventKind, LabelId, Outcome, Reject, TaskKey, TaskSpec, Time,
-    WorkerKey, WorkerSpec,
+    Action, HealthEvent, LabelEvent, LabelEventKind, LabelId, Outcome, Reject, TaskKey, TaskSpec,
+    Time, WorkerKey, WorkerSpec,
 };
 pub(super) use super::worker::{Held, Running, Worker};
 
@@ -47,6 +48,10 @@ pub struct Scheduler {
     pub(super) estimates: Estimates,
     next_seq: u64,
     pub(super) events: Vec<LabelEvent>,
+    /// Workers' health changes since the last `take_health_events`.
+    pub(super) health_events: Vec<HealthEvent>,
+    /// What retries after failures may still spend.
+    pub(super) budget: RetryBudget,
 }
 
 /// Why a worker's report was refused: the session that sent it is misbehaving.
@@ -71,6 +76,12 @@ pub enum Cancelled {
 impl Scheduler {
     pub fn new(policy: Policy, config: RoutingConfig, seed: u64) -> Self {
         let estimates = Estimates::new(config.priors, config.demand_tau_s);
+        let health = &config.health;
+        let budget = RetryBudget::new(
+            health.retry_budget_window_s,
+            health.retry_budget_ratio,
+            health.retry_budget_min_per_s,
+        );
         Self {
             policy,
             config,
@@ -92,6 +103,8 @@ impl Scheduler {
             estimates,
             next_seq: 0,
             events: Vec::new(),
+            health_events: Vec::new(),
+            budget,
         }
     }
 
@@ -186,6 +199,7 @@ impl Scheduler {
             labels: Vec::new(),
             preload: None,
             idle_since: now,
+            health: Default::default(),
         };
         for name in spec.labels.iter().take(worker.max_labels as usize) {
             let label = self.label_id(name);
@@ -284,6 +298,7 @@ impl Scheduler {
         }
         let label = self.label_id(&spec.label);
         self.estimates.arrived(label, now);
+        self.budget.deposit(now);
         let waiting = Waiting {
             seq: self.next_seq,
             label,
@@ -291,6 +306,9 @@ impl Scheduler {
             enqueued_at: now,
             deadline: spec.deadline,
             attempts: 0,
+            retries: 0,
+            avoid: None,
+            suspect: None,
         };
         self.next_seq += 1;
         self.queue.push(spec.key, waiting);
@@ -314,6 +332,11 @@ impl Scheduler {
         }
         let run = self.running.remove(&task).expect("checked above");
         let label = run.waiting.label;
+        // A success elsewhere makes an earlier failure of it the other worker's own.
+        if let Some(suspect) = run.waiting.suspect.filter(|s| *s != worker_key) {
+            self.health_failure(suspect, now);
+        }
+        self.health_success(worker_key);
         self.estimates.record(
             label,
             run.waiting.task_type,
@@ -352,6 +375,7 @@ impl Scheduler {
     pub fn label_loaded(&mut self, worker_key: WorkerKey, label: &str, now: Time) -> Vec<Action> {
         let label = self.label_id(label);
         let mut actions = Vec::new();
+        self.loaded_ok(worker_key, label);
         let Some(worker) = self.workers.get_mut(&worker_key) else {
             return actions;
         };
@@ -393,7 +417,7 @@ impl Scheduler {
     }
 
     /// The worker dropped `label` on its own.
-    pub fn label_evicted(&mut self, worker_key: WorkerKey, label: &str) {
+    pub fn label_evicted(&mut self, worker_key: WorkerKey, label: &str, now: Time) {
         let label = self.label_id(label);
         let Some(worker) = self.workers.get_mut(&worker_key) else {
             return;
@@ -401,7 +425,10 @@ impl Scheduler {
         // Tasks still running on it report back as usual; a failed load is reported
         // this way before its task's error.
         if worker.preload == Some(label) {
-            // The preload failed or was undone: its slot is free again.
+            // The preload failed or was undone: its slot is free again, and the worker is
+            // not asked to load that label again for a while.
+            let config = self.config.health.clone();
+            worker.health.load_failed(label, now, &config);
             self.set_preload(worker_key, None);
         }
         let Some(worker) = self.workers.get_mut(&worker_key) else {
@@ -442,6 +469,7 @@ impl Scheduler {
             .collect();
         self.expire_running(now, &mut actions);
         self.fail_orphans(now, &mut actions);
+        self.health_tick(now, &mut actions);
         self.dispatch_idle(now, &mut actions);
         if self.policy == Policy::Affinity {
             for worker in self.free.as_slice().to_vec() {

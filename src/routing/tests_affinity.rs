@@ -243,7 +243,7 @@ fn a_failed_preload_gives_its_slot_back() {
     s.task_finished(WorkerKey(2), TaskKey(10), done(Some(2.0), 1.0), 6.0)
         .unwrap();
     assert_eq!(s.tick(7.1).len(), 1);
-    s.label_evicted(WorkerKey(2), C);
+    s.label_evicted(WorkerKey(2), C, 7.15);
     // The slot is free again: a task for E runs there at once.
     assert_eq!(
         runs(&s.submit(task(12, "label-e"), 7.2).unwrap()),

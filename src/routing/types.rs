@@ -49,6 +49,63 @@ pub struct Outcome {
     pub run_s: f64,
 }
 
+/// Whose fault a failed attempt is, as its worker reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The worker does not say: the task's, the worker's, or nobody's; retrying it
+    /// elsewhere tells.
+    Ambiguous,
+    /// The worker knows it is broken.
+    Worker,
+    /// The label could not be loaded on this worker; the task is not at fault.
+    Load,
+}
+
+/// What became of a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The task waits to run again, on another worker.
+    Retried,
+    /// The task has failed (the caller reports the worker's error).
+    Failed,
+}
+
+/// Whether a worker serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HealthState {
+    Healthy,
+    /// Its failures stood out: no tasks, no preloads, until it is probed.
+    Ejected,
+    /// Its ejection time is up: it takes one task at a time until one succeeds.
+    Probing,
+}
+
+/// A worker's health changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HealthEvent {
+    pub worker: WorkerKey,
+    pub state: HealthState,
+    /// Times it was ejected so far.
+    pub ejections: u32,
+}
+
+/// One worker's health as `GET /workers/health` shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HealthReport {
+    pub worker: WorkerKey,
+    pub state: HealthState,
+    /// Times it was ejected since it joined.
+    pub ejections: u32,
+    /// Its own failures in a row.
+    pub consecutive_failures: u32,
+    /// The share of its own failures among its recent results that counted.
+    pub failure_rate: Option<f64>,
+    /// Seconds until it is probed, while ejected.
+    pub probe_in_s: Option<f64>,
+    /// Labels it may not load now after failing to load them, with the seconds left.
+    pub load_backoff: Vec<(LabelId, f64)>,
+}
+
 /// A decision for the caller to carry out, in order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
@@ -91,6 +148,8 @@ pub enum Reject {
     DeadlineWhileRunning,
     /// Its workers went away `attempts` times.
     AttemptsExhausted { attempts: u32 },
+    /// Its label failed to load on every worker that could run it.
+    LoadFailed { label: String },
 }
 
 impl std::fmt::Display for Reject {
@@ -111,6 +170,10 @@ impl std::fmt::Display for Reject {
                     "the task was lost with its worker (or ran past its time limit) {attempts} times; giving up"
                 )
             }
+            Reject::LoadFailed { label } => write!(
+                f,
+                "label '{label}' failed to load on every worker that can run the task"
+            ),
         }
     }
 }

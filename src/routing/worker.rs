@@ -1,6 +1,7 @@
 //! What the scheduler knows of each worker (its slots, labels and preload) and of each
 //! running task.
 
+use super::health::WorkerHealth;
 use super::queue::Waiting;
 use super::types::{LabelId, TaskKey, Time, WorkerKey};
 
@@ -28,13 +29,31 @@ pub(super) struct Worker {
     pub preload: Option<LabelId>,
     /// Since when it has had nothing to do (meaningful while it has nothing to do).
     pub idle_since: Time,
+    /// Whether it serves: healthy, ejected or probed; its failures; its load backoffs.
+    pub health: WorkerHealth,
 }
 
 impl Worker {
+    /// Slots it can take work in now: none while ejected, one at a time while probed.
     pub fn free_slots(&self) -> u32 {
         let busy =
             (self.running.len() + self.abandoned.len()) as u32 + u32::from(self.preload.is_some());
-        self.slots.saturating_sub(busy)
+        let free = self.slots.saturating_sub(busy);
+        match self.health.gate() {
+            super::health::Gate::Open => free,
+            super::health::Gate::Closed => 0,
+            super::health::Gate::One => u32::from(busy == 0).min(free),
+        }
+    }
+
+    /// Whether it takes work at all now (not ejected).
+    pub fn serving(&self) -> bool {
+        self.health.gate() != super::health::Gate::Closed
+    }
+
+    /// Whether it may load `label` now (no backoff after a failed load of it).
+    pub fn may_load(&self, label: LabelId, now: Time) -> bool {
+        self.health.may_load(label, now)
     }
 
     /// Whether it can take one more label without giving one up.

@@ -57,6 +57,7 @@ impl Modify for BearerAuth {
         workers::health,
         ready::ready,
         workers::list_workers,
+        workers::workers_health,
         workers::list_labels,
         workers::label_stats,
         workers::recent_logs,

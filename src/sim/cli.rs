@@ -9,10 +9,10 @@ use super::arrivals::{check_run_times, read_trace, trace_task_types};
 use super::bound::loads_lower_bound;
 use super::copies::copies_csv;
 use super::engine::simulate;
-use super::scenario::{Arrivals, Broken, Scenario};
+use super::scenario::{Arrivals, Broken, Misbehaviour, Scenario};
 use super::sweep;
 use super::trace::TraceError;
-use crate::config::{Config, ConfigError, RoutingSection};
+use crate::config::{Config, ConfigError, HealthSection, RoutingSection};
 use crate::report::{PolicyResult, Report};
 use crate::routing::{Policy, RoutingConfig};
 use crate::workload::{self, ProducerModel};
@@ -75,9 +75,16 @@ pub struct SimulateArgs {
     /// (the file `serve --config` reads); the built-in defaults otherwise.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Override one `[routing]` setting, e.g. `--set patience_loads=2`; repeatable.
+    /// Override one `[routing]` setting, e.g. `--set patience_loads=2`, or one `[health]`
+    /// setting with its prefix, e.g. `--set health_consecutive_failures=3`; repeatable.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+    /// Make one worker misbehave, by index from 0: `fail=P` (each task fails at once with
+    /// probability P), `fault=P` (the same, the worker saying it is broken), `load-fail`
+    /// (every load fails), `hang=P` (a task never finishes), `slow=F` (tasks run F times
+    /// longer). Repeatable, e.g. `--misbehave 1:fail=0.3`.
+    #[arg(long, value_name = "INDEX:KIND")]
+    pub misbehave: Vec<String>,
     /// Run `affinity` once per value of one `[routing]` setting (the other policies once,
     /// as reference points) and print the frontier, e.g. `--sweep patience_loads=0.5,1,2`.
     #[arg(long, value_name = "KEY=V1,V2,...")]
@@ -112,6 +119,7 @@ impl Default for SimulateArgs {
             json: false,
             config: None,
             set: Vec::new(),
+            misbehave: Vec::new(),
             sweep: None,
             plot: None,
             copies: None,
@@ -248,7 +256,8 @@ impl SimulateArgs {
         Ok(types)
     }
 
-    /// The `[routing]` section: from `--config` (or the defaults), then every `--set`.
+    /// The `[routing]` section: from `--config` (or the defaults), then every `--set`
+    /// not of `[health]`.
     pub fn routing_section(&self) -> Result<RoutingSection, SimError> {
         let mut section = match &self.config {
             Some(path) => Config::load(Some(path), Vec::new())?.routing,
@@ -256,9 +265,54 @@ impl SimulateArgs {
         };
         for item in &self.set {
             let (key, value) = split_setting(item, "--set")?;
-            section.set(key, value)?;
+            if !key.starts_with(HEALTH_PREFIX) {
+                section.set(key, value)?;
+            }
         }
         Ok(section)
+    }
+
+    /// The `[health]` section: from `--config` (or the defaults), then every
+    /// `--set health_...`.
+    pub fn health_section(&self) -> Result<HealthSection, SimError> {
+        let mut section = match &self.config {
+            Some(path) => Config::load(Some(path), Vec::new())?.health,
+            None => HealthSection::default(),
+        };
+        for item in &self.set {
+            let (key, value) = split_setting(item, "--set")?;
+            if let Some(key) = key.strip_prefix(HEALTH_PREFIX) {
+                section.set(key, value)?;
+            }
+        }
+        Ok(section)
+    }
+
+    /// The misbehaving workers `--misbehave` names.
+    fn misbehaving(&self, workers: u32) -> Result<Vec<(u32, Misbehaviour)>, SimError> {
+        self.misbehave
+            .iter()
+            .map(|item| {
+                let invalid = |reason: String| {
+                    SimError::InvalidArgs(format!("--misbehave '{item}': {reason}"))
+                };
+                let (index, kind) = item
+                    .split_once(':')
+                    .ok_or_else(|| invalid("expected INDEX:KIND, e.g. 1:fail=0.3".into()))?;
+                let index: u32 = index
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|i| *i < workers)
+                    .ok_or_else(|| {
+                        invalid(format!(
+                            "no worker '{index}' (0 to {})",
+                            workers.saturating_sub(1)
+                        ))
+                    })?;
+                Ok((index, kind.trim().parse().map_err(invalid)?))
+            })
+            .collect()
     }
 
     /// The scenario these flags describe (reads the trace file, if any).
@@ -289,8 +343,13 @@ impl SimulateArgs {
         };
         let pool_from_log =
             recorded.is_some() && [self.workers, self.max_labels, self.slots].contains(&None);
+        let workers = pick(self.workers, recorded.map(|p| p.workers), 2);
+        let routing = RoutingConfig {
+            health: self.health_section()?.to_core(),
+            ..self.routing_section()?.apply(RoutingConfig::default())
+        };
         Ok(Scenario {
-            workers: pick(self.workers, recorded.map(|p| p.workers), 2),
+            workers,
             max_labels: pick(self.max_labels, recorded.map(|p| p.max_labels), 2),
             slots: pick(self.slots, recorded.map(|p| p.slots), 1),
             pool_from_log,
@@ -298,7 +357,8 @@ impl SimulateArgs {
             arrivals,
             time_scale: self.time_scale,
             tick_s: self.tick,
-            routing: self.routing_section()?.apply(RoutingConfig::default()),
+            routing,
+            misbehaving: self.misbehaving(workers)?,
         })
     }
 
@@ -309,6 +369,9 @@ impl SimulateArgs {
         c.insert("slots".into(), scenario.slots.into());
         if scenario.pool_from_log {
             c.insert("pool".into(), "as the event log recorded".into());
+        }
+        if !self.misbehave.is_empty() {
+            c.insert("misbehave".into(), self.misbehave.clone().into());
         }
         match &scenario.arrivals {
             Arrivals::Closed {
@@ -341,6 +404,9 @@ impl SimulateArgs {
 }
 
 /// `KEY=VALUE` split at its first `=`, both sides trimmed and non-empty.
+/// How `--set` names a `[health]` setting.
+const HEALTH_PREFIX: &str = "health_";
+
 pub(super) fn split_setting<'a>(item: &'a str, flag: &str) -> Result<(&'a str, &'a str), SimError> {
     match item.split_once('=') {
         Some((key, value)) if !key.trim().is_empty() && !value.trim().is_empty() => {

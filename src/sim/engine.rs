@@ -5,17 +5,17 @@
 //! from the seed, split so that each producer's requests (label, task type, run time,
 //! think time) are the same whatever the policy: policies are compared on the same work.
 
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BinaryHeap, HashMap, HashSet};
 
 use rand::rngs::SmallRng;
 use rand::{RngCore, SeedableRng};
 
 use super::events::{Event, Scheduled};
-use super::scenario::{Arrivals, Broken, Scenario};
+use super::scenario::{Arrivals, Broken, Misbehaviour, Scenario};
 use super::trace::label_load_times;
 use crate::report::Samples;
 use crate::routing::{
-    LabelId, Outcome, Policy, Scheduler, TaskKey, TaskSpec, WorkerKey, WorkerSpec,
+    Fault, LabelId, Outcome, Policy, Scheduler, TaskKey, TaskSpec, Verdict, WorkerKey, WorkerSpec,
 };
 use crate::workload;
 
@@ -26,6 +26,8 @@ struct SimWorker {
     /// Labels held, with the time each is (or was) ready.
     labels: HashMap<LabelId, f64>,
     busy: u32,
+    /// How it misbehaves, if it does.
+    misbehaviour: Option<Misbehaviour>,
 }
 
 struct SimTask {
@@ -34,6 +36,10 @@ struct SimTask {
     /// Scaled seconds it runs once its label is ready.
     run_s: f64,
     load_s: Option<f64>,
+    /// Attempts started so far; each attempt's end event carries its number.
+    attempts: u32,
+    /// Scaled seconds its last attempt ran (longer than `run_s` on a slow worker).
+    ran_s: f64,
 }
 
 struct Producer {
@@ -64,6 +70,8 @@ struct World<'a> {
     moves: Vec<LabelMove>,
     /// Ticks the scheduler was given.
     ticks: u64,
+    /// Attempts the scheduler took off their workers: their end is only a freed slot.
+    abandoned: HashSet<(TaskKey, u32)>,
 }
 
 /// Derives independent generator seeds from one seed.
@@ -123,6 +131,11 @@ fn run_world(scenario: &Scenario, policy: Policy, seed: u64) -> Result<World<'_>
                 rng: stream(seed, 2, u64::from(i)),
                 labels: HashMap::new(),
                 busy: 0,
+                misbehaviour: scenario
+                    .misbehaving
+                    .iter()
+                    .find(|(w, _)| *w == i)
+                    .map(|(_, m)| *m),
             })
             .collect(),
         producers: Vec::new(),
@@ -140,6 +153,7 @@ fn run_world(scenario: &Scenario, policy: Policy, seed: u64) -> Result<World<'_>
         },
         moves: Vec::new(),
         ticks: 0,
+        abandoned: HashSet::new(),
     };
     for i in 0..scenario.workers {
         let spec = WorkerSpec {
@@ -268,7 +282,33 @@ impl World<'_> {
                         .label_loaded(WorkerKey(worker as u32), &name, self.now);
                 self.apply(actions)
             }
-            Event::TaskDone { worker, task } => self.task_done(worker, task),
+            Event::PreloadFailed { worker, label } => {
+                self.workers[worker].busy -= 1;
+                let name = self.scheduler.label_name(label).to_owned();
+                self.scheduler
+                    .label_evicted(WorkerKey(worker as u32), &name, self.now);
+                Ok(())
+            }
+            Event::TaskDone {
+                worker,
+                task,
+                attempt,
+                failure,
+            } => {
+                if self.abandoned.remove(&(task, attempt)) {
+                    self.workers[worker].busy -= 1;
+                    let key = WorkerKey(worker as u32);
+                    let actions = self
+                        .scheduler
+                        .release_abandoned(key, task, self.now)
+                        .unwrap_or_default();
+                    return self.apply(actions);
+                }
+                match failure {
+                    None => self.task_done(worker, task),
+                    Some(fault) => self.task_failed(worker, task, fault),
+                }
+            }
             Event::Tick => Ok(()),
         }
     }
@@ -324,6 +364,8 @@ impl World<'_> {
                 submitted: self.now,
                 run_s: run_s * self.scenario.time_scale,
                 load_s: None,
+                attempts: 0,
+                ran_s: 0.0,
             },
         );
         let spec = TaskSpec {
@@ -366,11 +408,11 @@ impl World<'_> {
         self.workers[worker].busy -= 1;
         let outcome = Outcome {
             load_s: t.load_s,
-            run_s: t.run_s,
+            run_s: t.ran_s,
         };
         self.samples
             .task_runtimes_s
-            .push(t.load_s.unwrap_or(0.0) + t.run_s);
+            .push(t.load_s.unwrap_or(0.0) + t.ran_s);
         self.samples.latencies_s.push(self.now - t.submitted);
         self.last_done = self.last_done.max(self.now);
         self.producer_done(t.producer);
@@ -378,6 +420,24 @@ impl World<'_> {
             .scheduler
             .task_finished(WorkerKey(worker as u32), task, outcome, self.now)
             .map_err(|e| self.broken(format!("task_finished refused: {e:?}")))?;
+        self.apply(actions)
+    }
+
+    /// An attempt failed on a misbehaving worker: the core retries the task elsewhere or
+    /// fails it.
+    fn task_failed(&mut self, worker: usize, task: TaskKey, fault: Fault) -> Result<(), Broken> {
+        self.workers[worker].busy -= 1;
+        let (actions, verdict) = self
+            .scheduler
+            .task_failed(WorkerKey(worker as u32), task, fault, self.now)
+            .map_err(|e| self.broken(format!("task_failed refused: {e:?}")))?;
+        if let Some(t) = self.tasks.get_mut(&task) {
+            t.load_s = None;
+        }
+        // A failed load is the label's: a `Fail` among the actions ends the task.
+        if verdict == Verdict::Failed && fault != Fault::Load {
+            self.fail(task);
+        }
         self.apply(actions)
     }
 }

@@ -2,7 +2,7 @@
 
 use std::cmp::Ordering;
 
-use crate::routing::{LabelId, TaskKey};
+use crate::routing::{Fault, LabelId, TaskKey};
 
 /// What happens next in virtual time.
 #[derive(Debug)]
@@ -21,9 +21,18 @@ pub(super) enum Event {
         /// A preload, which held a slot of its own until now.
         preload: bool,
     },
+    /// A worker's preload failed (it answers `LabelEvicted`).
+    PreloadFailed {
+        worker: usize,
+        label: LabelId,
+    },
+    /// Attempt `attempt` of a task ended on its worker: a result, or a failure whose
+    /// fault the worker gives.
     TaskDone {
         worker: usize,
         task: TaskKey,
+        attempt: u32,
+        failure: Option<Fault>,
     },
     Tick,
 }

@@ -28,6 +28,6 @@ pub use cli::{parse_policies, report, run, SimError, SimulateArgs};
 pub use engine::{simulate, simulate_logged, LabelMove};
 pub use plot::{Plot, Point, Series};
 pub use replay::{is_event_log, parse_event_log};
-pub use scenario::{Arrivals, Broken, Scenario};
+pub use scenario::{Arrivals, Broken, Misbehaviour, Scenario};
 pub use sweep::Sweep;
 pub use trace::{parse_trace, TraceEntry, TraceError};

@@ -36,6 +36,61 @@ pub struct Scenario {
     pub tick_s: f64,
     /// The routing knobs, in unscaled seconds.
     pub routing: RoutingConfig,
+    /// Workers that misbehave, by index; the others are healthy.
+    pub misbehaving: Vec<(u32, Misbehaviour)>,
+}
+
+/// How a simulated worker misbehaves (`--misbehave INDEX:KIND`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Misbehaviour {
+    /// `fail=P`: each task fails at once with probability P, without saying why.
+    Fails(f64),
+    /// `fault=P`: each task fails at once with probability P, the worker saying it is
+    /// broken (`WORKER_FAULT`).
+    Faults(f64),
+    /// `load-fail`: every load fails (`LOAD_FAILED`), after the load's time.
+    LoadFails,
+    /// `hang=P`: each task never finishes with probability P (nor answers its cancel).
+    Hangs(f64),
+    /// `slow=F`: each task runs F times longer.
+    Slow(f64),
+}
+
+impl std::str::FromStr for Misbehaviour {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let (kind, value) = text.split_once('=').unwrap_or((text, ""));
+        let number = |what: &str, ok: &dyn Fn(f64) -> bool| -> Result<f64, String> {
+            value
+                .parse::<f64>()
+                .ok()
+                .filter(|v| ok(*v))
+                .ok_or_else(|| format!("'{kind}=' needs {what} (got '{value}')"))
+        };
+        let probability = |v: f64| (0.0..=1.0).contains(&v);
+        match kind {
+            "fail" => Ok(Self::Fails(number(
+                "a probability from 0 to 1",
+                &probability,
+            )?)),
+            "fault" => Ok(Self::Faults(number(
+                "a probability from 0 to 1",
+                &probability,
+            )?)),
+            "hang" => Ok(Self::Hangs(number(
+                "a probability from 0 to 1",
+                &probability,
+            )?)),
+            "slow" => Ok(Self::Slow(number("a factor of 1 or more", &|v| {
+                v >= 1.0 && v.is_finite()
+            })?)),
+            "load-fail" if value.is_empty() => Ok(Self::LoadFails),
+            _ => Err(format!(
+                "unknown misbehaviour '{text}' (known: fail=P, fault=P, load-fail, hang=P, slow=F)"
+            )),
+        }
+    }
 }
 
 /// A simulation that went wrong: the routing core broke a rule the workers rely on, or

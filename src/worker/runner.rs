@@ -160,7 +160,11 @@ async fn run_task<E: Executor>(
     let started = Instant::now();
     let mut failure = FailureKind::Failed;
     let outcome = match loaded {
-        Err(e) => Err(e),
+        Err(e) => {
+            // The label's trouble on this worker, not the task's: it runs elsewhere.
+            failure = FailureKind::LoadFailed;
+            Err(e)
+        }
         Ok(_) => {
             let outcome = match task.deadline_unix_ms {
                 Some(deadline) => {
@@ -243,5 +247,58 @@ mod tests {
         });
         assert_eq!(report.failure, FailureKind::DeadlineExceeded);
         assert!(report.outcome.is_err());
+    }
+
+    /// Cannot load any label.
+    struct Unloadable;
+
+    impl Executor for Unloadable {
+        fn task_types(&self) -> Vec<String> {
+            vec!["t".into()]
+        }
+
+        async fn load(&self, _label: &str) -> Result<(), String> {
+            Err("corrupt model file".into())
+        }
+
+        fn evict(&self, _label: &str) {}
+
+        async fn run(&self, _task: &RunTask) -> Result<String, String> {
+            Ok("{}".into())
+        }
+    }
+
+    #[test]
+    fn a_failed_load_is_reported_as_load_failed() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let report = tokio::task::LocalSet::new().block_on(&runtime, async {
+            let (tx, mut rx) = mpsc::unbounded_channel();
+            let task = RunTask {
+                task_id: "t-1".into(),
+                task_type: "t".into(),
+                label: "l".into(),
+                parameters_json: "{}".into(),
+                deadline_unix_ms: None,
+            };
+            let labels = Rc::new(Labels::new(1));
+            let running: Running = Rc::default();
+            handle(
+                WorkerCommand::Run(task),
+                &Rc::new(Unloadable),
+                &labels,
+                &running,
+                &tx,
+            );
+            loop {
+                if let Some(FromWorker::TaskResult(report)) = rx.recv().await {
+                    return report;
+                }
+            }
+        });
+        assert_eq!(report.failure, FailureKind::LoadFailed);
+        assert!(report.outcome.unwrap_err().contains("corrupt model file"));
     }
 }

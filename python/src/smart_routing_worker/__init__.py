@@ -13,10 +13,13 @@
         return {"embeddings": model.embed(params["texts"])}
 
     worker.run()
+
+An exception in the loader fails the load (LOAD_FAILED): the task runs on another worker.
+Raise `WorkerFault` from a task when this worker is broken (WORKER_FAULT).
 """
 
 from .context import TaskContext
-from .worker import Worker, WorkerError
+from .worker import Worker, WorkerError, WorkerFault
 
-__all__ = ["TaskContext", "Worker", "WorkerError", "__version__"]
+__all__ = ["TaskContext", "Worker", "WorkerError", "WorkerFault", "__version__"]
 __version__ = "0.1.0"

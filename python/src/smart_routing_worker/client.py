@@ -23,7 +23,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from . import protocol
 from .context import TaskContext
 from .labels import Labels, Step
-from .worker import WorkerError, call, is_async
+from .worker import WorkerError, WorkerFault, call, is_async
 
 if TYPE_CHECKING:
     from .worker import Worker
@@ -246,7 +246,7 @@ class Client:
                     running.inner.cancel()
             elif command.task_id in conn.held_back:
                 conn.held_back.discard(command.task_id)
-                conn.outgoing.put_nowait(protocol.task_failed(command.task_id, CANCELLED))
+                conn.outgoing.put_nowait(protocol.task_failed(command.task_id, CANCELLED, error_code=protocol.CANCELLED))
         elif isinstance(command, protocol.LoadLabel):
             asyncio.create_task(self.preload(conn, command.label))
         elif isinstance(command, protocol.EvictLabel):
@@ -333,7 +333,7 @@ class Client:
             try:
                 model, miss, load_ms = await self.ensure(conn, task.label)
             except LoadFailed as error:
-                raise TaskFailed(str(error)) from error
+                raise TaskFailed(str(error), protocol.LOAD_FAILED) from error
             started = time.monotonic()
             try:
                 result = await self.call_task(conn, fn, model, params, ctx)
@@ -341,14 +341,14 @@ class Client:
                 run_ms = int((time.monotonic() - started) * 1000)
                 await self.release(conn, task.label)
             if ctx._reason is not None:
-                raise TaskFailed(ctx._reason)
+                raise TaskFailed(ctx._reason, stop_code(ctx._reason))
             try:
                 body = json.dumps(result, allow_nan=False)
             except (TypeError, ValueError) as error:
                 raise TaskFailed(f"the result is not JSON-serialisable: {error}") from error
             frame = protocol.task_ok(task.task_id, body, miss, load_ms, run_ms)
         except TaskFailed as failure:
-            frame = protocol.task_failed(task.task_id, str(failure), miss, load_ms, run_ms)
+            frame = protocol.task_failed(task.task_id, str(failure), miss, load_ms, run_ms, failure.code)
         if conn.running.pop(task.task_id, None) is not None:
             conn.outgoing.put_nowait(frame)
         self.finish_if_idle()
@@ -370,7 +370,7 @@ class Client:
                 except asyncio.CancelledError:
                     if ctx._reason is None:
                         raise  # the connection's own shutdown
-                    raise TaskFailed(ctx._reason) from None
+                    raise TaskFailed(ctx._reason, stop_code(ctx._reason)) from None
             future = self.loop.run_in_executor(self.pool, fn, model, params, ctx)
             if left is None:
                 return await future
@@ -379,17 +379,26 @@ class Client:
             except TIMEOUT:
                 # Report the deadline now; the thread keeps its slot until it returns.
                 ctx._cancel(DEADLINE)
-                conn.outgoing.put_nowait(protocol.task_failed(ctx.task_id, DEADLINE))
+                conn.outgoing.put_nowait(
+                    protocol.task_failed(ctx.task_id, DEADLINE, error_code=protocol.DEADLINE_EXCEEDED)
+                )
                 conn.running.pop(ctx.task_id, None)
                 await asyncio.gather(future, return_exceptions=True)
-                raise TaskFailed(DEADLINE) from None
+                raise TaskFailed(DEADLINE, protocol.DEADLINE_EXCEEDED) from None
         except TaskFailed:
             raise
+        except WorkerFault as error:
+            raise TaskFailed(describe(error), protocol.WORKER_FAULT) from error
         except Exception as error:
             raise TaskFailed(describe(error)) from error
         finally:
             if timer is not None:
                 timer.cancel()
+
+
+def stop_code(reason: str) -> int:
+    """The `error_code` of a task stopped for `reason` (a cancel or its deadline)."""
+    return protocol.DEADLINE_EXCEEDED if reason == DEADLINE else protocol.CANCELLED
 
 
 def expire(ctx: TaskContext, inner: asyncio.Future[Any]) -> None:
@@ -399,7 +408,11 @@ def expire(ctx: TaskContext, inner: asyncio.Future[Any]) -> None:
 
 
 class TaskFailed(Exception):
-    """A task's error, as its client will read it."""
+    """A task's error, as its client will read it, and its `error_code`."""
+
+    def __init__(self, message: str, code: int = protocol.PLAIN_FAILURE) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def describe(error: BaseException) -> str:

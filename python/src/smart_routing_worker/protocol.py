@@ -118,10 +118,31 @@ def task_ok(task_id: str, result_json: str, label_miss: bool, load_ms: int, run_
     )
 
 
-def task_failed(task_id: str, error: str, label_miss: bool = False, load_ms: int = 0, run_ms: int = 0) -> bytes:
+#: `TaskResult.error_code` values (see docs/protocol.md).
+PLAIN_FAILURE = pb.ERROR_CODE_UNSPECIFIED
+DEADLINE_EXCEEDED = pb.ERROR_CODE_DEADLINE_EXCEEDED
+CANCELLED = pb.ERROR_CODE_CANCELLED
+LOAD_FAILED = pb.ERROR_CODE_LOAD_FAILED
+WORKER_FAULT = pb.ERROR_CODE_WORKER_FAULT
+
+
+def task_failed(
+    task_id: str,
+    error: str,
+    label_miss: bool = False,
+    load_ms: int = 0,
+    run_ms: int = 0,
+    error_code: int = PLAIN_FAILURE,
+) -> bytes:
     return _frame(
         task_result=pb.TaskResult(
-            task_id=task_id, ok=False, error=error, label_miss=label_miss, load_ms=load_ms, run_ms=run_ms
+            task_id=task_id,
+            ok=False,
+            error=error,
+            label_miss=label_miss,
+            load_ms=load_ms,
+            run_ms=run_ms,
+            error_code=error_code,
         )
     )
 

@@ -27,6 +27,14 @@ class WorkerError(Exception):
     """The worker cannot go on (bad settings, refused by the server for good)."""
 
 
+class WorkerFault(Exception):
+    """Raise it from a task function when this worker is broken, not the task (a device
+    error, a corrupt cache): the dispatcher runs the task on another worker and counts the
+    failure against this one, which it stops giving tasks to if such failures stand out.
+    Any other exception is ambiguous: the task runs once more elsewhere, and only a
+    success there counts against this worker."""
+
+
 class Worker:
     """A smart-routing worker: decorate a loader, an optional unloader and task
     functions, then call `run()`."""

@@ -9,7 +9,7 @@ use super::Dispatcher;
 use crate::actors::messages::{LabelPlaced, Placement, Record, TaskEnded};
 use crate::clock::unix_ms;
 use crate::metrics::status_name;
-use crate::routing::LabelEventKind;
+use crate::routing::{HealthState, LabelEventKind, WorkerKey};
 use crate::tasks::{ErrorBody, Status, TaskView, Timings};
 
 /// What happened to a task.
@@ -60,6 +60,23 @@ pub(super) enum WorkerDetail<'a> {
     Label {
         label: &'a str,
     },
+    Health {
+        ejections: u32,
+    },
+}
+
+/// A failed attempt whose task runs again elsewhere.
+#[derive(Serialize)]
+struct RetryRecordLine<'a> {
+    unix_ms: u64,
+    event: &'static str,
+    task_id: &'a str,
+    /// The worker the attempt failed on.
+    worker_id: &'a str,
+    label: &'a str,
+    task_type: &'a str,
+    attempts: u32,
+    error: &'a ErrorBody,
 }
 
 /// One worker event as the event log holds it.
@@ -107,6 +124,46 @@ impl Dispatcher {
                 journal.after_commit(move || log.do_send(line));
             }
             _ => self.log.do_send(line),
+        }
+    }
+
+    /// A failed attempt of the task in `view` on `worker`: it waits to run elsewhere.
+    pub(super) fn task_retried(&self, view: &TaskView, worker: WorkerKey, error: &ErrorBody) {
+        self.metrics.task_retried();
+        let worker_id = self.worker_ids.get(&worker).map_or("", String::as_str);
+        self.log.do_send(record(&RetryRecordLine {
+            unix_ms: unix_ms(),
+            event: "task_retried",
+            task_id: &view.task_id,
+            worker_id,
+            label: &view.label,
+            task_type: &view.task_type,
+            attempts: view.attempts,
+            error,
+        }));
+    }
+
+    /// Publishes the workers' health changes since the last call: event log, metrics.
+    pub(super) fn publish_health_events(&mut self) {
+        for event in self.scheduler.take_health_events() {
+            let Some(worker_id) = self.worker_ids.get(&event.worker).cloned() else {
+                continue;
+            };
+            let name = match event.state {
+                HealthState::Ejected => "worker_ejected",
+                HealthState::Probing => "worker_probing",
+                HealthState::Healthy => "worker_returned",
+            };
+            tracing::warn!(worker_id = %worker_id, ejections = event.ejections, event = name, "worker health changed");
+            self.metrics
+                .worker_ejected(&worker_id, event.state == HealthState::Ejected);
+            self.worker_event(
+                name,
+                &worker_id,
+                WorkerDetail::Health {
+                    ejections: event.ejections,
+                },
+            );
         }
     }
 

@@ -170,6 +170,7 @@ impl Dispatcher {
             }
         }
         self.publish_label_events();
+        self.publish_health_events();
     }
 
     /// Starts an attempt of `task` on `worker`: the table marks it running, the worker

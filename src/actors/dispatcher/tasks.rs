@@ -9,7 +9,7 @@ use super::Dispatcher;
 use crate::actors::messages::*;
 use crate::error_code::ErrorCode;
 use crate::protocol::{FailureKind, TaskReport};
-use crate::routing::{Cancelled, Outcome, Reject, TaskSpec, WorkerKey};
+use crate::routing::{Cancelled, Fault, Outcome, Reject, TaskKey, TaskSpec, Verdict, WorkerKey};
 use crate::tasks::{Ending, ErrorBody, NewRecord, Ran, RawJson, TaskRecord};
 
 /// The client-facing error of each way the routing core gives up on a task.
@@ -20,10 +20,33 @@ pub(super) fn reject_body(reason: &Reject) -> ErrorBody {
         Reject::QueueFull { .. } => ErrorCode::QueueFull,
         Reject::DeadlineExceeded | Reject::DeadlineWhileRunning => ErrorCode::DeadlineExceeded,
         Reject::AttemptsExhausted { .. } => ErrorCode::WorkerLost,
+        Reject::LoadFailed { .. } => ErrorCode::LoadFailed,
     };
     ErrorBody {
         code,
         message: reason.to_string(),
+    }
+}
+
+/// Whose fault a failure the worker reported is; `None` for endings the dispatcher asked
+/// for (a cancel, a deadline), which are final whatever the worker.
+fn fault(failure: FailureKind) -> Option<Fault> {
+    match failure {
+        FailureKind::Failed => Some(Fault::Ambiguous),
+        FailureKind::WorkerFault => Some(Fault::Worker),
+        FailureKind::LoadFailed => Some(Fault::Load),
+        FailureKind::DeadlineExceeded | FailureKind::Cancelled => None,
+    }
+}
+
+/// The code of a failure the worker reported.
+fn failure_code(failure: FailureKind) -> ErrorCode {
+    match failure {
+        FailureKind::Failed => ErrorCode::TaskFailed,
+        FailureKind::DeadlineExceeded => ErrorCode::DeadlineExceeded,
+        FailureKind::Cancelled => ErrorCode::Cancelled,
+        FailureKind::LoadFailed => ErrorCode::LoadFailed,
+        FailureKind::WorkerFault => ErrorCode::WorkerFault,
     }
 }
 
@@ -46,14 +69,7 @@ fn ending(report: TaskReport) -> Ending {
                 format!("the worker's result is not JSON: {e}"),
             ),
         },
-        Err(message) => error(
-            match report.failure {
-                FailureKind::Failed => ErrorCode::TaskFailed,
-                FailureKind::DeadlineExceeded => ErrorCode::DeadlineExceeded,
-                FailureKind::Cancelled => ErrorCode::Cancelled,
-            },
-            message,
-        ),
+        Err(message) => error(failure_code(report.failure), message),
     }
 }
 
@@ -73,6 +89,10 @@ impl Dispatcher {
             // Taken off this worker (deadline, run-time limit): the task is final or elsewhere.
             self.metrics.result_dropped();
             self.apply(actions);
+            return Ok(());
+        }
+        if let (Err(_), Some(fault)) = (&report.outcome, fault(report.failure)) {
+            self.failed_attempt(worker, key, report, fault, now_s);
             return Ok(());
         }
         let Ok(actions) = self.scheduler.task_finished(worker, key, outcome, now_s) else {
@@ -100,6 +120,51 @@ impl Dispatcher {
         }
         self.apply(actions);
         Ok(())
+    }
+
+    /// A failed attempt the routing core judges: run again elsewhere (a failed load, an
+    /// unexplained failure within the retry budget, the worker's own fault), or final.
+    fn failed_attempt(
+        &mut self,
+        worker: WorkerKey,
+        key: TaskKey,
+        report: TaskReport,
+        fault: Fault,
+        now_s: f64,
+    ) {
+        let Ok((actions, verdict)) = self.scheduler.task_failed(worker, key, fault, now_s) else {
+            tracing::info!(task_id = %report.task_id, "failure for a task this worker no longer runs; dropped");
+            self.metrics.result_dropped();
+            return;
+        };
+        if verdict == Verdict::Retried || fault == Fault::Load {
+            // Queued again; a label no worker can load fails it in `actions`.
+            let error = ErrorBody {
+                code: failure_code(report.failure),
+                message: report.outcome.err().unwrap_or_default(),
+            };
+            self.tasks.requeue(key);
+            if let Some(record) = self
+                .tasks
+                .get_key(key)
+                .filter(|_| verdict == Verdict::Retried)
+            {
+                tracing::warn!(task_id = %report.task_id, code = error.code.as_str(), "attempt failed; the task runs again elsewhere");
+                self.task_retried(record.view(), worker, &error);
+            }
+        } else {
+            let (label_miss, load_ms, run_ms) = (report.label_miss, report.load_ms, report.run_ms);
+            if let Some(view) = self.tasks.finish(key, Instant::now(), ending(report)) {
+                self.task_event(TaskEvent::Failed, &view);
+                self.registry.do_send(LabelStatsRecorded {
+                    label: view.label.clone(),
+                    label_miss,
+                    load_ms,
+                    run_ms,
+                });
+            }
+        }
+        self.apply(actions);
     }
 }
 

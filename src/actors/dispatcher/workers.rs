@@ -85,6 +85,7 @@ impl Handler<WorkerLeft> for Dispatcher {
         let actions = self.scheduler.worker_left(key, now_s);
         self.apply(actions);
         self.worker_ids.remove(&key);
+        self.metrics.worker_left(&msg.worker_id);
         self.registry.do_send(WorkerDisconnected {
             worker_id: msg.worker_id.clone(),
         });
@@ -116,7 +117,8 @@ impl Handler<LabelEvicted> for Dispatcher {
 
     fn handle(&mut self, msg: LabelEvicted, _: &mut Context<Self>) {
         if let Some(key) = self.live(&msg.worker_id, msg.conn) {
-            self.scheduler.label_evicted(key, &msg.label);
+            let now_s = self.now();
+            self.scheduler.label_evicted(key, &msg.label, now_s);
             self.apply(Vec::new());
         }
     }

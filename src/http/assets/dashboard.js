@@ -77,11 +77,13 @@ function render(state) {
   drawQueue(state.queue_history);
 
   fill("workers", state.workers.map((w) => {
-    const tr = row([el("td", w.worker_id), el("td", w.kind), num(`${w.busy} / ${w.slots}`),
+    const state = el("td", w.state);
+    state.className = `health ${w.state}`;
+    const tr = row([el("td", w.worker_id), el("td", w.kind), state, num(`${w.busy} / ${w.slots}`),
       tags(w.loaded, "tag"), tags(w.loading, "tag loading")]);
     tr.dataset.worker = w.worker_id;
     return tr;
-  }), "no worker connected", 5);
+  }), "no worker connected", 6);
 
   fill("labels", state.labels.map((l) => {
     const lat = l.latency || {};

@@ -1,9 +1,12 @@
 //! The simulated workers: each action of the scheduler carried out as a real worker
 //! would (a run, a load before it, a preload, an eviction), with the checks a real worker
-//! makes, so that a scheduler bug breaks the run instead of skewing its figures.
+//! makes, so that a scheduler bug breaks the run instead of skewing its figures. A worker
+//! told to misbehave (`--misbehave`) fails, hangs, fails its loads or runs slowly, as a
+//! sick worker would, so the health knobs can be tuned offline.
 
 use super::{Broken, Event, LabelMove, World};
-use crate::routing::{Action, LabelId, TaskKey};
+use crate::routing::{Action, Fault, LabelId, TaskKey};
+use crate::sim::Misbehaviour;
 use crate::workload;
 
 impl World<'_> {
@@ -23,7 +26,12 @@ impl World<'_> {
                 }
                 Action::Load { worker, label } => self.preload(worker.0 as usize, label)?,
                 Action::Fail { task, .. } => self.fail(task),
-                Action::Cancel { .. } | Action::Abandon { .. } => {}
+                Action::Abandon { task, .. } => {
+                    if let Some(t) = self.tasks.get(&task) {
+                        self.abandoned.insert((task, t.attempts));
+                    }
+                }
+                Action::Cancel { .. } => {}
             }
         }
         Ok(())
@@ -42,9 +50,14 @@ impl World<'_> {
         }
         let load_s = self.load_s(worker, label);
         let w = &mut self.workers[worker];
-        w.labels.insert(label, now + load_s);
         w.busy += 1;
         self.loads += 1;
+        if w.misbehaviour == Some(Misbehaviour::LoadFails) {
+            self.schedule(now + load_s, Event::PreloadFailed { worker, label });
+            return Ok(());
+        }
+        let w = &mut self.workers[worker];
+        w.labels.insert(label, now + load_s);
         self.moved(label, 1);
         self.schedule(
             now + load_s,
@@ -108,13 +121,27 @@ impl World<'_> {
                     )));
                 }
                 let load_s = self.load_s(worker, label);
-                self.workers[worker].labels.insert(label, now + load_s);
                 self.loads += 1;
-                self.moved(label, 1);
                 self.samples.label_misses += 1;
                 if let Some(t) = self.tasks.get_mut(&task) {
                     t.load_s = Some(load_s);
                 }
+                if self.workers[worker].misbehaviour == Some(Misbehaviour::LoadFails) {
+                    self.workers[worker].busy += 1;
+                    let attempt = self.next_attempt(task)?;
+                    self.schedule(
+                        now + load_s,
+                        Event::TaskDone {
+                            worker,
+                            task,
+                            attempt,
+                            failure: Some(Fault::Load),
+                        },
+                    );
+                    return Ok(());
+                }
+                self.workers[worker].labels.insert(label, now + load_s);
+                self.moved(label, 1);
                 self.schedule(
                     now + load_s,
                     Event::LoadDone {
@@ -126,14 +153,48 @@ impl World<'_> {
                 now + load_s
             }
         };
-        let w = &mut self.workers[worker];
-        w.busy += 1;
+        self.workers[worker].busy += 1;
         let run_s = self
             .tasks
             .get(&task)
             .map(|t| t.run_s)
             .ok_or_else(|| self.broken(format!("unknown task {} started", task.0)))?;
-        self.schedule(ready + run_s, Event::TaskDone { worker, task });
+        let attempt = self.next_attempt(task)?;
+        // A failure at once takes a millisecond (scaled).
+        let at_once = 0.001 * self.scenario.time_scale;
+        let w = &mut self.workers[worker];
+        let mut draw = |p: f64| rand::Rng::random_bool(&mut w.rng, p);
+        let (ran_s, failure) = match w.misbehaviour {
+            Some(Misbehaviour::Fails(p)) if draw(p) => (at_once, Some(Fault::Ambiguous)),
+            Some(Misbehaviour::Faults(p)) if draw(p) => (at_once, Some(Fault::Worker)),
+            Some(Misbehaviour::Hangs(p)) if draw(p) => return Ok(()),
+            Some(Misbehaviour::Slow(factor)) => (run_s * factor, None),
+            _ => (run_s, None),
+        };
+        let at = ready + ran_s;
+        if let Some(t) = self.tasks.get_mut(&task) {
+            t.ran_s = ran_s;
+        }
+        self.schedule(
+            at,
+            Event::TaskDone {
+                worker,
+                task,
+                attempt,
+                failure,
+            },
+        );
         Ok(())
+    }
+
+    /// Counts a new attempt of `task`; its number.
+    fn next_attempt(&mut self, task: TaskKey) -> Result<u32, Broken> {
+        match self.tasks.get_mut(&task) {
+            Some(t) => {
+                t.attempts += 1;
+                Ok(t.attempts)
+            }
+            None => Err(self.broken(format!("unknown task {} started", task.0))),
+        }
     }
 }

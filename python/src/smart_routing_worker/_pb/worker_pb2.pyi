@@ -12,9 +12,13 @@ class ErrorCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ERROR_CODE_UNSPECIFIED: _ClassVar[ErrorCode]
     ERROR_CODE_DEADLINE_EXCEEDED: _ClassVar[ErrorCode]
     ERROR_CODE_CANCELLED: _ClassVar[ErrorCode]
+    ERROR_CODE_LOAD_FAILED: _ClassVar[ErrorCode]
+    ERROR_CODE_WORKER_FAULT: _ClassVar[ErrorCode]
 ERROR_CODE_UNSPECIFIED: ErrorCode
 ERROR_CODE_DEADLINE_EXCEEDED: ErrorCode
 ERROR_CODE_CANCELLED: ErrorCode
+ERROR_CODE_LOAD_FAILED: ErrorCode
+ERROR_CODE_WORKER_FAULT: ErrorCode
 
 class WorkerMessage(_message.Message):
     __slots__ = ("register", "task_result", "label_loaded", "label_evicted", "log", "heartbeat")
