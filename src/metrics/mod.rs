@@ -3,6 +3,7 @@
 //! ([`Metrics::task_ended`]); the gauges are set from the actors' answers when scraped.
 //! Label and worker values are bounded ([`bound`]): past the bound they are summed under
 //! `_other`. To add a counter: a field, one `register` line, one `inc` where it happens.
+//! The store's writer records its group commits ([`Metrics::store_committed`]).
 //! Plain data: depends on the task types only, never on the actors or the HTTP layer.
 
 pub mod bound;
@@ -16,6 +17,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 use std::sync::atomic::AtomicU64;
+use std::time::Duration;
 
 use crate::tasks::{Status, TaskView};
 use bound::Bound;
@@ -89,6 +91,8 @@ pub struct Metrics {
     gauge_labels_loaded: Gauge,
     gauge_restored_waiting: Gauge,
     results_dropped: Counter,
+    commit_batch: Histogram,
+    commit_wait: Histogram,
 }
 
 /// The lowercase name of a status, as the API shows it.
@@ -131,6 +135,10 @@ impl Metrics {
             gauge_labels_loaded: Gauge::default(),
             gauge_restored_waiting: Gauge::default(),
             results_dropped: Counter::default(),
+            // 1 to 8192 writes (the store's largest batch), doubling.
+            commit_batch: Histogram::new(exponential_buckets(1.0, 2.0, 14)),
+            // 0.1 ms to about 3 s, doubling.
+            commit_wait: Histogram::new(exponential_buckets(0.0001, 2.0, 16)),
         };
         metrics.register();
         metrics
@@ -219,6 +227,16 @@ impl Metrics {
             "Results that arrived for tasks already final or given to another worker.",
             self.results_dropped.clone(),
         );
+        r.register(
+            "store_commit_batch_size",
+            "Writes (accepted tasks and final results) per store transaction.",
+            self.commit_batch.clone(),
+        );
+        r.register(
+            "store_commit_wait_seconds",
+            "From the oldest write of a store transaction being queued to its commit.",
+            self.commit_wait.clone(),
+        );
     }
 
     /// Drops the series of a label the dispatcher forgot, freeing its place in the bound.
@@ -253,6 +271,13 @@ impl Metrics {
     /// Counts a worker's result that was dropped (its task was final or elsewhere).
     pub fn result_dropped(&self) {
         self.results_dropped.inc();
+    }
+
+    /// Records a store transaction of `writes` writes, committed `wait` after the oldest
+    /// of them was queued.
+    pub fn store_committed(&self, writes: usize, wait: Duration) {
+        self.commit_batch.observe(writes as f64);
+        self.commit_wait.observe(wait.as_secs_f64());
     }
 
     /// Records a task that reached a final status.
@@ -391,6 +416,20 @@ mod tests {
             line(&text, "smart_routing_workers "),
             "smart_routing_workers 2"
         );
+    }
+
+    #[test]
+    fn store_commits_are_histograms_of_size_and_wait() {
+        let metrics = Metrics::new(10, 10);
+        metrics.store_committed(3, Duration::from_micros(700));
+        metrics.store_committed(100, Duration::from_millis(30));
+        let text = metrics.encode(PoolGauges::default()).unwrap();
+        let size = r#"smart_routing_store_commit_batch_size_bucket{le="4"}"#;
+        assert_eq!(line(&text, size), format!("{size} 1"));
+        let wait = "smart_routing_store_commit_wait_seconds_count";
+        assert_eq!(line(&text, wait), format!("{wait} 2"));
+        let sum = "smart_routing_store_commit_batch_size_sum";
+        assert_eq!(line(&text, sum), format!("{sum} 103.0"));
     }
 
     #[test]
