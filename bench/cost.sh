@@ -2,7 +2,8 @@
 # The cost of a task, as bench/results/overhead.md records it: bench/overhead.sh three
 # times (the ceiling, /health, store off / os / fsync, side by side in each run), the
 # median of each row over the three, then bench/open-loop.sh at 25/50/75/90% of the
-# median store-on (os) /run-task rate. Prints Markdown.
+# median store-on (os) /run-task rate, with the store on (os) and, at the same rates,
+# off. Prints Markdown.
 #
 #   bench/cost.sh [seconds per row, default 8] [connections, default 64] > out.md
 set -euo pipefail
@@ -48,7 +49,9 @@ done
 echo
 echo "## Open loop at 25/50/75/90% of the median store-on (os) /run-task rate"
 echo
-echo '```'
-echo "\$ bench/open-loop.sh $MAX $DURATION os"
-bench/open-loop.sh "$MAX" "$DURATION" os
-echo '```'
+for durability in os off; do
+  echo '```'
+  echo "\$ bench/open-loop.sh $MAX $DURATION $durability"
+  bench/open-loop.sh "$MAX" "$DURATION" "$durability"
+  echo '```'
+done
