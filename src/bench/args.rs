@@ -46,6 +46,18 @@ pub struct BenchArgs {
     /// counts as failed.
     #[arg(long, default_value_t = 600.0)]
     pub request_timeout: f64,
+    /// Open loop: send Poisson arrivals at this many requests per second for `--duration`
+    /// seconds, latency measured from each intended send time (`--requests`,
+    /// `--producers` and the think times are then unused).
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// How long `--rate` sends, in wall-clock seconds (at most 86400).
+    #[arg(long, default_value_t = 10.0)]
+    pub duration: f64,
+    /// With `--rate`: requests outstanding at once; a send waits for a free one, and
+    /// that wait counts in its latency.
+    #[arg(long, default_value_t = 1024)]
+    pub max_in_flight: usize,
 }
 
 impl Default for BenchArgs {
@@ -63,12 +75,19 @@ impl Default for BenchArgs {
             json: false,
             policy_name: "live".to_owned(),
             request_timeout: 600.0,
+            rate: None,
+            duration: 10.0,
+            max_in_flight: 1024,
         }
     }
 }
 
-/// The longest `--request-timeout` (one day, like the server's longest deadline).
+/// The longest `--request-timeout` and `--duration` (one day, like the server's longest
+/// deadline).
 const MAX_REQUEST_TIMEOUT_S: f64 = 86_400.0;
+/// The most requests one `--rate` run sends (`--rate` × `--duration`): each keeps its
+/// latency in memory until the report.
+const MAX_OPEN_LOOP_REQUESTS: f64 = 10_000_000.0;
 
 impl BenchArgs {
     /// Checks the flags; returns the task types to send.
@@ -85,6 +104,22 @@ impl BenchArgs {
             return Err(
                 "--request-timeout must be a positive number of seconds up to 86400".to_owned(),
             );
+        }
+        if let Some(rate) = self.rate {
+            if !(rate.is_finite() && rate > 0.0) {
+                return Err("--rate must be a positive number of requests/s".to_owned());
+            }
+            if !(self.duration > 0.0 && self.duration <= MAX_REQUEST_TIMEOUT_S) {
+                return Err(
+                    "--duration must be a positive number of seconds up to 86400".to_owned(),
+                );
+            }
+            if rate * self.duration > MAX_OPEN_LOOP_REQUESTS {
+                return Err("--rate × --duration must be at most 10000000 requests".to_owned());
+            }
+            if self.max_in_flight == 0 {
+                return Err("--max-in-flight must be at least 1".to_owned());
+            }
         }
         let types = workload::task_types_or_default(&self.task_types);
         if types.iter().any(String::is_empty) {

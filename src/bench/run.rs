@@ -75,8 +75,15 @@ impl Shared<'_> {
 }
 
 /// Runs the benchmark against `--url` and returns the text to print: a table, or JSON
-/// with `--json`.
+/// with `--json`. With `--rate`, the open-loop benchmark (`super::open_loop`).
 pub async fn run(args: &BenchArgs) -> Result<String, BenchError> {
+    if let Some(rate) = args.rate {
+        let report = super::open_loop::run(args, rate).await?;
+        if args.json {
+            return Ok(serde_json::to_string_pretty(&report).unwrap_or_default() + "\n");
+        }
+        return Ok(report.to_table());
+    }
     let (report, errors) = report(args).await?;
     if args.json {
         return Ok(report.to_json_string() + "\n");
@@ -94,36 +101,7 @@ pub async fn run(args: &BenchArgs) -> Result<String, BenchError> {
 /// Runs the benchmark; the report and the failed requests counted by reason.
 pub async fn report(args: &BenchArgs) -> Result<(Report, BTreeMap<String, u64>), BenchError> {
     let task_types = args.validate().map_err(BenchError::InvalidArgs)?;
-    let base = args.url.trim_end_matches('/').to_owned();
-    let parsed = reqwest::Url::parse(&base).map_err(|e| BenchError::InvalidUrl {
-        url: args.url.clone(),
-        message: e.to_string(),
-    })?;
-    if parsed.scheme() != "http" {
-        return Err(BenchError::InvalidUrl {
-            url: args.url.clone(),
-            message: "only plain http:// is supported".to_owned(),
-        });
-    }
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs_f64(args.request_timeout))
-        .pool_max_idle_per_host(args.producers)
-        .build()
-        .map_err(BenchError::Client)?;
-    let health = client
-        .get(format!("{base}/health"))
-        .send()
-        .await
-        .map_err(|source| BenchError::Unreachable {
-            url: base.clone(),
-            source,
-        })?;
-    if !health.status().is_success() {
-        return Err(BenchError::Unhealthy {
-            url: base,
-            status: health.status().as_u16(),
-        });
-    }
+    let (client, base) = connect(args, args.producers).await?;
     let progress = if std::io::stderr().is_terminal() {
         ProgressBar::with_draw_target(Some(args.requests as u64), ProgressDrawTarget::stderr())
     } else {
@@ -134,9 +112,6 @@ pub async fn report(args: &BenchArgs) -> Result<(Report, BTreeMap<String, u64>),
     ) {
         progress.set_style(style);
     }
-    let nonce = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
     let shared = Shared {
         args,
         model: ProducerModel {
@@ -147,7 +122,7 @@ pub async fn report(args: &BenchArgs) -> Result<(Report, BTreeMap<String, u64>),
         },
         client,
         endpoint: format!("{base}/run-task"),
-        run_id: format!("bench-{nonce:x}"),
+        run_id: run_id(),
         next: AtomicUsize::new(0),
         tally: Mutex::new(Tally::default()),
         progress,
@@ -165,6 +140,53 @@ pub async fn report(args: &BenchArgs) -> Result<(Report, BTreeMap<String, u64>),
         results: vec![(args.policy_name.clone(), result)],
     };
     Ok((report, tally.errors))
+}
+
+/// Checks `--url`, builds a client keeping up to `connections` idle connections and asks
+/// `GET /health`; the client and the base URL.
+pub(super) async fn connect(
+    args: &BenchArgs,
+    connections: usize,
+) -> Result<(reqwest::Client, String), BenchError> {
+    let base = args.url.trim_end_matches('/').to_owned();
+    let parsed = reqwest::Url::parse(&base).map_err(|e| BenchError::InvalidUrl {
+        url: args.url.clone(),
+        message: e.to_string(),
+    })?;
+    if parsed.scheme() != "http" {
+        return Err(BenchError::InvalidUrl {
+            url: args.url.clone(),
+            message: "only plain http:// is supported".to_owned(),
+        });
+    }
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs_f64(args.request_timeout))
+        .pool_max_idle_per_host(connections)
+        .build()
+        .map_err(BenchError::Client)?;
+    let health = client
+        .get(format!("{base}/health"))
+        .send()
+        .await
+        .map_err(|source| BenchError::Unreachable {
+            url: base.clone(),
+            source,
+        })?;
+    if !health.status().is_success() {
+        return Err(BenchError::Unhealthy {
+            url: base,
+            status: health.status().as_u16(),
+        });
+    }
+    Ok((client, base))
+}
+
+/// A prefix that makes this run's task ids unique.
+pub(super) fn run_id() -> String {
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("bench-{nonce:x}")
 }
 
 /// One closed-loop producer: send, wait for the answer, think, repeat until the run's
@@ -190,7 +212,7 @@ async fn producer(shared: &Shared<'_>, index: usize) {
         };
         let started = Instant::now();
         shared.tally().first_sent.get_or_insert(started);
-        let reply = send(shared, &body).await;
+        let reply = send(&shared.client, &shared.endpoint, &body).await;
         let done = Instant::now();
         record(
             shared,
@@ -204,8 +226,13 @@ async fn producer(shared: &Shared<'_>, index: usize) {
     }
 }
 
-async fn send(shared: &Shared<'_>, body: &RunTaskRequest) -> TaskReply {
-    let response = match shared.client.post(&shared.endpoint).json(body).send().await {
+/// Sends one task to `endpoint` (`POST /run-task`) and classifies the answer.
+pub(super) async fn send(
+    client: &reqwest::Client,
+    endpoint: &str,
+    body: &RunTaskRequest,
+) -> TaskReply {
+    let response = match client.post(endpoint).json(body).send().await {
         Ok(r) => r,
         Err(e) => {
             return TaskReply::Unreachable {

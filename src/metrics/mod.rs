@@ -3,6 +3,7 @@
 //! ([`Metrics::task_ended`]); the gauges are set from the actors' answers when scraped.
 //! Label and worker values are bounded ([`bound`]): past the bound they are summed under
 //! `_other`. To add a counter: a field, one `register` line, one `inc` where it happens.
+//! The store's writer records its group commits ([`Metrics::store_committed`]).
 //! Plain data: depends on the task types only, never on the actors or the HTTP layer.
 
 pub mod bound;
@@ -16,6 +17,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 use std::sync::atomic::AtomicU64;
+use std::time::Duration;
 
 use crate::tasks::{Status, TaskView};
 use bound::Bound;
@@ -92,6 +94,8 @@ pub struct Metrics {
     worker_ejected: Family<WorkerOnly, Gauge>,
     worker_ejections: Family<WorkerOnly, Counter>,
     task_retries: Counter,
+    commit_batch: Histogram,
+    commit_wait: Histogram,
 }
 
 /// The lowercase name of a status, as the API shows it.
@@ -137,6 +141,10 @@ impl Metrics {
             worker_ejected: Family::default(),
             worker_ejections: Family::default(),
             task_retries: Counter::default(),
+            // 1 to 8192 writes (the store's largest batch), doubling.
+            commit_batch: Histogram::new(exponential_buckets(1.0, 2.0, 14)),
+            // 0.1 ms to about 3 s, doubling.
+            commit_wait: Histogram::new(exponential_buckets(0.0001, 2.0, 16)),
         };
         metrics.register();
         metrics
@@ -240,6 +248,16 @@ impl Metrics {
             "Failed attempts run again on another worker (failed loads included).",
             self.task_retries.clone(),
         );
+        r.register(
+            "store_commit_batch_size",
+            "Writes (accepted tasks and final results) per store transaction.",
+            self.commit_batch.clone(),
+        );
+        r.register(
+            "store_commit_wait_seconds",
+            "From the oldest write of a store transaction being queued to its commit.",
+            self.commit_wait.clone(),
+        );
     }
 
     /// Drops the series of a label the dispatcher forgot, freeing its place in the bound.
@@ -299,6 +317,13 @@ impl Metrics {
         self.worker_ejected.remove(&WorkerOnly {
             worker_id: self.workers.series(worker_id),
         });
+    }
+
+    /// Records a store transaction of `writes` writes, committed `wait` after the oldest
+    /// of them was queued.
+    pub fn store_committed(&self, writes: usize, wait: Duration) {
+        self.commit_batch.observe(writes as f64);
+        self.commit_wait.observe(wait.as_secs_f64());
     }
 
     /// Records a task that reached a final status.
@@ -375,93 +400,4 @@ impl Default for Metrics {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::tasks::Timings;
-
-    fn view(label: &str, worker: Option<&str>, status: Status, miss: bool) -> TaskView {
-        TaskView {
-            task_id: "t".into(),
-            status,
-            label: label.into(),
-            task_type: "embed".into(),
-            worker: worker.map(str::to_owned),
-            label_miss: miss,
-            attempts: 1,
-            result: None,
-            error: None,
-            timings: Timings {
-                queue_ms: 5,
-                load_ms: 1500,
-                run_ms: 20,
-                total_ms: 1530,
-            },
-        }
-    }
-
-    fn line<'a>(text: &'a str, prefix: &str) -> &'a str {
-        text.lines()
-            .find(|l| l.starts_with(prefix))
-            .unwrap_or_else(|| panic!("no line starting {prefix} in\n{text}"))
-    }
-
-    #[test]
-    fn histograms_and_counters_by_label_status_and_worker() {
-        let metrics = Metrics::new(10, 10);
-        metrics.task_ended(&view("a", Some("w1"), Status::Completed, true));
-        metrics.task_ended(&view("a", Some("w1"), Status::Completed, false));
-        metrics.task_ended(&view("a", None, Status::Failed, false));
-        let text = metrics
-            .encode(PoolGauges {
-                workers: 2,
-                queued: 3,
-                ..PoolGauges::default()
-            })
-            .unwrap();
-        let count = r#"smart_routing_task_latency_seconds_count{label="a",status="completed"}"#;
-        assert_eq!(line(&text, count), format!("{count} 2"));
-        let le =
-            r#"smart_routing_task_load_seconds_bucket{label="a",status="completed",le="2.048"}"#;
-        assert_eq!(line(&text, le), format!("{le} 1"));
-        let total = r#"smart_routing_tasks_finished_total{status="failed"}"#;
-        assert_eq!(line(&text, total), format!("{total} 1"));
-        let worker = r#"smart_routing_worker_tasks_total{worker_id="w1",status="completed"}"#;
-        assert_eq!(line(&text, worker), format!("{worker} 2"));
-        let seconds = r#"smart_routing_label_load_seconds_total{label="a"}"#;
-        assert_eq!(line(&text, seconds), format!("{seconds} 1.5"));
-        assert_eq!(
-            line(&text, "smart_routing_tasks_queued "),
-            "smart_routing_tasks_queued 3"
-        );
-        assert_eq!(
-            line(&text, "smart_routing_workers "),
-            "smart_routing_workers 2"
-        );
-    }
-
-    #[test]
-    fn labels_past_the_bound_are_summed_under_other() {
-        let metrics = Metrics::new(2, 10);
-        for label in ["a", "b", "c", "d", "a"] {
-            metrics.task_ended(&view(label, Some("w"), Status::Completed, false));
-        }
-        let text = metrics.encode(PoolGauges::default()).unwrap();
-        let other = r#"smart_routing_label_tasks_total{label="_other"}"#;
-        assert_eq!(line(&text, other), format!("{other} 2"));
-        let a = r#"smart_routing_label_tasks_total{label="a"}"#;
-        assert_eq!(line(&text, a), format!("{a} 2"));
-        assert!(!text.contains(r#"label="c""#), "{text}");
-    }
-
-    #[test]
-    fn a_forgotten_label_loses_its_series_and_frees_its_place() {
-        let metrics = Metrics::new(1, 10);
-        metrics.task_ended(&view("a", Some("w"), Status::Completed, true));
-        metrics.forget_label("a");
-        metrics.task_ended(&view("b", Some("w"), Status::Completed, false));
-        let text = metrics.encode(PoolGauges::default()).unwrap();
-        assert!(!text.contains(r#"label="a""#), "{text}");
-        let b = r#"smart_routing_label_tasks_total{label="b"}"#;
-        assert_eq!(line(&text, b), format!("{b} 1"));
-    }
-}
+mod tests;

@@ -82,6 +82,10 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         sink.take().expect("log sink factory called once")
     });
+    let metrics = Arc::new(crate::metrics::Metrics::new(
+        config.telemetry.metrics_max_labels,
+        config.telemetry.metrics_max_workers,
+    ));
     let store = match config.store_durability() {
         Some(durability) => {
             let retention = crate::store::Retention {
@@ -92,15 +96,12 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
                 &config.store.data_dir,
                 durability,
                 retention,
+                metrics.clone(),
             )?)
         }
         None => None,
     };
     let registry = LabelRegistry::default().start();
-    let metrics = Arc::new(crate::metrics::Metrics::new(
-        config.telemetry.metrics_max_labels,
-        config.telemetry.metrics_max_workers,
-    ));
     let mut dispatcher = Dispatcher::new(
         config.policy(),
         config.routing(),

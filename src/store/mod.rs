@@ -1,18 +1,20 @@
-//! The durable task store: every accepted task and every final result, written by one
-//! dedicated thread in group commits (all writes waiting at once share one transaction).
-//! Callers speak plain domain types; SQLite stays inside `sqlite.rs`, and the on-disk
-//! form of a final task inside `record.rs`. Depends on the task types, the error codes
-//! and the clock; never on the actors.
+//! The durable task store: every accepted task and every final result (two writes per
+//! task), written by one dedicated thread in group commits (all writes waiting at once
+//! share one transaction), each commit's size and wait recorded in the metrics. Callers
+//! speak plain domain types; SQLite stays inside `sqlite.rs`, and the on-disk form of a
+//! final task inside `record.rs`. Depends on the task types, the error codes, the clock
+//! and the metrics; never on the actors.
 
 mod record;
 mod sqlite;
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
+use crate::metrics::Metrics;
 use crate::tasks::TaskView;
 
 /// Whether tasks are stored, and how far a commit goes before it is acknowledged.
@@ -78,7 +80,8 @@ pub struct StoredTask {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PendingTask {
     pub task: StoredTask,
-    /// Attempts started so far; one that was running when the process died counts.
+    /// Attempts counted so far: one for each run of the process that ended before the
+    /// task's result (it may have been running), this last one included.
     pub attempts: u32,
 }
 
@@ -105,10 +108,6 @@ pub struct Retention {
 
 enum Op {
     Accept(StoredTask),
-    Start {
-        task_id: String,
-        attempts: u32,
-    },
     Finish {
         view: TaskView,
         unix_ms: u64,
@@ -118,19 +117,28 @@ enum Op {
     After(Box<dyn FnOnce() + Send>),
 }
 
+/// An operation and when it was queued, for the commit wait.
+struct Queued {
+    op: Op,
+    at: Instant,
+}
+
 /// A handle on the store's writer thread; cheap to clone. Writes are queued in order
 /// and never block the caller; `sync` waits until everything queued before it is committed.
 #[derive(Clone)]
 pub struct Journal {
-    ops: mpsc::Sender<Op>,
+    ops: mpsc::Sender<Queued>,
 }
 
 impl Journal {
-    /// Opens (or creates) the store in `dir`, reads what it holds and starts the writer.
+    /// Opens (or creates) the store in `dir`, counts an attempt for each task that is not
+    /// final, reads what it holds and starts the writer, which records its commits in
+    /// `metrics`.
     pub fn open(
         dir: &Path,
         durability: Durability,
         retention: Retention,
+        metrics: Arc<Metrics>,
     ) -> Result<(Journal, Recovered), StoreError> {
         let open_error = |reason: String| StoreError::Open {
             dir: dir.to_owned(),
@@ -146,31 +154,32 @@ impl Journal {
             .map_err(|e| open_error(e.to_string()))?;
         db.prune(crate::clock::unix_ms())
             .map_err(|e| open_error(e.to_string()))?;
+        db.count_restart().map_err(|e| open_error(e.to_string()))?;
         let recovered = db.recover().map_err(|e| open_error(e.to_string()))?;
         let (ops, rx) = mpsc::channel();
         std::thread::Builder::new()
             .name("task-store".into())
-            .spawn(move || writer(db, rx))
+            .spawn(move || writer(db, rx, &metrics))
             .map_err(|e| open_error(e.to_string()))?;
         Ok((Journal { ops }, recovered))
     }
 
-    /// Records a newly accepted task (replacing a final one with the same id).
-    pub fn accepted(&self, task: StoredTask) {
-        let _ = self.ops.send(Op::Accept(task)); // a closed store fails the next `sync`
+    /// Queues `op`, stamped with the time, for the writer; fails once the writer stopped.
+    fn queue(&self, op: Op) -> Result<(), StoreError> {
+        let at = Instant::now();
+        self.ops
+            .send(Queued { op, at })
+            .map_err(|_| StoreError::Closed)
     }
 
-    /// Records that an attempt started.
-    pub fn started(&self, task_id: &str, attempts: u32) {
-        let _ = self.ops.send(Op::Start {
-            task_id: task_id.to_owned(),
-            attempts,
-        });
+    /// Records a newly accepted task (replacing a final one with the same id).
+    pub fn accepted(&self, task: StoredTask) {
+        let _ = self.queue(Op::Accept(task)); // a closed store fails the next `sync`
     }
 
     /// Records a task's final view.
     pub fn finished(&self, view: &TaskView) {
-        let _ = self.ops.send(Op::Finish {
+        let _ = self.queue(Op::Finish {
             view: view.clone(),
             unix_ms: crate::clock::unix_ms(),
         });
@@ -179,15 +188,13 @@ impl Journal {
     /// Runs `then` on the store's thread once every write queued before it is committed,
     /// e.g. to log a final result only when it can no longer be lost.
     pub fn after_commit(&self, then: impl FnOnce() + Send + 'static) {
-        let _ = self.ops.send(Op::After(Box::new(then)));
+        let _ = self.queue(Op::After(Box::new(then)));
     }
 
     /// Waits until every write queued before this call is committed.
     pub async fn sync(&self) -> Result<(), StoreError> {
         let (tx, rx) = oneshot::channel();
-        self.ops
-            .send(Op::Sync(tx))
-            .map_err(|_| StoreError::Closed)?;
+        self.queue(Op::Sync(tx))?;
         rx.await
             .map_err(|_| StoreError::Closed)?
             .map_err(StoreError::Write)
@@ -201,19 +208,24 @@ const GATHER: Duration = Duration::from_micros(500);
 const PRUNE_EVERY: Duration = Duration::from_secs(1);
 
 /// The writer thread: takes everything queued, commits it at once, then acknowledges.
-fn writer(mut db: sqlite::Db, rx: mpsc::Receiver<Op>) {
-    let mut last_prune = std::time::Instant::now();
+fn writer(mut db: sqlite::Db, rx: mpsc::Receiver<Queued>, metrics: &Metrics) {
+    let mut last_prune = Instant::now();
     while let Ok(first) = rx.recv() {
         // Gather what arrives within a short window: fewer, larger transactions.
-        let mut batch = vec![first];
-        let until = std::time::Instant::now() + GATHER;
+        let oldest = first.at;
+        let mut batch = vec![first.op];
+        let until = Instant::now() + GATHER;
         while batch.len() < MAX_BATCH {
-            let left = until.saturating_duration_since(std::time::Instant::now());
+            let left = until.saturating_duration_since(Instant::now());
             match rx.recv_timeout(left) {
-                Ok(op) => batch.push(op),
+                Ok(queued) => batch.push(queued.op),
                 Err(_) => break,
             }
         }
+        let writes = batch
+            .iter()
+            .filter(|op| !matches!(op, Op::Sync(_) | Op::After(_)))
+            .count();
         let (mut waiters, mut after) = (Vec::new(), Vec::new());
         let result = db.commit(batch.into_iter().filter_map(|op| match op {
             Op::Sync(tx) => {
@@ -226,6 +238,9 @@ fn writer(mut db: sqlite::Db, rx: mpsc::Receiver<Op>) {
             }
             other => Some(other),
         }));
+        if writes > 0 {
+            metrics.store_committed(writes, oldest.elapsed());
+        }
         if result.is_ok() {
             after.into_iter().for_each(|then| then());
         }

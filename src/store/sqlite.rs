@@ -1,6 +1,12 @@
 //! The store's SQLite file: one `tasks` table in WAL mode. `synchronous = NORMAL` makes
 //! a commit survive a crash of the process (it is written to the WAL before `COMMIT`
 //! returns); `FULL` also fsyncs the WAL on every commit, so it survives power loss.
+//!
+//! A task costs two writes: its acceptance and its final view. Attempts are not written
+//! as they start; the `attempts` column counts the runs of the process that ended with the
+//! task not final, one each (the attempt that may have been running when it died). The
+//! release of 2026-12-02 (`user_version` 0) wrote every attempt as it started instead, the
+//! running one included; opening its file converts the column once.
 
 use std::path::Path;
 
@@ -11,6 +17,9 @@ use super::{Durability, FinishedTask, Op, PendingTask, Recovered, Retention, Sto
 use crate::tasks::Status;
 
 pub const FILE: &str = "tasks.sqlite3";
+
+/// The file's format: 1 since attempts are counted at restart, not as they start.
+const USER_VERSION: i64 = 1;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS tasks (
@@ -65,6 +74,26 @@ impl Db {
             apply(&tx, op).map_err(|e| e.to_string())?;
         }
         tx.commit().map_err(|e| e.to_string())
+    }
+
+    /// Counts one attempt for every task that is not final: the process that wrote it
+    /// stopped before its result, perhaps while it ran. Run once when the store opens.
+    pub fn count_restart(&mut self) -> rusqlite::Result<()> {
+        let tx = self.conn.transaction()?;
+        let version: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+        if version < USER_VERSION {
+            // Started attempts, the running one included: that one is counted below.
+            tx.execute(
+                "UPDATE tasks SET attempts = max(attempts - 1, 0) WHERE view_json IS NULL",
+                [],
+            )?;
+            tx.execute_batch(&format!("PRAGMA user_version = {USER_VERSION};"))?;
+        }
+        tx.execute(
+            "UPDATE tasks SET attempts = attempts + 1 WHERE view_json IS NULL",
+            [],
+        )?;
+        tx.commit()
     }
 
     /// Tasks not final, oldest first, and final ones still within retention.
@@ -151,12 +180,6 @@ fn apply(tx: &rusqlite::Transaction<'_>, op: Op) -> rusqlite::Result<()> {
                 task.deadline_unix_ms.map(|d| d as i64),
                 task.submitted_unix_ms as i64,
             ])?;
-        }
-        Op::Start { task_id, attempts } => {
-            tx.prepare_cached(
-                "UPDATE tasks SET attempts = ?2 WHERE task_id = ?1 AND view_json IS NULL",
-            )?
-            .execute(params![task_id, attempts])?;
         }
         Op::Finish { view, unix_ms } => {
             debug_assert!(view.status != Status::Queued && view.status != Status::Running);

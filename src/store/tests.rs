@@ -43,6 +43,14 @@ const KEEP: Retention = Retention {
     max_finished: 100,
 };
 
+fn open(
+    dir: &Path,
+    durability: Durability,
+    retention: Retention,
+) -> Result<(Journal, Recovered), StoreError> {
+    Journal::open(dir, durability, retention, Arc::new(Metrics::default()))
+}
+
 fn block_on<F: std::future::Future>(future: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .build()
@@ -53,13 +61,11 @@ fn block_on<F: std::future::Future>(future: F) -> F::Output {
 #[test]
 fn committed_tasks_and_results_come_back_after_reopening() {
     let dir = temp_dir("reopen");
-    let (journal, recovered) = Journal::open(&dir, Durability::Os, KEEP).unwrap();
+    let (journal, recovered) = open(&dir, Durability::Os, KEEP).unwrap();
     assert!(recovered.pending.is_empty() && recovered.finished.is_empty());
     for id in ["t1", "t2", "t3"] {
         journal.accepted(task(id));
     }
-    journal.started("t2", 1);
-    journal.started("t3", 1);
     journal.finished(&final_view("t3"));
     // A second final result for the same task is not recorded over the first.
     let mut late = final_view("t3");
@@ -68,28 +74,82 @@ fn committed_tasks_and_results_come_back_after_reopening() {
     block_on(journal.sync()).unwrap();
     drop(journal);
 
-    let (_journal, recovered) = Journal::open(&dir, Durability::Fsync, KEEP).unwrap();
+    let (_journal, recovered) = open(&dir, Durability::Fsync, KEEP).unwrap();
     let pending: Vec<_> = recovered
         .pending
         .iter()
         .map(|p| (p.task.task_id.as_str(), p.attempts))
         .collect();
-    assert_eq!(pending, vec![("t1", 0), ("t2", 1)]);
+    // Each counts the attempt that may have been running when the process stopped.
+    assert_eq!(pending, vec![("t1", 1), ("t2", 1)]);
     assert_eq!(recovered.pending[1].task, task("t2"));
     assert_eq!(recovered.finished.len(), 1);
     assert_eq!(recovered.finished[0].view, final_view("t3"));
 }
 
 #[test]
+fn every_restart_before_a_result_counts_one_attempt() {
+    let dir = temp_dir("restarts");
+    let (journal, _) = open(&dir, Durability::Os, KEEP).unwrap();
+    journal.accepted(task("t1"));
+    journal.accepted(task("t2"));
+    journal.finished(&final_view("t2"));
+    block_on(journal.sync()).unwrap();
+    drop(journal);
+    for expected in 1..=3 {
+        let (journal, recovered) = open(&dir, Durability::Os, KEEP).unwrap();
+        let pending: Vec<_> = recovered
+            .pending
+            .iter()
+            .map(|p| (p.task.task_id.as_str(), p.attempts))
+            .collect();
+        assert_eq!(pending, vec![("t1", expected)]);
+        assert_eq!(
+            recovered.finished[0].view.attempts, 1,
+            "a final task keeps its own"
+        );
+        drop(journal);
+    }
+}
+
+/// The release of 2026-12-02 wrote each attempt as it started: a task it was running
+/// counts that one attempt after the restart, one it had only queued counts one too.
+#[test]
+fn attempts_written_as_they_started_are_counted_once() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/data-2026-12-02");
+    let dir = temp_dir("earlier");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(fixture.join(sqlite::FILE), dir.join(sqlite::FILE)).unwrap();
+    let forever = Retention {
+        age: Duration::from_secs(3_000_000_000),
+        max_finished: 100,
+    };
+    for expected in 1..=2 {
+        let (journal, recovered) = open(&dir, Durability::Os, forever).unwrap();
+        let mut pending: Vec<_> = recovered
+            .pending
+            .iter()
+            .map(|p| (p.task.task_id.as_str(), p.attempts))
+            .collect();
+        pending.sort();
+        assert_eq!(
+            pending,
+            vec![("queued-1", expected), ("running-1", expected)]
+        );
+        drop(journal);
+    }
+}
+
+#[test]
 fn a_reused_id_replaces_the_final_task() {
     let dir = temp_dir("reuse");
-    let (journal, _) = Journal::open(&dir, Durability::Os, KEEP).unwrap();
+    let (journal, _) = open(&dir, Durability::Os, KEEP).unwrap();
     journal.accepted(task("t1"));
     journal.finished(&final_view("t1"));
     journal.accepted(task("t1"));
     block_on(journal.sync()).unwrap();
     drop(journal);
-    let (_journal, recovered) = Journal::open(&dir, Durability::Os, KEEP).unwrap();
+    let (_journal, recovered) = open(&dir, Durability::Os, KEEP).unwrap();
     assert_eq!(recovered.pending.len(), 1);
     assert!(recovered.finished.is_empty());
 }
@@ -101,7 +161,7 @@ fn final_tasks_beyond_the_bound_are_pruned() {
         age: Duration::from_secs(3600),
         max_finished: 2,
     };
-    let (journal, _) = Journal::open(&dir, Durability::Os, small).unwrap();
+    let (journal, _) = open(&dir, Durability::Os, small).unwrap();
     for id in ["t1", "t2", "t3", "t4"] {
         journal.accepted(task(id));
         journal.finished(&final_view(id));
@@ -109,7 +169,7 @@ fn final_tasks_beyond_the_bound_are_pruned() {
     journal.accepted(task("t5"));
     block_on(journal.sync()).unwrap();
     drop(journal);
-    let (_journal, recovered) = Journal::open(&dir, Durability::Os, small).unwrap();
+    let (_journal, recovered) = open(&dir, Durability::Os, small).unwrap();
     assert_eq!(recovered.finished.len(), 2);
     assert_eq!(
         recovered.pending.len(),
@@ -121,7 +181,7 @@ fn final_tasks_beyond_the_bound_are_pruned() {
         max_finished: 100,
     };
     std::thread::sleep(Duration::from_millis(5));
-    let (_journal, recovered) = Journal::open(&dir, Durability::Os, expired).unwrap();
+    let (_journal, recovered) = open(&dir, Durability::Os, expired).unwrap();
     assert!(recovered.finished.is_empty());
     assert_eq!(recovered.pending.len(), 1);
 }
@@ -130,7 +190,7 @@ fn final_tasks_beyond_the_bound_are_pruned() {
 fn a_data_dir_that_is_a_file_is_a_clear_error() {
     let dir = temp_dir("file");
     std::fs::write(&dir, b"not a directory").unwrap();
-    let error = Journal::open(&dir, Durability::Os, KEEP).err().unwrap();
+    let error = open(&dir, Durability::Os, KEEP).err().unwrap();
     let message = error.to_string();
     assert!(message.contains("cannot open the task store"), "{message}");
     assert!(message.contains(&dir.display().to_string()), "{message}");

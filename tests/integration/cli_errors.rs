@@ -104,6 +104,22 @@ fn user_errors_print_one_line_and_exit_2() {
             "--wait-avg",
         ),
         (vec!["bench", "--url", "ftp://127.0.0.1:1"], "--url"),
+        (
+            vec!["bench", "--url", "http://127.0.0.1:1", "--rate", "0"],
+            "--rate",
+        ),
+        (
+            vec![
+                "bench",
+                "--url",
+                "http://127.0.0.1:1",
+                "--rate",
+                "1e9",
+                "--duration",
+                "60",
+            ],
+            "--rate",
+        ),
         (vec!["serve", "--bind", "nowhere"], "bind"),
         (vec!["serve", "--config", &config], "invalid config file"),
         (vec!["serve", "--policy", "fastest"], "policy"),

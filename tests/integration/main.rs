@@ -12,6 +12,7 @@ mod http_edge;
 mod layers;
 mod models;
 mod onnx;
+mod open_loop;
 mod reliability;
 mod replay;
 mod worker_protocol;

@@ -182,9 +182,6 @@ impl Dispatcher {
         let Some(record) = self.tasks.start(task, &worker_id, now) else {
             return;
         };
-        if let Some(journal) = &self.journal {
-            journal.started(&record.view().task_id, record.view().attempts);
-        }
         let deadline_unix_ms = record.deadline().map(|d| {
             let left = u64::try_from(d.saturating_duration_since(now).as_millis());
             unix_ms().saturating_add(left.unwrap_or(u64::MAX))
