@@ -159,16 +159,18 @@ def test_exceptions_fail_the_task_with_their_message(server: Server, serve_worke
 
     serve_worker(worker)
     server.wait_workers(1)
+    # A loader that raises is a failed load (LOAD_FAILED): with no other worker to load
+    # the label, the task fails load_failed, with the loader's message.
     cases = [
-        (task("f-1", "fail", "ok", '{"n": 7}'), "ValueError: bad input 7"),
-        (task("f-2", "echo", "broken"), "cannot load label 'broken': OSError: weights file is corrupt"),
-        (task("f-3", "nan", "ok"), "not JSON-serialisable"),
+        (task("f-1", "fail", "ok", '{"n": 7}'), "task_failed", "ValueError: bad input 7"),
+        (task("f-2", "echo", "broken"), "load_failed", "cannot load label 'broken': OSError: weights file is corrupt"),
+        (task("f-3", "nan", "ok"), "task_failed", "not JSON-serialisable"),
     ]
-    for body, message in cases:
+    for body, code, message in cases:
         reply = server.post("/run-task", json=body)
         assert reply.status_code == 502, reply.text
         error = reply.json()["error"]
-        assert error["code"] == "task_failed" and message in error["message"], error
+        assert error["code"] == code and message in error["message"], error
     # The worker is still up; the failed label was not kept.
     assert server.post("/run-task", json=task("f-5", "echo", "ok")).json()["result"] == {"label": "ok"}
     assert "broken" not in server.get("/labels").json() or server.get("/labels").json()["broken"] == []

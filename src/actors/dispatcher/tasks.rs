@@ -9,7 +9,9 @@ use super::Dispatcher;
 use crate::actors::messages::*;
 use crate::error_code::ErrorCode;
 use crate::protocol::{FailureKind, TaskReport};
-use crate::routing::{Cancelled, Fault, Outcome, Reject, TaskKey, TaskSpec, Verdict, WorkerKey};
+use crate::routing::{
+    Action, Cancelled, Fault, Outcome, Reject, TaskKey, TaskSpec, Verdict, WorkerKey,
+};
 use crate::tasks::{Ending, ErrorBody, NewRecord, Ran, RawJson, TaskRecord};
 
 /// The client-facing error of each way the routing core gives up on a task.
@@ -132,12 +134,27 @@ impl Dispatcher {
         fault: Fault,
         now_s: f64,
     ) {
-        let Ok((actions, verdict)) = self.scheduler.task_failed(worker, key, fault, now_s) else {
+        let Ok((mut actions, verdict)) = self.scheduler.task_failed(worker, key, fault, now_s)
+        else {
             tracing::info!(task_id = %report.task_id, "failure for a task this worker no longer runs; dropped");
             self.metrics.result_dropped();
             return;
         };
-        if verdict == Verdict::Retried || fault == Fault::Load {
+        if fault == Fault::Load && verdict == Verdict::Failed {
+            // No worker can load the label: fail the task with the last worker's own error.
+            let at = actions
+                .iter()
+                .position(|a| matches!(a, Action::Fail { task, .. } if *task == key));
+            if let Some(Action::Fail { reason, .. }) = at.map(|at| actions.remove(at)) {
+                let mut error = reject_body(&reason);
+                let worker_error = report.outcome.clone().err().unwrap_or_default();
+                error.message = format!("{}; the last worker said: {worker_error}", error.message);
+                let ending = Ending::Failed { error, ran: None };
+                if let Some(view) = self.tasks.finish(key, Instant::now(), ending) {
+                    self.task_event(TaskEvent::Failed, &view);
+                }
+            }
+        } else if verdict == Verdict::Retried || fault == Fault::Load {
             // Queued again; a label no worker can load fails it in `actions`.
             let error = ErrorBody {
                 code: failure_code(report.failure),
