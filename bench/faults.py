@@ -143,7 +143,7 @@ def main() -> None:
     for case, fault, bad_share, tasks in CASES:
         if only and fault not in only:
             continue
-        r = run_case(args.binary, fault, bad_share, tasks or args.tasks)
+        r = run_case(str(Path(args.binary).resolve()), fault, bad_share, tasks or args.tasks)
         rows.append((case, fault, r))
         print(json.dumps({"case": case, **r}), file=sys.stderr)
     if args.markdown:
