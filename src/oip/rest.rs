@@ -33,15 +33,27 @@ pub fn server_metadata_value() -> ServerMetadata {
     }
 }
 
+/// `{"live": bool}`, the protocol's server-live response.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ServerLive {
+    pub live: bool,
+}
+
+/// `{"ready": bool}`, the protocol's server-ready response.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ServerReady {
+    pub ready: bool,
+}
+
 /// Live while the process answers.
 #[utoipa::path(
     get,
     path = "/v2/health/live",
     tag = "inference",
-    responses((status = 200, description = "The server is live (no body)"))
+    responses((status = 200, description = "The server is live", body = ServerLive))
 )]
 pub async fn live() -> HttpResponse {
-    HttpResponse::Ok().finish()
+    HttpResponse::Ok().json(ServerLive { live: true })
 }
 
 /// Whether the server takes work (it is not draining) and a worker is connected to run it.
@@ -53,21 +65,23 @@ pub async fn server_ready_value(state: &OipState) -> Result<bool, OipError> {
 }
 
 /// Ready (200) when a worker is connected to run inference; 400 otherwise, as Triton does.
+/// The body is the protocol's `{"ready": bool}` (KServe's client reads it; Triton's
+/// ignores it).
 #[utoipa::path(
     get,
     path = "/v2/health/ready",
     tag = "inference",
     responses(
-        (status = 200, description = "Not draining, and a worker is connected (no body)"),
-        (status = 400, description = "Draining, or no worker is connected (no body, as Triton answers)"),
+        (status = 200, description = "Not draining, and a worker is connected", body = ServerReady),
+        (status = 400, description = "Draining, or no worker is connected (status as Triton answers)", body = ServerReady),
         (status = 500, description = "Internal error", body = super::error::ErrorResponse),
     )
 )]
 pub async fn ready(state: web::Data<OipState>) -> Result<HttpResponse, OipError> {
     Ok(if server_ready_value(&state).await? {
-        HttpResponse::Ok().finish()
+        HttpResponse::Ok().json(ServerReady { ready: true })
     } else {
-        HttpResponse::BadRequest().finish()
+        HttpResponse::BadRequest().json(ServerReady { ready: false })
     })
 }
 

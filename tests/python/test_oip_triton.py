@@ -78,10 +78,11 @@ def client(request, oip: Server):
     return module, make(oip)
 
 
-def test_server_live_ready_and_metadata(client) -> None:
+def test_server_live_ready_and_metadata(client, oip: Server) -> None:
     _, c = client
     assert c.is_server_live()
     assert c.is_server_ready()
+    assert oip.get("/v2/health/ready").json() == {"ready": True}
     meta = c.get_server_metadata()
     name = meta["name"] if isinstance(meta, dict) else meta.name
     assert name == "smart-routing"
@@ -92,7 +93,10 @@ def test_not_ready_without_workers(server: Server) -> None:
     c = http_client(server)
     assert c.is_server_live()
     assert not c.is_server_ready()
-    assert server.get("/v2/health/ready").status_code == 400
+    ready = server.get("/v2/health/ready")
+    assert ready.status_code == 400 and ready.json() == {"ready": False}
+    # The protocol's REST schema bodies, which KServe's client reads.
+    assert server.get("/v2/health/live").json() == {"live": True}
 
 
 def test_model_ready_and_metadata(client) -> None:
