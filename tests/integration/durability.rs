@@ -137,13 +137,22 @@ async fn kill_9_of_the_server_loses_no_accepted_task() {
             view["result"]
         );
     }
-    let finals = final_events(&[&first.log_dir, &second.log_dir]);
+    // The log sink writes a final event after the store's commit, so the last ones may
+    // reach the file just after their task reads final: wait (bounded) for them.
+    let ids: HashSet<_> = ids.into_iter().collect();
+    let mut finals = final_events(&[&first.log_dir, &second.log_dir]);
+    for _ in 0..100 {
+        if finals.keys().cloned().collect::<HashSet<_>>() == ids {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        finals = final_events(&[&first.log_dir, &second.log_dir]);
+    }
     let twice: Vec<_> = finals.iter().filter(|(_, n)| **n > 1).collect();
     assert!(
         twice.is_empty(),
         "tasks with more than one final result: {twice:?}"
     );
-    let ids: HashSet<_> = ids.into_iter().collect();
     assert_eq!(finals.keys().cloned().collect::<HashSet<_>>(), ids);
 }
 
