@@ -46,6 +46,17 @@ pub(super) fn runs(actions: &[Action]) -> Vec<(u64, u32, bool)> {
         .collect()
 }
 
+/// The (task, reason) of every `Fail` among the actions.
+pub(super) fn fails(actions: &[Action]) -> Vec<(u64, Reject)> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Fail { task, reason } => Some((task.0, reason.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
 pub(super) fn done(load_s: Option<f64>, run_s: f64) -> Outcome {
     Outcome { load_s, run_s }
 }

@@ -1,7 +1,7 @@
 //! Tests of the core's time and size bounds on a virtual clock: running deadlines and
 //! run-time limits, the grace for departed workers, forgetting, the admission estimate.
 
-use super::tests::{done, runs, task, worker, A, B, T1};
+use super::tests::{done, fails, runs, task, worker, A, B, T1};
 use super::*;
 
 fn bounded(bounds: Bounds, workers: &[WorkerSpec]) -> Scheduler {
@@ -15,16 +15,6 @@ fn bounded(bounds: Bounds, workers: &[WorkerSpec]) -> Scheduler {
         s.worker_joined(w.clone(), 0.0).unwrap();
     }
     s
-}
-
-fn fails(actions: &[Action]) -> Vec<(u64, Reject)> {
-    actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::Fail { task, reason } => Some((task.0, reason.clone())),
-            _ => None,
-        })
-        .collect()
 }
 
 fn abandons(actions: &[Action]) -> Vec<(u64, u32)> {

@@ -1,7 +1,7 @@
 //! Misbehaving workers on a virtual clock: failed loads, retries elsewhere, ejection and
 //! its cap, probes, stuck tasks, and bad input that must not eject anyone.
 
-use super::tests::{done, runs, sched, task, worker, A, B};
+use super::tests::{done, fails, runs, sched, task, worker, A, B};
 use super::*;
 
 /// Two workers with one slot each, both holding A.
@@ -18,16 +18,6 @@ fn state(s: &Scheduler, key: u32) -> HealthState {
         .find(|r| r.worker == WorkerKey(key))
         .map(|r| r.state)
         .expect("a connected worker")
-}
-
-fn fails(actions: &[Action]) -> Vec<(u64, Reject)> {
-    actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::Fail { task, reason } => Some((task.0, reason.clone())),
-            _ => None,
-        })
-        .collect()
 }
 
 /// Submits task `key` and returns the worker it runs on.

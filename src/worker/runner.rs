@@ -215,26 +215,19 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_task_past_its_deadline_is_reported_as_deadline_exceeded() {
+    /// Runs `task` on `executor` as the runner does, and returns the worker's report.
+    fn report_of<E: Executor + 'static>(executor: E, task: RunTask) -> TaskReport {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
-        let report = tokio::task::LocalSet::new().block_on(&runtime, async {
+        tokio::task::LocalSet::new().block_on(&runtime, async {
             let (tx, mut rx) = mpsc::unbounded_channel();
             let running: Running = Rc::default();
-            let task = RunTask {
-                task_id: "late".into(),
-                task_type: "t".into(),
-                label: "l".into(),
-                parameters_json: "{}".into(),
-                deadline_unix_ms: Some(unix_ms() + 50),
-            };
             let labels = Rc::new(Labels::new(1));
             handle(
                 WorkerCommand::Run(task),
-                &Rc::new(Stuck),
+                &Rc::new(executor),
                 &labels,
                 &running,
                 &tx,
@@ -244,7 +237,19 @@ mod tests {
                     return report;
                 }
             }
-        });
+        })
+    }
+
+    #[test]
+    fn a_task_past_its_deadline_is_reported_as_deadline_exceeded() {
+        let task = RunTask {
+            task_id: "late".into(),
+            task_type: "t".into(),
+            label: "l".into(),
+            parameters_json: "{}".into(),
+            deadline_unix_ms: Some(unix_ms() + 50),
+        };
+        let report = report_of(Stuck, task);
         assert_eq!(report.failure, FailureKind::DeadlineExceeded);
         assert!(report.outcome.is_err());
     }
@@ -270,34 +275,14 @@ mod tests {
 
     #[test]
     fn a_failed_load_is_reported_as_load_failed() {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let report = tokio::task::LocalSet::new().block_on(&runtime, async {
-            let (tx, mut rx) = mpsc::unbounded_channel();
-            let task = RunTask {
-                task_id: "t-1".into(),
-                task_type: "t".into(),
-                label: "l".into(),
-                parameters_json: "{}".into(),
-                deadline_unix_ms: None,
-            };
-            let labels = Rc::new(Labels::new(1));
-            let running: Running = Rc::default();
-            handle(
-                WorkerCommand::Run(task),
-                &Rc::new(Unloadable),
-                &labels,
-                &running,
-                &tx,
-            );
-            loop {
-                if let Some(FromWorker::TaskResult(report)) = rx.recv().await {
-                    return report;
-                }
-            }
-        });
+        let task = RunTask {
+            task_id: "t-1".into(),
+            task_type: "t".into(),
+            label: "l".into(),
+            parameters_json: "{}".into(),
+            deadline_unix_ms: None,
+        };
+        let report = report_of(Unloadable, task);
         assert_eq!(report.failure, FailureKind::LoadFailed);
         assert!(report.outcome.unwrap_err().contains("corrupt model file"));
     }

@@ -154,18 +154,13 @@ impl Dispatcher {
                     self.task_event(TaskEvent::Failed, &view);
                 }
             }
-        } else if verdict == Verdict::Retried || fault == Fault::Load {
-            // Queued again; a label no worker can load fails it in `actions`.
+        } else if verdict == Verdict::Retried {
             let error = ErrorBody {
                 code: failure_code(report.failure),
                 message: report.outcome.err().unwrap_or_default(),
             };
             self.tasks.requeue(key);
-            if let Some(record) = self
-                .tasks
-                .get_key(key)
-                .filter(|_| verdict == Verdict::Retried)
-            {
+            if let Some(record) = self.tasks.get_key(key) {
                 tracing::warn!(task_id = %report.task_id, code = error.code.as_str(), "attempt failed; the task runs again elsewhere");
                 self.task_retried(record.view(), worker, &error);
             }
