@@ -31,6 +31,7 @@ fn task(key: u64, label: String) -> TaskSpec {
         label,
         task_type: TASK_TYPE.to_owned(),
         deadline: None,
+        share: Default::default(),
     }
 }
 

@@ -575,6 +575,7 @@ fn profile(model: &mut LoadedModel, dir: &Path, texts: &[String], batch: usize) 
         status: Status::Completed,
         label: "all-MiniLM-L6-v2".into(),
         task_type: EMBED_TEXTS.into(),
+        tenant: "anonymous".into(),
         worker: Some("local-1".into()),
         label_miss: false,
         attempts: 1,

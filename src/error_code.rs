@@ -26,10 +26,15 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     HeaderTooLarge,
     Unauthorized,
+    /// The token is valid but not for what it was presented for (a worker id not its own).
+    Forbidden,
     /// A task with this id is still queued or running.
     Conflict,
     /// No connected worker can load the label.
     UnknownLabel,
+
+    /// The tenant has `max_in_flight` tasks queued or running (429 with Retry-After).
+    TenantLimit,
 
     // Capacity: retry later (503 with Retry-After).
     NoCapableWorker,
@@ -83,6 +88,8 @@ impl ErrorCode {
             UnsupportedMediaType => "unsupported_media_type",
             HeaderTooLarge => "header_too_large",
             Unauthorized => "unauthorized",
+            Forbidden => "forbidden",
+            TenantLimit => "tenant_limit",
             Conflict => "conflict",
             UnknownLabel => "unknown_label",
             NoCapableWorker => "no_capable_worker",
@@ -115,6 +122,7 @@ impl ErrorCode {
         match self {
             MalformedRequest => 400,
             Unauthorized => 401,
+            Forbidden => 403,
             NotFound | UnknownLabel => 404,
             MethodNotAllowed => 405,
             RequestTimeout => 408,
@@ -123,6 +131,7 @@ impl ErrorCode {
             BodyTooLarge => 413,
             UnsupportedMediaType => 415,
             InvalidField | InvalidModel => 422,
+            TenantLimit => 429,
             HeaderTooLarge => 431,
             Internal => 500,
             TaskFailed | WorkerLost | InvalidResult | LoadFailed | WorkerFault => 502,
@@ -140,6 +149,8 @@ impl ErrorCode {
             MalformedRequest | InvalidField | UnsupportedMediaType | HeaderTooLarge
             | InvalidModel => Code::InvalidArgument,
             Unauthorized => Code::Unauthenticated,
+            Forbidden => Code::PermissionDenied,
+            TenantLimit => Code::ResourceExhausted,
             NotFound | UnknownLabel => Code::NotFound,
             MethodNotAllowed => Code::Unimplemented,
             Conflict | DuplicateTask | NoModelRepository | LabelExists | UploadInProgress => {
@@ -197,6 +208,8 @@ mod tests {
             UnsupportedMediaType,
             HeaderTooLarge,
             Unauthorized,
+            Forbidden,
+            TenantLimit,
             Conflict,
             UnknownLabel,
             NoCapableWorker,

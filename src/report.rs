@@ -4,6 +4,8 @@
 //!
 //! Pure data and formatting: no clock, no IO.
 
+use std::collections::BTreeMap;
+
 use serde_json::{Map, Value};
 
 /// Raw measurements of one run, in the run's own (scaled) seconds.
@@ -24,6 +26,17 @@ pub struct Samples {
     pub latencies_s: Vec<f64>,
     /// Seconds from the first request sent to the last result received.
     pub makespan_s: f64,
+    /// Per completed request of a tenant (when requests name one), as `latencies_s`.
+    pub tenant_latencies_s: BTreeMap<String, Vec<f64>>,
+}
+
+/// One tenant's latencies, in original seconds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TenantLatency {
+    pub completed: f64,
+    pub mean_s: f64,
+    pub p50_s: f64,
+    pub p99_s: f64,
 }
 
 /// The figures of one policy, in original (unscaled) seconds. Counts are `f64` so that
@@ -43,6 +56,8 @@ pub struct PolicyResult {
     pub makespan_s: f64,
     /// Completed requests per second of makespan (reported by `bench`).
     pub throughput_per_s: Option<f64>,
+    /// Each tenant's latencies, when requests name tenants.
+    pub tenants: BTreeMap<String, TenantLatency>,
 }
 
 /// The `q`-quantile (0..=1) of sorted values by nearest rank; 0 for none.
@@ -67,6 +82,21 @@ impl PolicyResult {
     /// `with_throughput` adds `throughput_per_s`.
     pub fn from_samples(samples: &Samples, time_scale: f64, with_throughput: bool) -> Self {
         let scale = if time_scale > 0.0 { time_scale } else { 1.0 };
+        let tenants = samples
+            .tenant_latencies_s
+            .iter()
+            .map(|(name, latencies)| {
+                let mut sorted: Vec<f64> = latencies.iter().map(|l| l / scale).collect();
+                sorted.sort_by(f64::total_cmp);
+                let latency = TenantLatency {
+                    completed: sorted.len() as f64,
+                    mean_s: mean(&sorted),
+                    p50_s: quantile(&sorted, 0.50),
+                    p99_s: quantile(&sorted, 0.99),
+                };
+                (name.clone(), latency)
+            })
+            .collect();
         let mut latencies: Vec<f64> = samples.latencies_s.iter().map(|l| l / scale).collect();
         latencies.sort_by(f64::total_cmp);
         let completed = latencies.len() as f64;
@@ -90,6 +120,7 @@ impl PolicyResult {
                     0.0
                 }
             }),
+            tenants,
         }
     }
 
@@ -116,6 +147,7 @@ impl PolicyResult {
             latency_p99_s: avg(|r| r.latency_p99_s),
             makespan_s: avg(|r| r.makespan_s),
             throughput_per_s: avg_opt(|r| r.throughput_per_s),
+            tenants: average_tenants(runs),
         })
     }
 
@@ -141,8 +173,53 @@ impl PolicyResult {
         if let Some(throughput) = self.throughput_per_s {
             m.insert("throughput_per_s".into(), seconds(throughput));
         }
+        if !self.tenants.is_empty() {
+            let tenants: Map<String, Value> = self
+                .tenants
+                .iter()
+                .map(|(name, t)| {
+                    let mut o = Map::new();
+                    o.insert("completed".into(), count(t.completed));
+                    o.insert("latency_mean_s".into(), seconds(t.mean_s));
+                    o.insert("latency_p50_s".into(), seconds(t.p50_s));
+                    o.insert("latency_p99_s".into(), seconds(t.p99_s));
+                    (name.clone(), Value::Object(o))
+                })
+                .collect();
+            m.insert("tenants".into(), Value::Object(tenants));
+        }
         Value::Object(m)
     }
+}
+
+/// Each tenant's figures averaged over the runs it appears in.
+fn average_tenants(runs: &[PolicyResult]) -> BTreeMap<String, TenantLatency> {
+    let mut sums: BTreeMap<String, (f64, TenantLatency)> = BTreeMap::new();
+    for (name, t) in runs.iter().flat_map(|r| &r.tenants) {
+        let zero = TenantLatency {
+            completed: 0.0,
+            mean_s: 0.0,
+            p50_s: 0.0,
+            p99_s: 0.0,
+        };
+        let (n, sum) = sums.entry(name.clone()).or_insert((0.0, zero));
+        *n += 1.0;
+        sum.completed += t.completed;
+        sum.mean_s += t.mean_s;
+        sum.p50_s += t.p50_s;
+        sum.p99_s += t.p99_s;
+    }
+    sums.into_iter()
+        .map(|(name, (n, s))| {
+            let avg = TenantLatency {
+                completed: s.completed / n,
+                mean_s: s.mean_s / n,
+                p50_s: s.p50_s / n,
+                p99_s: s.p99_s / n,
+            };
+            (name, avg)
+        })
+        .collect()
 }
 
 /// A count as an integer when it is one (a single run), else with its fraction (a mean).
@@ -215,11 +292,34 @@ impl Report {
                 r.throughput_per_s.map(|t| format!("{t:.3}"))
             }),
         ];
-        let label_width = rows.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
-        let cells: Vec<Vec<Option<String>>> = self
+        // Each row's label and its cell per policy: the fixed rows, then each tenant's.
+        let mut lines: Vec<(String, Vec<Option<String>>)> = rows
+            .iter()
+            .map(|(label, f)| {
+                let cells = self.results.iter().map(|(_, r)| f(r)).collect();
+                ((*label).to_owned(), cells)
+            })
+            .collect();
+        let tenants: std::collections::BTreeSet<&String> = self
             .results
             .iter()
-            .map(|(_, r)| rows.iter().map(|(_, f)| f(r)).collect())
+            .flat_map(|(_, r)| r.tenants.keys())
+            .collect();
+        for tenant in tenants {
+            type Figure = fn(&TenantLatency) -> f64;
+            let figures: [(&str, Figure); 2] = [("mean", |t| t.mean_s), ("p99", |t| t.p99_s)];
+            for (what, figure) in figures {
+                let cells = self
+                    .results
+                    .iter()
+                    .map(|(_, r)| r.tenants.get(tenant).map(|t| format!("{:.3}", figure(t))))
+                    .collect();
+                lines.push((format!("Latency {what} (s) [{tenant}]"), cells));
+            }
+        }
+        let label_width = lines.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
+        let cells: Vec<Vec<Option<String>>> = (0..self.results.len())
+            .map(|col| lines.iter().map(|(_, row)| row[col].clone()).collect())
             .collect();
         let widths: Vec<usize> = self
             .results
@@ -251,7 +351,7 @@ impl Report {
             out.push_str(&format!("  {name:>w$}"));
         }
         out.push('\n');
-        for (i, (label, _)) in rows.iter().enumerate() {
+        for (i, (label, _)) in lines.iter().enumerate() {
             if cells.iter().all(|col| col[i].is_none()) {
                 continue;
             }
@@ -288,6 +388,7 @@ mod tests {
             task_runtimes_s: vec![0.1, 0.3, 0.2],
             latencies_s: vec![0.4, 0.1, 0.2],
             makespan_s: 1.0,
+            tenant_latencies_s: BTreeMap::new(),
         }
     }
 

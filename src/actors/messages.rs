@@ -18,6 +18,8 @@ pub struct NewTask {
     pub parameters_json: String,
     /// Relative deadline from submission.
     pub deadline: Option<Duration>,
+    /// The tenant whose token submitted it.
+    pub tenant: std::sync::Arc<str>,
 }
 
 /// Why a submission was refused; nothing changed.
@@ -29,6 +31,8 @@ pub enum SubmitError {
     NoCapableWorker(String),
     #[error("the task queue is full ({0} tasks); retry later")]
     QueueFull(usize),
+    #[error("tenant '{tenant}' has {limit} tasks queued or running, its max_in_flight; retry when one ends")]
+    TenantLimit { tenant: String, limit: usize },
     #[error("the server is shutting down; retry on its replacement")]
     ShuttingDown,
     #[error("no connected worker can load label '{0}'")]
@@ -62,6 +66,8 @@ pub struct SubmitTask {
 #[rtype(result = "Option<TaskView>")]
 pub struct GetTask {
     pub task_id: String,
+    /// Only a task of this tenant is found (`None`: any).
+    pub tenant: Option<std::sync::Arc<str>>,
 }
 
 /// Cancel a task (client request or a `/run-task` client that went away).
@@ -69,6 +75,8 @@ pub struct GetTask {
 #[rtype(result = "Option<TaskView>")]
 pub struct CancelTask {
     pub task_id: String,
+    /// Only a task of this tenant is found (`None`: any).
+    pub tenant: Option<std::sync::Arc<str>>,
 }
 
 /// A command for one worker, remote or local.

@@ -17,6 +17,7 @@ pub mod registry;
 mod relay;
 mod session;
 mod task_spans;
+mod tenants;
 
 pub use admission::DispatcherBounds;
 pub use dispatcher::Dispatcher;
@@ -24,3 +25,4 @@ pub use local_worker::{LocalWorker, LocalWorkerSpec};
 pub use log_sink::LogSink;
 pub use registry::LabelRegistry;
 pub use session::{close_frame, WorkerSession};
+pub use tenants::{TenantPolicy, Tenants};

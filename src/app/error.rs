@@ -85,6 +85,9 @@ impl From<SubmitError> for ApiError {
                 ApiError::unavailable(ErrorCode::NoCapableWorker, message, 5)
             }
             SubmitError::QueueFull(_) => ApiError::unavailable(ErrorCode::QueueFull, message, 1),
+            SubmitError::TenantLimit { .. } => {
+                ApiError::unavailable(ErrorCode::TenantLimit, message, 1)
+            }
             SubmitError::ShuttingDown => ApiError::shutting_down(message),
             SubmitError::UnknownLabel(_) => ApiError::new(ErrorCode::UnknownLabel, message),
             SubmitError::DeadlineUnmeetable { .. } => {

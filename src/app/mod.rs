@@ -14,6 +14,6 @@ pub mod models;
 mod state;
 pub mod submit;
 
-pub use auth::{authorize, check_bearer, Refused};
+pub use auth::{Clients, Refused, Workers};
 pub use error::ApiError;
 pub use state::AppState;

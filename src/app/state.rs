@@ -25,6 +25,10 @@ pub struct AppState {
     pub draining: Arc<AtomicBool>,
     /// Shared with the dispatcher, which records into it.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// The clients' tokens and their tenants.
+    pub clients: super::Clients,
+    /// The workers' tokens.
+    pub workers: super::Workers,
     next_conn: AtomicU64,
 }
 
@@ -44,6 +48,8 @@ impl AppState {
             dispatcher,
             registry,
             log,
+            clients: super::Clients::new(&config),
+            workers: super::Workers::new(&config),
             config,
             journal: None,
             repository,

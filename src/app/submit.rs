@@ -38,6 +38,7 @@ pub async fn submit(state: &AppState, task: NewTask, wait: bool) -> Result<Submi
     }
     if let Err(e) = state.committed().await {
         state.dispatcher.do_send(CancelTask {
+            tenant: None,
             task_id: submitted.view.task_id.clone(),
         });
         return Err(e);
@@ -88,7 +89,10 @@ impl Drop for CancelOnDrop {
         }
         if let Some(task_id) = self.task_id.take() {
             tracing::info!(task_id = %task_id, "client went away; cancelling its task");
-            self.dispatcher.do_send(CancelTask { task_id });
+            self.dispatcher.do_send(CancelTask {
+                task_id,
+                tenant: None,
+            });
         }
     }
 }

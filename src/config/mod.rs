@@ -5,7 +5,9 @@
 //! of the routing core and the store that settings hold.
 
 mod declare;
+mod secret;
 mod settings;
+mod trust;
 mod value;
 
 use std::path::{Path, PathBuf};
@@ -13,7 +15,9 @@ use std::path::{Path, PathBuf};
 use crate::routing::{Bounds, Health, Policy, Priors, RoutingConfig};
 use crate::store::Durability;
 
+pub use secret::Secret;
 pub use settings::*;
+pub use trust::{TenantSettings, ANONYMOUS};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -133,6 +137,7 @@ impl Config {
             }
         }
         config.validate()?;
+        config.read_trust()?;
         Ok(config)
     }
 

@@ -10,6 +10,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use super::declare::settings;
+use super::secret::Secret;
+use super::trust::TenantSettings;
 use super::value::{
     at_least, finite_seconds, knob, percent, positive_seconds, prior, share, time_constant, Setting,
 };
@@ -53,13 +55,26 @@ settings! {
         body_timeout_s: u64 = 30, check at_least(1);
         /// Largest accepted `deadline_ms` (422 above it).
         max_deadline_ms: u64 = 24 * 60 * 60 * 1000, check at_least(1);
-        /// Token clients must present on task and model endpoints; empty = none.
-        client_token: String = String::new();
+        /// Token clients must present on task and model endpoints; empty = none. Its
+        /// holders are the anonymous tenant.
+        client_token: Secret = Secret::default();
+        /// A file holding `client_token` (a mounted Secret); not both.
+        client_token_file: Option<PathBuf> = None;
+        /// `[tenants.NAME]`: each with its token, `max_in_flight`, `priority` and
+        /// `weight` (file only). With tenants, every request needs a token.
+        tenants: BTreeMap<String, TenantSettings> = BTreeMap::new();
     }
 
     group workers: WorkerSettings, "Remote workers' connections (the worker sessions)." {
-        /// Token remote workers must present (`Authorization: Bearer ...`); empty = none.
-        worker_token: String = String::new();
+        /// Token any remote worker may present (`Authorization: Bearer ...`); empty = none.
+        worker_token: Secret = Secret::default();
+        /// A file holding `worker_token`; not both.
+        worker_token_file: Option<PathBuf> = None;
+        /// `[worker_tokens]`: a worker id's own token; that id is accepted with it alone,
+        /// and the token for no other id (file only).
+        worker_tokens: BTreeMap<String, Secret> = BTreeMap::new();
+        /// A directory with one file per worker id holding its token (a mounted Secret).
+        worker_tokens_dir: Option<PathBuf> = None;
         /// A worker silent for this long is dropped, in seconds.
         heartbeat_timeout_s: u64 = 15, check at_least(1);
         /// A worker connection that has not registered after this long is closed (seconds).

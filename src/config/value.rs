@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Deserializer};
 
+use super::secret::Secret;
 use crate::routing::Policy;
 use crate::store::Durability;
 
@@ -36,6 +37,17 @@ macro_rules! from_str_settings {
 
 from_str_settings!(usize, u64, u32, f64, bool, String, SocketAddr, Policy, Durability);
 
+/// A token from the environment; shown only as set or not.
+impl Setting for Secret {
+    fn parse(text: &str) -> Result<Self, String> {
+        Ok(Secret::new(text))
+    }
+
+    fn show(&self) -> String {
+        format!("{self:?}")
+    }
+}
+
 impl Setting for PathBuf {
     fn parse(text: &str) -> Result<Self, String> {
         Ok(PathBuf::from(text))
@@ -57,7 +69,7 @@ impl<T: Setting> Setting for Option<T> {
 }
 
 /// Tables such as `[max_run_s_by_type]` are given in the config file only.
-impl Setting for BTreeMap<String, f64> {
+impl<V: std::fmt::Debug> Setting for BTreeMap<String, V> {
     fn parse(_: &str) -> Result<Self, String> {
         Err("a table: set it in the config file".to_owned())
     }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::app::models::{self, Source};
-use crate::app::{authorize, body, ApiError, AppState};
+use crate::app::{body, ApiError, AppState};
 use crate::engine::ModelInfo;
 
 /// `POST /upload-model` with `Content-Type: application/json`: a model the server can read.
@@ -99,7 +99,7 @@ pub async fn upload_model(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&req, &state.config.api.client_token)?;
+    state.clients.authorize(&req)?;
     models::repository(&state)?;
     let content_type = req.content_type().to_owned();
     let (label, overwrite, source) = match content_type.as_str() {
@@ -145,7 +145,7 @@ pub async fn list_models(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&req, &state.config.api.client_token)?;
+    state.clients.authorize(&req)?;
     let models = models::list(&state)
         .await?
         .into_iter()

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::schema::{ErrorResponse, TaskOrError};
 use crate::actors::messages::{CancelTask, GetTask, NewTask};
 use crate::app::submit::WaitError;
-use crate::app::{self, authorize, body, ApiError, AppState};
+use crate::app::{self, body, ApiError, AppState};
 use crate::config::Config;
 use crate::error_code::ErrorCode;
 use crate::tasks::{Status, TaskView};
@@ -88,6 +88,7 @@ fn validate(body: TaskBody, max_len: usize, max_deadline_ms: u64) -> Result<NewT
         label: body.label,
         parameters_json: body.parameters_json,
         deadline: body.deadline_ms.map(Duration::from_millis),
+        tenant: std::sync::Arc::from(crate::config::ANONYMOUS),
     })
 }
 
@@ -111,12 +112,13 @@ async fn submission(
     payload: web::Payload,
     state: &AppState,
 ) -> Result<NewTask, ApiError> {
-    authorize(req, &state.config.api.client_token)?;
+    let tenant = state.clients.authorize(req)?;
     if state.is_draining() {
         return Err(ApiError::shutting_down("the server is shutting down"));
     }
     let bytes = body::read(req, payload, state.config.api.max_body_bytes).await?;
-    decode_task(&bytes, &state.config)
+    let task = decode_task(&bytes, &state.config)?;
+    Ok(NewTask { tenant, ..task })
 }
 
 /// The HTTP status for a task's final view.
@@ -219,7 +221,7 @@ fn found(task_id: &str, view: Option<TaskView>) -> Result<HttpResponse, ApiError
     responses(
         (status = 200, description = "The task's current view", body = TaskView),
         (status = 401, description = "Missing or wrong client token", body = ErrorResponse),
-        (status = 404, description = "No such task (or its retention ran out)", body = ErrorResponse),
+        (status = 404, description = "No such task of the caller's tenant (or its retention ran out)", body = ErrorResponse),
         (status = 500, description = "Internal error", body = ErrorResponse),
     )
 )]
@@ -228,12 +230,13 @@ pub async fn get_task(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&req, &state.config.api.client_token)?;
+    let tenant = state.clients.authorize(&req)?;
     let task_id = path.into_inner();
     let view = state
         .dispatcher
         .send(GetTask {
             task_id: task_id.clone(),
+            tenant: Some(tenant),
         })
         .await?;
     found(&task_id, view)
@@ -248,7 +251,7 @@ pub async fn get_task(
     responses(
         (status = 200, description = "Cancelled, or already final: its view", body = TaskView),
         (status = 401, description = "Missing or wrong client token", body = ErrorResponse),
-        (status = 404, description = "No such task", body = ErrorResponse),
+        (status = 404, description = "No such task of the caller's tenant", body = ErrorResponse),
         (status = 500, description = "Internal error", body = ErrorResponse),
     )
 )]
@@ -257,12 +260,13 @@ pub async fn cancel_task(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&req, &state.config.api.client_token)?;
+    let tenant = state.clients.authorize(&req)?;
     let task_id = path.into_inner();
     let view = state
         .dispatcher
         .send(CancelTask {
             task_id: task_id.clone(),
+            tenant: Some(tenant),
         })
         .await?;
     found(&task_id, view)

@@ -1,6 +1,6 @@
 //! `GET /worker-listen`: the WebSocket upgrade for remote workers. Refuses before the
-//! upgrade (400 without a usable `Worker-Id`, 401 without the worker token, 409 when the
-//! id is connected already); the session actor takes it from there.
+//! upgrade (400 without a usable `Worker-Id`, 401 without a worker token, 403 with the
+//! token of another worker id, 409 when the id is connected already); the session actor takes it from there.
 
 use std::time::Duration;
 
@@ -10,7 +10,7 @@ use actix_web_actors::ws;
 use crate::actors::log_limit::LogLimits;
 use crate::actors::messages::IsConnected;
 use crate::actors::WorkerSession;
-use crate::app::{authorize, ApiError, AppState};
+use crate::app::{ApiError, AppState};
 use crate::error_code::ErrorCode;
 
 #[utoipa::path(
@@ -23,6 +23,7 @@ use crate::error_code::ErrorCode;
         (status = 101, description = "WebSocket upgrade; protobuf frames follow (docs/protocol.md)"),
         (status = 400, description = "Missing or invalid Worker-Id, or not a WebSocket upgrade", body = super::schema::ErrorResponse),
         (status = 401, description = "Missing or wrong worker token", body = super::schema::ErrorResponse),
+        (status = 403, description = "The token is another worker id's (`[worker_tokens]`)", body = super::schema::ErrorResponse),
         (status = 409, description = "A worker with this id is connected", body = super::schema::ErrorResponse),
         (status = 500, description = "Internal error", body = super::schema::ErrorResponse),
     )
@@ -32,7 +33,6 @@ pub async fn worker_listen(
     stream: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&req, &state.config.workers.worker_token)?;
     let worker_id = req
         .headers()
         .get("Worker-Id")
@@ -47,6 +47,7 @@ pub async fn worker_listen(
             state.config.api.max_name_len
         )));
     }
+    state.workers.authorize(&req, &worker_id)?;
     if state
         .registry
         .send(IsConnected {

@@ -51,6 +51,19 @@ struct WorkerOnly {
     worker_id: String,
 }
 
+/// Tenants come from the configuration only (a restored task keeps a name it had), so
+/// their series need no bound.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TenantStatus {
+    tenant: String,
+    status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TenantOnly {
+    tenant: String,
+}
+
 type Histograms<S> = Family<S, Histogram, fn() -> Histogram>;
 type SecondsCounter = Counter<f64, AtomicU64>;
 
@@ -96,6 +109,10 @@ pub struct Metrics {
     task_retries: Counter,
     commit_batch: Histogram,
     commit_wait: Histogram,
+    tenant_tasks: Family<TenantStatus, Counter>,
+    tenant_latency: Histograms<TenantOnly>,
+    tenant_limited: Family<TenantOnly, Counter>,
+    tenant_in_flight: Family<TenantOnly, Gauge>,
 }
 
 /// The lowercase name of a status, as the API shows it.
@@ -145,6 +162,10 @@ impl Metrics {
             commit_batch: Histogram::new(exponential_buckets(1.0, 2.0, 14)),
             // 0.1 ms to about 3 s, doubling.
             commit_wait: Histogram::new(exponential_buckets(0.0001, 2.0, 16)),
+            tenant_tasks: Family::default(),
+            tenant_latency: Histograms::<TenantOnly>::new_with_constructor(seconds_histogram),
+            tenant_limited: Family::default(),
+            tenant_in_flight: Family::default(),
         };
         metrics.register();
         metrics
@@ -258,6 +279,44 @@ impl Metrics {
             "From the oldest write of a store transaction being queued to its commit.",
             self.commit_wait.clone(),
         );
+        r.register(
+            "tenant_tasks",
+            "Tasks finished per tenant, by final status.",
+            self.tenant_tasks.clone(),
+        );
+        r.register(
+            "tenant_task_latency_seconds",
+            "Submission to final result, by tenant.",
+            self.tenant_latency.clone(),
+        );
+        r.register(
+            "tenant_limited",
+            "Submissions refused with tenant_limit (429): the tenant had max_in_flight tasks.",
+            self.tenant_limited.clone(),
+        );
+        r.register(
+            "tenant_tasks_in_flight",
+            "Tasks queued or running, per tenant.",
+            self.tenant_in_flight.clone(),
+        );
+    }
+
+    /// Counts a submission refused for its tenant's `max_in_flight`.
+    pub fn tenant_limited(&self, tenant: &str) {
+        let by = TenantOnly {
+            tenant: tenant.to_owned(),
+        };
+        self.tenant_limited.get_or_create(&by).inc();
+    }
+
+    /// Sets the tasks `tenant` has queued or running.
+    pub fn tenant_in_flight(&self, tenant: &str, tasks: usize) {
+        let by = TenantOnly {
+            tenant: tenant.to_owned(),
+        };
+        self.tenant_in_flight
+            .get_or_create(&by)
+            .set(i64::try_from(tasks).unwrap_or(i64::MAX));
     }
 
     /// Drops the series of a label the dispatcher forgot, freeing its place in the bound.
@@ -343,6 +402,18 @@ impl Metrics {
         self.latency
             .get_or_create(&by)
             .observe(seconds(timings.total_ms));
+        let tenant = TenantOnly {
+            tenant: view.tenant.clone(),
+        };
+        self.tenant_latency
+            .get_or_create(&tenant)
+            .observe(seconds(timings.total_ms));
+        self.tenant_tasks
+            .get_or_create(&TenantStatus {
+                tenant: tenant.tenant,
+                status: status.clone(),
+            })
+            .inc();
         let Some(worker) = &view.worker else {
             return; // never ran: no queue wait, load or run to tell
         };

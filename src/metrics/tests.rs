@@ -9,6 +9,7 @@ fn view(label: &str, worker: Option<&str>, status: Status, miss: bool) -> TaskVi
         status,
         label: label.into(),
         task_type: "embed".into(),
+        tenant: "anonymous".into(),
         worker: worker.map(str::to_owned),
         label_miss: miss,
         attempts: 1,

@@ -57,13 +57,17 @@ impl From<OipError> for Status {
 }
 
 impl Service {
-    /// Checks `authorization: Bearer <token>` when the server has a client token.
-    fn authorize<T>(&self, request: &Request<T>) -> Result<(), Status> {
+    /// Checks `authorization: Bearer <token>` when the server has client tokens; the
+    /// caller's tenant.
+    fn authorize<T>(&self, request: &Request<T>) -> Result<std::sync::Arc<str>, Status> {
         let authorization = request
             .metadata()
             .get("authorization")
             .and_then(|v| v.to_str().ok());
-        crate::app::check_bearer(authorization, &self.state.app.config.api.client_token)
+        self.state
+            .app
+            .clients
+            .check(authorization)
             .map_err(|_| Status::unauthenticated("missing or invalid bearer token"))
     }
 }
@@ -191,13 +195,14 @@ impl GrpcInferenceService for Service {
         &self,
         request: Request<pb::ModelInferRequest>,
     ) -> Result<Response<pb::ModelInferResponse>, Status> {
-        self.authorize(&request)?;
+        let tenant = self.authorize(&request)?;
         let mut request = request.into_inner();
         version_check(&request.model_name, &request.model_version)?;
         let call = InferCall {
             model: request.model_name.clone(),
             inputs: inputs(&mut request)?,
             outputs: request.outputs.iter().map(|o| o.name.clone()).collect(),
+            tenant,
         };
         let output = infer(&self.state, call).await?;
         Ok(Response::new(pb::ModelInferResponse {

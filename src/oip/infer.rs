@@ -21,6 +21,8 @@ pub struct InferCall {
     pub inputs: Vec<InputTensor>,
     /// Outputs the client named; empty = all.
     pub outputs: Vec<String>,
+    /// The caller's tenant.
+    pub tenant: std::sync::Arc<str>,
 }
 
 /// Runs `call` through the dispatcher; the one output tensor.
@@ -53,6 +55,7 @@ pub async fn infer(state: &OipState, call: InferCall) -> Result<OutputTensor, Oi
         label: call.model.clone(),
         parameters_json,
         deadline: None,
+        tenant: call.tenant,
     };
     let view = run(state, task).await?;
     let rows = rows_of(kind, &view)?;

@@ -14,7 +14,6 @@ use super::error::OipError;
 use super::models::describe;
 use super::OipState;
 use crate::actors::messages::ListLabels;
-use crate::app::authorize;
 use crate::repository::{CONFIG_FILE, MODEL_FILE, MODEL_FILES, TOKENIZER_FILE};
 
 /// The body of `POST /v2/repository/index`; may be empty.
@@ -80,7 +79,7 @@ pub async fn index(
     payload: web::Payload,
     state: web::Data<OipState>,
 ) -> Result<HttpResponse, OipError> {
-    authorize(&req, &state.app.config.api.client_token)?;
+    state.app.clients.authorize(&req)?;
     let request: IndexRequest = parse_body(&read_body(&req, payload, &state).await?)?;
     Ok(HttpResponse::Ok().json(index_entries(&state, request.ready).await?))
 }
@@ -151,7 +150,7 @@ pub async fn load(
     path: web::Path<String>,
     state: web::Data<OipState>,
 ) -> Result<HttpResponse, OipError> {
-    authorize(&req, &state.app.config.api.client_token)?;
+    state.app.clients.authorize(&req)?;
     let model = path.into_inner();
     let request: ModelRequest = parse_body(&read_body(&req, payload, &state).await?)?;
     load_model(&state, &model, model_files(&request.parameters)?).await?;
@@ -209,7 +208,7 @@ pub async fn unload(
     path: web::Path<String>,
     state: web::Data<OipState>,
 ) -> Result<HttpResponse, OipError> {
-    authorize(&req, &state.app.config.api.client_token)?;
+    state.app.clients.authorize(&req)?;
     let model = path.into_inner();
     let _: ModelRequest = parse_body(&read_body(&req, payload, &state).await?)?;
     unload_model(&state, &model).await?;

@@ -12,7 +12,6 @@ use super::models::{describe, ModelMetadata};
 use super::responses::{InferErrors, ModelErrors, RouteErrors};
 use super::OipState;
 use crate::actors::messages::ListWorkers;
-use crate::app::authorize;
 
 /// `$metadata_server_response`.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -124,7 +123,7 @@ pub async fn model_metadata(
     req: HttpRequest,
     state: web::Data<OipState>,
 ) -> Result<HttpResponse, OipError> {
-    authorize(&req, &state.app.config.api.client_token)?;
+    state.app.clients.authorize(&req)?;
     let desc = describe(&state, &model_of(&req)?).await?;
     Ok(HttpResponse::Ok().json(desc.metadata()))
 }
@@ -147,7 +146,7 @@ pub async fn model_ready(
     req: HttpRequest,
     state: web::Data<OipState>,
 ) -> Result<HttpResponse, OipError> {
-    authorize(&req, &state.app.config.api.client_token)?;
+    state.app.clients.authorize(&req)?;
     let model = model_of(&req)?;
     describe(&state, &model).await?;
     Ok(if state.is_ready(&model) {
@@ -178,7 +177,7 @@ pub async fn model_infer(
     payload: web::Payload,
     state: web::Data<OipState>,
 ) -> Result<HttpResponse, OipError> {
-    authorize(&req, &state.app.config.api.client_token)?;
+    let tenant = state.app.clients.authorize(&req)?;
     let model = model_of(&req)?;
     let body = crate::app::body::read(&req, payload, state.app.config.api.max_body_bytes).await?;
     let header_length = match req.headers().get(HEADER_LENGTH) {
@@ -202,6 +201,7 @@ pub async fn model_infer(
             .iter()
             .map(|o| o.name.clone())
             .collect(),
+        tenant,
     };
     let output = infer(&state, call).await?;
     let binary = codec::wants_binary(&decoded.request, &output.name);

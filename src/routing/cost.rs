@@ -5,6 +5,7 @@
 use super::policy::Policy;
 use super::queue::Waiting;
 use super::scheduler::{Scheduler, Worker};
+use super::share::Rank;
 use super::types::{LabelId, Time, WorkerKey};
 
 /// Older tasks of a holder's other labels counted at most, per label, in a wait estimate.
@@ -17,7 +18,7 @@ impl Scheduler {
     /// label's own backlog (at the label's own run time) spread over its holders.
     /// Infinite with no holder.
     pub(super) fn wait_s(&self, task: &Waiting, ahead: usize, now: Time) -> f64 {
-        let (label, task_type, seq) = (task.label, task.task_type, task.seq);
+        let (label, task_type, rank) = (task.label, task.task_type, task.rank);
         let Some(holders) = self.holders.get(&label) else {
             return f64::INFINITY;
         };
@@ -56,7 +57,7 @@ impl Scheduler {
                 .labels
                 .iter()
                 .filter(|h| h.label != label && h.loaded)
-                .map(|h| self.owed_s(h.label, seq))
+                .map(|h| self.owed_s(h.label, rank))
                 .sum();
             let free_at = free_at + owed / f64::from(worker.slots);
             earliest = earliest.min(free_at);
@@ -67,11 +68,11 @@ impl Scheduler {
         (earliest - now) + ahead as f64 * self.estimates.label_run_s(label) / f64::from(slots)
     }
 
-    /// Seconds of `label`'s older tasks (than `seq`) that one of its holders owes before
-    /// it turns to another label: they are shared among the label's holders, at the
-    /// label's own run time.
-    fn owed_s(&self, label: LabelId, seq: u64) -> f64 {
-        let older = self.queue.count_before(label, seq, OWED_CAP) as f64;
+    /// Seconds of `label`'s tasks served before `rank` that one of its holders owes
+    /// before it turns to another label: they are shared among the label's holders, at
+    /// the label's own run time.
+    fn owed_s(&self, label: LabelId, rank: Rank) -> f64 {
+        let older = self.queue.count_before(label, rank, OWED_CAP) as f64;
         older * self.estimates.label_run_s(label) / self.sharers(label)
     }
 

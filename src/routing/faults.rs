@@ -134,7 +134,7 @@ impl Scheduler {
     pub(super) fn fail_unloadable(&mut self, label: LabelId, now: Time, actions: &mut Vec<Action>) {
         let doomed: Vec<TaskKey> = self
             .queue
-            .oldest()
+            .ordered()
             .filter(|(_, w)| w.label == label)
             .filter(|(_, w)| {
                 let mut able = self

@@ -19,6 +19,7 @@ mod preload;
 mod queue;
 mod rng;
 mod scheduler;
+mod share;
 mod types;
 mod worker;
 
@@ -30,6 +31,8 @@ mod tests_affinity;
 mod tests_bounds;
 #[cfg(test)]
 mod tests_health;
+#[cfg(test)]
+mod tests_tenants;
 
 pub use config::{Bounds, Health};
 pub use estimate::Priors;
@@ -38,5 +41,5 @@ pub use rng::SplitMix64;
 pub use scheduler::{Cancelled, Misreport, RoutingConfig, Scheduler};
 pub use types::{
     Action, Fault, HealthEvent, HealthReport, HealthState, LabelEvent, LabelEventKind, LabelId,
-    Outcome, Reject, TaskKey, TaskSpec, Time, Verdict, WorkerKey, WorkerSpec,
+    Outcome, Reject, Share, TaskKey, TaskSpec, Time, Verdict, WorkerKey, WorkerSpec,
 };

@@ -2,6 +2,8 @@
 //! next. The affinity policy's cost model (waits, patience, the cost of a load, the
 //! label to give up) is in `cost.rs`.
 
+use std::cmp::Reverse;
+
 use super::scheduler::Scheduler;
 use super::types::{LabelId, TaskKey, Time, WorkerKey};
 
@@ -165,7 +167,7 @@ impl Scheduler {
             // The common queue, first come first served.
             return self
                 .queue
-                .oldest()
+                .ordered()
                 .filter(|(_, w)| self.takes(worker_key, w))
                 .take(probe)
                 .map(|(task, w)| {
@@ -175,38 +177,95 @@ impl Scheduler {
                 .find(|(_, load, may)| !load || (can_load && *may))
                 .map(|(task, load, _)| (task, load));
         }
-        // 1. A task that has waited too long is served first, wherever its label is.
-        if let Some((task, waiting)) = self.queue.oldest().find(|(_, w)| self.takes(worker_key, w))
+        // 1. A task that has waited too long is served first, wherever its label is: the
+        //    first in order once it waited past its bound; the longest waiting of its
+        //    priority once it waited that much longer than the first; and the longest
+        //    waiting of a lower priority once no task of its priority started for as
+        //    long (so every priority gets at least one start per bound, and a higher
+        //    one keeps the rest).
+        let oldest = self
+            .queue
+            .by_arrival()
+            .find(|(_, w)| self.takes(worker_key, w));
+        // With one tenant the first in order is the longest waiting.
+        let first = match oldest {
+            Some(_) if self.queue.is_mixed() => self
+                .queue
+                .ordered()
+                .find(|(_, w)| self.takes(worker_key, w))
+                .filter(|(task, _)| oldest.is_some_and(|(o, _)| o != *task)),
+            _ => None,
+        };
+        for (task, waiting, behind) in oldest
+            .map(|(t, w)| (t, w, first.map(|(_, f)| f)))
+            .into_iter()
+            .chain(first.map(|(t, w)| (t, w, None)))
         {
             let bound = self.config.starvation_factor
                 * (self.estimates.load_s(waiting.label)
                     + self.estimates.run_s(waiting.label, waiting.task_type));
+            let waited = now - waiting.enqueued_at;
+            let starving = match behind {
+                None => waited > bound,
+                Some(first) if first.rank.band == waiting.rank.band => {
+                    waited > bound + (now - first.enqueued_at)
+                }
+                Some(_) => waited > bound && now - self.band_started(waiting.rank.band) > bound,
+            };
             let held = worker.held(waiting.label).is_some_and(|h| h.loaded);
             let loadable = can_load && worker.may_load(waiting.label, now);
-            if now - waiting.enqueued_at > bound && (held || loadable) {
+            if starving && (held || loadable) {
                 return Some((task, !held));
             }
         }
-        // 2. The oldest task for a label this worker holds.
-        let held_best = worker
+        // 2. The first task for a label this worker holds, of the highest priority that
+        //    waits for this worker (a lower one only once no load is worth it, in 4).
+        let top = if self.queue.has_bands() {
+            first.or(oldest).map(|(_, w)| w.rank.band)
+        } else {
+            None
+        };
+        let held_best = self.held_head(worker_key);
+        match held_best {
+            Some((task, band)) if top.is_none_or(|top| band == top) => return Some((task, false)),
+            _ => {}
+        }
+        // 3. A load, for the top band only when this worker holds work of a lower one.
+        let only = held_best.and(top);
+        let load = self.load_for_waiting(worker_key, only, now);
+        // 4. Work of a lower priority this worker holds, rather than idling.
+        load.or(held_best.map(|(task, _)| (task, false)))
+    }
+
+    /// The first waiting task of a label `worker_key` holds, with its band.
+    fn held_head(&self, worker_key: WorkerKey) -> Option<(TaskKey, Reverse<i32>)> {
+        self.workers[&worker_key]
             .labels
             .iter()
             .filter(|h| h.loaded)
             .filter_map(|h| self.queue.head(h.label))
             .filter(|(_, w)| self.takes(worker_key, w))
-            .min_by_key(|(_, w)| w.seq);
-        if let Some((task, _)) = held_best {
-            return Some((task, false));
-        }
+            .min_by_key(|(_, w)| w.rank)
+            .map(|(task, w)| (task, w.rank.band))
+    }
+
+    /// Step 3 of `pick_for`: load a label for the first task (of band `only`, if given)
+    /// that finishes sooner that way than by waiting for its holders (one with no holder
+    /// at all always does). A label is judged by the last of its waiting tasks, so a
+    /// backlog behind busy holders gets another copy (replication of hot labels).
+    fn load_for_waiting(
+        &self,
+        worker_key: WorkerKey,
+        only: Option<Reverse<i32>>,
+        now: Time,
+    ) -> Option<(TaskKey, bool)> {
+        let probe = self.config.probe;
         let cost = self.load_cost(worker_key, now)?;
         let worker = &self.workers[&worker_key];
-        // 3. Otherwise load a label for the oldest task that finishes sooner that way than
-        //    by waiting for its holders (one with no holder at all always does). A label
-        //    is judged by the last of its waiting tasks, so a backlog behind busy holders
-        //    gets another copy (replication of hot labels).
         let mut seen: Vec<LabelId> = Vec::with_capacity(probe);
         self.queue
-            .oldest()
+            .ordered()
+            .take_while(|(_, w)| only.is_none_or(|band| w.rank.band == band))
             .take(probe.saturating_mul(8))
             .filter(|(_, w)| {
                 self.takes(worker_key, w)

@@ -72,7 +72,7 @@ impl Scheduler {
         // Tasks waiting behind busy holders: each would start when the load is done
         // instead of when a holder frees.
         let mut seen: Vec<LabelId> = Vec::with_capacity(probe);
-        for (_, waiting) in self.queue.oldest().take(probe.saturating_mul(8)) {
+        for (_, waiting) in self.queue.ordered().take(probe.saturating_mul(8)) {
             if seen.len() >= probe {
                 break;
             }

@@ -12,6 +12,7 @@ use super::fxhash::FxHashMap;
 use super::policy::Policy;
 use super::queue::{Queue, Waiting};
 use super::rng::SplitMix64;
+use super::share::{FairShare, Rank};
 use super::types::{
     Action, HealthEvent, LabelEvent, LabelEventKind, LabelId, Outcome, Reject, TaskKey, TaskSpec,
     Time, WorkerKey, WorkerSpec,
@@ -47,6 +48,10 @@ pub struct Scheduler {
     pub(super) running: FxHashMap<TaskKey, Running>,
     pub(super) estimates: Estimates,
     next_seq: u64,
+    /// The virtual clocks that order waiting tasks among tenants.
+    fair: FairShare,
+    /// When a task of each priority last started (priorities that ever waited).
+    band_started: FxHashMap<i32, Time>,
     pub(super) events: Vec<LabelEvent>,
     /// Workers' health changes since the last `take_health_events`.
     pub(super) health_events: Vec<HealthEvent>,
@@ -102,6 +107,8 @@ impl Scheduler {
             running: FxHashMap::default(),
             estimates,
             next_seq: 0,
+            fair: FairShare::default(),
+            band_started: FxHashMap::default(),
             events: Vec::new(),
             health_events: Vec::new(),
             budget,
@@ -161,6 +168,20 @@ impl Scheduler {
 
     pub fn queued(&self) -> usize {
         self.queue.len()
+    }
+
+    /// A waiting task left the queue to run.
+    pub(super) fn dequeued(&mut self, rank: Rank, now: Time) {
+        self.fair.started(rank);
+        self.band_started.insert(rank.band.0, now);
+    }
+
+    /// When a task of this priority last started (never: minus infinity).
+    pub(super) fn band_started(&self, band: std::cmp::Reverse<i32>) -> Time {
+        self.band_started
+            .get(&band.0)
+            .copied()
+            .unwrap_or(f64::NEG_INFINITY)
     }
 
     pub fn running(&self) -> usize {
@@ -299,8 +320,11 @@ impl Scheduler {
         let label = self.label_id(&spec.label);
         self.estimates.arrived(label, now);
         self.budget.deposit(now);
+        let work_s = self.estimates.run_s(label, task_type);
+        let rank = self.fair.arrive(spec.share, work_s, self.next_seq);
         let waiting = Waiting {
-            seq: self.next_seq,
+            rank,
+            tenant: spec.share.tenant,
             label,
             task_type,
             enqueued_at: now,

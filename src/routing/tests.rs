@@ -22,6 +22,7 @@ pub(super) fn task(key: u64, label: &str) -> TaskSpec {
         label: label.to_owned(),
         task_type: T1.to_owned(),
         deadline: None,
+        share: Default::default(),
     }
 }
 

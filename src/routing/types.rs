@@ -1,6 +1,8 @@
 //! The values that cross the routing core's boundary: what comes in (specs, outcomes)
 //! and what goes out (actions, label events, rejections).
 
+pub use super::share::Share;
+
 /// Seconds since an epoch chosen by the caller (the server's start, or virtual zero).
 pub type Time = f64;
 
@@ -25,6 +27,8 @@ pub struct TaskSpec {
     pub task_type: String,
     /// Absolute deadline; a task still queued past it is expired.
     pub deadline: Option<Time>,
+    /// Its tenant's priority and fair share.
+    pub share: Share,
 }
 
 /// A worker that joined.

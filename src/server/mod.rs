@@ -16,6 +16,7 @@ use crate::actors::log_file::LogSettings;
 use crate::actors::messages::RepositoryLabels;
 use crate::actors::{
     Dispatcher, DispatcherBounds, LabelRegistry, LocalWorker, LocalWorkerSpec, LogSink,
+    TenantPolicy, Tenants,
 };
 use crate::app::AppState;
 use crate::config::Config;
@@ -111,6 +112,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         log.clone().recipient(),
     )
     .with_metrics(metrics.clone())
+    .with_tenants(tenants(&config))
     .with_bounds(DispatcherBounds {
         admission_control: config.dispatch.admission_control,
         worker_grace_s: config.dispatch.worker_grace_s,
@@ -171,6 +173,18 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         local_workers,
         drainer,
     })
+}
+
+/// The configured tenants, as the dispatcher serves them.
+fn tenants(config: &Config) -> Tenants {
+    Tenants::new(config.api.tenants.iter().map(|(name, tenant)| {
+        let policy = TenantPolicy {
+            max_in_flight: tenant.max_in_flight,
+            priority: tenant.priority,
+            weight: tenant.weight,
+        };
+        (name.clone(), policy)
+    }))
 }
 
 fn start_local_workers(

@@ -69,6 +69,7 @@ mod tests {
             task_type: "t".to_owned(),
             run_s: Some(run_s),
             load_s: None,
+            tenant: None,
         }
     }
 

@@ -14,7 +14,7 @@ use super::sweep;
 use super::trace::TraceError;
 use crate::config::{Config, ConfigError, HealthSection, RoutingSection};
 use crate::report::{PolicyResult, Report};
-use crate::routing::{Policy, RoutingConfig};
+use crate::routing::{Policy, RoutingConfig, Share};
 use crate::workload::{self, ProducerModel};
 
 /// Flags of `smart-routing simulate`. Durations are in original (unscaled) seconds.
@@ -85,6 +85,12 @@ pub struct SimulateArgs {
     /// longer). Repeatable, e.g. `--misbehave 1:fail=0.3`.
     #[arg(long, value_name = "INDEX:KIND")]
     pub misbehave: Vec<String>,
+    /// With `--trace`: the priority and weight of a tenant the trace's entries name
+    /// (`"tenant": "NAME"`), as `[tenants.NAME]` gives them to `serve`, e.g.
+    /// `--tenant live=10` or `--tenant batch=0:3`; repeatable. Tenants not given have
+    /// priority 0 and weight 1. The report gives each tenant's latency.
+    #[arg(long, value_name = "NAME=PRIORITY[:WEIGHT]", requires = "trace")]
+    pub tenant: Vec<String>,
     /// Run `affinity` once per value of one `[routing]` setting (the other policies once,
     /// as reference points) and print the frontier, e.g. `--sweep patience_loads=0.5,1,2`.
     #[arg(long, value_name = "KEY=V1,V2,...")]
@@ -120,6 +126,7 @@ impl Default for SimulateArgs {
             config: None,
             set: Vec::new(),
             misbehave: Vec::new(),
+            tenant: Vec::new(),
             sweep: None,
             plot: None,
             copies: None,
@@ -315,6 +322,55 @@ impl SimulateArgs {
             .collect()
     }
 
+    /// The tenants `--tenant` describes, and every other tenant the trace names (priority
+    /// 0, weight 1), each with its own fair-share account.
+    fn tenants(&self, arrivals: &Arrivals) -> Result<Vec<(String, Share)>, SimError> {
+        let mut tenants: Vec<(String, Share)> = Vec::new();
+        for item in &self.tenant {
+            let invalid =
+                |reason: &str| SimError::InvalidArgs(format!("--tenant '{item}': {reason}"));
+            let (name, rest) = item
+                .split_once('=')
+                .ok_or_else(|| invalid("expected NAME=PRIORITY[:WEIGHT], e.g. live=10"))?;
+            let (priority, weight) = rest.split_once(':').unwrap_or((rest, "1"));
+            let priority: i32 = priority
+                .trim()
+                .parse()
+                .map_err(|_| invalid("the priority must be an integer"))?;
+            let weight: f64 = weight
+                .trim()
+                .parse()
+                .ok()
+                .filter(|w: &f64| w.is_finite() && *w > 0.0)
+                .ok_or_else(|| invalid("the weight must be a number above 0"))?;
+            if name.is_empty() || tenants.iter().any(|(n, _)| n == name) {
+                return Err(invalid("each tenant once, with a name"));
+            }
+            let tenant = tenants.len() as u32 + 1;
+            tenants.push((
+                name.to_owned(),
+                Share {
+                    tenant,
+                    priority,
+                    weight,
+                },
+            ));
+        }
+        if let Arrivals::Trace(entries) = arrivals {
+            for name in entries.iter().filter_map(|e| e.tenant.as_deref()) {
+                if !tenants.iter().any(|(n, _)| n == name) {
+                    let tenant = tenants.len() as u32 + 1;
+                    let share = Share {
+                        tenant,
+                        ..Share::default()
+                    };
+                    tenants.push((name.to_owned(), share));
+                }
+            }
+        }
+        Ok(tenants)
+    }
+
     /// The scenario these flags describe (reads the trace file, if any).
     pub fn scenario(&self) -> Result<Scenario, SimError> {
         let mut task_types = self.validate()?;
@@ -348,6 +404,7 @@ impl SimulateArgs {
             health: self.health_section()?.to_core(),
             ..self.routing_section()?.apply(RoutingConfig::default())
         };
+        let tenants = self.tenants(&arrivals)?;
         Ok(Scenario {
             workers,
             max_labels: pick(self.max_labels, recorded.map(|p| p.max_labels), 2),
@@ -359,6 +416,7 @@ impl SimulateArgs {
             tick_s: self.tick,
             routing,
             misbehaving: self.misbehaving(workers)?,
+            tenants,
         })
     }
 
@@ -372,6 +430,9 @@ impl SimulateArgs {
         }
         if !self.misbehave.is_empty() {
             c.insert("misbehave".into(), self.misbehave.clone().into());
+        }
+        if !self.tenant.is_empty() {
+            c.insert("tenants".into(), self.tenant.clone().into());
         }
         match &scenario.arrivals {
             Arrivals::Closed {

@@ -40,6 +40,8 @@ struct SimTask {
     attempts: u32,
     /// Scaled seconds its last attempt ran (longer than `run_s` on a slow worker).
     ran_s: f64,
+    /// Its trace entry's tenant, if any.
+    tenant: Option<String>,
 }
 
 struct Producer {
@@ -326,7 +328,13 @@ impl World<'_> {
         let rng = &mut self.producers[producer].rng;
         let request = model.next_request(rng);
         let run_s = workload::run_time_s(&request.task_type, rng).unwrap_or(0.0);
-        self.submit(Some(producer), request.label, request.task_type, run_s)
+        self.submit(
+            Some(producer),
+            request.label,
+            request.task_type,
+            run_s,
+            None,
+        )
     }
 
     fn arrive(&mut self, index: usize) -> Result<(), Broken> {
@@ -342,7 +350,14 @@ impl World<'_> {
             Some(run_s) => run_s,
             None => workload::run_time_s(&entry.task_type, &mut self.trace_rng).unwrap_or(0.0),
         };
-        self.submit(None, entry.label.clone(), entry.task_type.clone(), run_s)
+        let tenant = entry.tenant.clone();
+        self.submit(
+            None,
+            entry.label.clone(),
+            entry.task_type.clone(),
+            run_s,
+            tenant,
+        )
     }
 
     fn submit(
@@ -351,7 +366,16 @@ impl World<'_> {
         label: String,
         task_type: String,
         run_s: f64,
+        tenant: Option<String>,
     ) -> Result<(), Broken> {
+        // Every tenant a trace names is in the scenario (see `SimulateArgs::scenario`).
+        let share = tenant.as_deref().map_or_else(Default::default, |name| {
+            let tenants = &self.scenario.tenants;
+            tenants
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or_else(Default::default, |(_, share)| *share)
+        });
         let key = TaskKey(self.next_task);
         self.next_task += 1;
         self.sent += 1;
@@ -366,6 +390,7 @@ impl World<'_> {
                 load_s: None,
                 attempts: 0,
                 ran_s: 0.0,
+                tenant,
             },
         );
         let spec = TaskSpec {
@@ -373,6 +398,7 @@ impl World<'_> {
             label,
             task_type,
             deadline: None,
+            share,
         };
         match self.scheduler.submit(spec, self.now) {
             Ok(actions) => self.apply(actions),
@@ -414,6 +440,14 @@ impl World<'_> {
             .task_runtimes_s
             .push(t.load_s.unwrap_or(0.0) + t.ran_s);
         self.samples.latencies_s.push(self.now - t.submitted);
+        if let Some(tenant) = t.tenant {
+            let latency = self.now - t.submitted;
+            self.samples
+                .tenant_latencies_s
+                .entry(tenant)
+                .or_default()
+                .push(latency);
+        }
         self.last_done = self.last_done.max(self.now);
         self.producer_done(t.producer);
         let actions = self

@@ -21,6 +21,8 @@ mod trace;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_tenants;
+#[cfg(test)]
 mod tests_tuning;
 
 pub use bound::{loads_lower_bound, LoadBound};

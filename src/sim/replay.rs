@@ -21,6 +21,9 @@ struct Record {
     label: Option<String>,
     #[serde(default)]
     task_type: Option<String>,
+    /// Absent before tenants; the anonymous tenant is replayed as none.
+    #[serde(default)]
+    tenant: Option<String>,
     #[serde(default)]
     label_miss: bool,
     #[serde(default)]
@@ -78,6 +81,7 @@ struct Submitted {
     unix_ms: u64,
     label: String,
     task_type: String,
+    tenant: Option<String>,
 }
 
 /// The tasks of one or more event-log files, such as a log and its rotated older parts,
@@ -134,6 +138,7 @@ impl EventLog {
                             unix_ms,
                             label,
                             task_type,
+                            tenant: record.tenant.filter(|t| t != crate::config::ANONYMOUS),
                         });
                     }
                 }
@@ -244,6 +249,7 @@ impl EventLog {
                 task_type: s.task_type.clone(),
                 run_s,
                 load_s,
+                tenant: s.tenant.clone(),
             };
             super::trace::check(&entry).map_err(|message| TraceError::BadTask {
                 task: id.clone(),

@@ -38,6 +38,8 @@ pub struct Scenario {
     pub routing: RoutingConfig,
     /// Workers that misbehave, by index; the others are healthy.
     pub misbehaving: Vec<(u32, Misbehaviour)>,
+    /// Tenants' priorities and weights (`--tenant`), by the names trace entries give.
+    pub tenants: Vec<(String, crate::routing::Share)>,
 }
 
 /// How a simulated worker misbehaves (`--misbehave INDEX:KIND`).

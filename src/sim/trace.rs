@@ -22,6 +22,9 @@ pub struct TraceEntry {
     /// mean of the values given; drawn from the simulated distribution when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load_s: Option<f64>,
+    /// The tenant that submits it; its priority and weight come from `simulate --tenant`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
 }
 
 /// The latest arrival a trace may have (30 days, unscaled): the simulator steps through
@@ -66,6 +69,9 @@ pub(super) fn check(entry: &TraceEntry) -> Result<(), String> {
     }
     if entry.task_type.is_empty() {
         return Err("task_type must not be empty".to_owned());
+    }
+    if entry.tenant.as_deref() == Some("") {
+        return Err("tenant must not be empty".to_owned());
     }
     for (name, value) in [("run_s", entry.run_s), ("load_s", entry.load_s)] {
         if let Some(value) = value {

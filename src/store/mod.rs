@@ -72,6 +72,7 @@ pub struct StoredTask {
     pub task_type: String,
     pub label: String,
     pub parameters_json: String,
+    pub tenant: String,
     pub deadline_unix_ms: Option<u64>,
     pub submitted_unix_ms: u64,
 }

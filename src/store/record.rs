@@ -14,6 +14,9 @@ pub(super) struct StoredView {
     status: Status,
     label: String,
     task_type: String,
+    /// Absent before tenants, and for the anonymous tenant.
+    #[serde(default = "anonymous", skip_serializing_if = "is_anonymous")]
+    tenant: String,
     worker: Option<String>,
     label_miss: bool,
     attempts: u32,
@@ -39,6 +42,14 @@ struct StoredTimings {
     total_ms: u64,
 }
 
+fn anonymous() -> String {
+    crate::tasks::ANONYMOUS.to_owned()
+}
+
+fn is_anonymous(tenant: &str) -> bool {
+    tenant == crate::tasks::ANONYMOUS
+}
+
 impl From<&TaskView> for StoredView {
     fn from(view: &TaskView) -> Self {
         Self {
@@ -46,6 +57,7 @@ impl From<&TaskView> for StoredView {
             status: view.status,
             label: view.label.clone(),
             task_type: view.task_type.clone(),
+            tenant: view.tenant.clone(),
             worker: view.worker.clone(),
             label_miss: view.label_miss,
             attempts: view.attempts,
@@ -71,6 +83,7 @@ impl From<StoredView> for TaskView {
             status: stored.status,
             label: stored.label,
             task_type: stored.task_type,
+            tenant: stored.tenant,
             worker: stored.worker,
             label_miss: stored.label_miss,
             attempts: stored.attempts,

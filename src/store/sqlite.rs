@@ -31,7 +31,8 @@ CREATE TABLE IF NOT EXISTS tasks (
     submitted_unix_ms INTEGER NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
     view_json TEXT,
-    finished_unix_ms INTEGER
+    finished_unix_ms INTEGER,
+    tenant TEXT NOT NULL DEFAULT 'anonymous'
 );
 CREATE INDEX IF NOT EXISTS tasks_finished ON tasks (finished_unix_ms)
     WHERE finished_unix_ms IS NOT NULL;
@@ -64,6 +65,7 @@ impl Db {
         };
         conn.execute_batch(&format!("PRAGMA synchronous = {synchronous};"))?;
         conn.execute_batch(SCHEMA)?;
+        add_tenant_column(&conn)?;
         Ok(Self { conn, retention })
     }
 
@@ -101,7 +103,7 @@ impl Db {
         let mut recovered = Recovered::default();
         let mut query = self.conn.prepare(
             "SELECT task_id, task_type, label, parameters_json, deadline_unix_ms,
-                    submitted_unix_ms, attempts, view_json, finished_unix_ms
+                    submitted_unix_ms, attempts, view_json, finished_unix_ms, tenant
              FROM tasks ORDER BY submitted_unix_ms, rowid",
         )?;
         let mut rows = query.query([])?;
@@ -129,6 +131,7 @@ impl Db {
                     task_type: row.get(1)?,
                     label: row.get(2)?,
                     parameters_json: row.get(3)?,
+                    tenant: row.get(9)?,
                     deadline_unix_ms: deadline.map(|d| d.max(0) as u64),
                     submitted_unix_ms: submitted.max(0) as u64,
                 },
@@ -165,12 +168,27 @@ impl Db {
     }
 }
 
+/// Files written before tenants have no `tenant` column: their tasks are the anonymous
+/// tenant's.
+fn add_tenant_column(conn: &Connection) -> rusqlite::Result<()> {
+    let has = conn
+        .prepare("SELECT 1 FROM pragma_table_info('tasks') WHERE name = 'tenant'")?
+        .exists([])?;
+    if !has {
+        conn.execute_batch(
+            "ALTER TABLE tasks ADD COLUMN tenant TEXT NOT NULL DEFAULT 'anonymous';",
+        )?;
+    }
+    Ok(())
+}
+
 fn apply(tx: &rusqlite::Transaction<'_>, op: Op) -> rusqlite::Result<()> {
     match op {
         Op::Accept(task) => {
             tx.prepare_cached(
                 "INSERT OR REPLACE INTO tasks (task_id, task_type, label, parameters_json,
-                     deadline_unix_ms, submitted_unix_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                     deadline_unix_ms, submitted_unix_ms, tenant)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?
             .execute(params![
                 task.task_id,
@@ -179,6 +197,7 @@ fn apply(tx: &rusqlite::Transaction<'_>, op: Op) -> rusqlite::Result<()> {
                 task.parameters_json,
                 task.deadline_unix_ms.map(|d| d as i64),
                 task.submitted_unix_ms as i64,
+                task.tenant,
             ])?;
         }
         Op::Finish { view, unix_ms } => {

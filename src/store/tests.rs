@@ -15,6 +15,7 @@ fn task(id: &str) -> StoredTask {
         task_type: "sample_task_1".to_owned(),
         label: "a".to_owned(),
         parameters_json: "{\"x\":1}".to_owned(),
+        tenant: if id == "t2" { "batch" } else { "anonymous" }.to_owned(),
         deadline_unix_ms: (id == "t2").then_some(123),
         submitted_unix_ms: 1000,
     }
@@ -26,6 +27,7 @@ fn final_view(id: &str) -> TaskView {
         status: Status::Failed,
         label: "a".to_owned(),
         task_type: "sample_task_1".to_owned(),
+        tenant: "anonymous".to_owned(),
         worker: Some("w1".to_owned()),
         label_miss: true,
         attempts: 1,

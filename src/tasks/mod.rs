@@ -10,6 +10,10 @@ use crate::error_code::ErrorCode;
 
 pub use table::{Ending, FinishedTotals, NewRecord, Ran, TaskRecord, TaskTable};
 
+/// The tenant of requests authorized by `client_token`, or of every request when no
+/// client token is configured.
+pub const ANONYMOUS: &str = "anonymous";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
@@ -74,6 +78,8 @@ pub struct TaskView {
     pub status: Status,
     pub label: String,
     pub task_type: String,
+    /// The tenant that submitted it (`anonymous` without tenants).
+    pub tenant: String,
     pub worker: Option<String>,
     pub label_miss: bool,
     pub attempts: u32,

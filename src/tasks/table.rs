@@ -28,6 +28,7 @@ pub struct NewRecord {
     pub task_id: String,
     pub task_type: String,
     pub label: String,
+    pub tenant: String,
     pub parameters_json: String,
     pub deadline: Option<Instant>,
     pub submitted: Instant,
@@ -45,6 +46,7 @@ impl TaskRecord {
                 status: Status::Queued,
                 label: task.label,
                 task_type: task.task_type,
+                tenant: task.tenant,
                 worker: None,
                 label_miss: false,
                 attempts: task.attempts,
@@ -162,6 +164,8 @@ pub struct TaskTable {
     next_key: u64,
     /// Tasks finished since start, by final status.
     totals: FinishedTotals,
+    /// Tasks queued or running, by tenant (tenants with none are absent).
+    in_flight: HashMap<String, usize>,
     /// Called with each final view before any waiter hears of it (the durable store).
     on_final: Option<FinalHook>,
 }
@@ -216,6 +220,7 @@ impl TaskTable {
             retained_bytes: 0,
             next_key: 0,
             totals: FinishedTotals::default(),
+            in_flight: HashMap::new(),
             on_final: None,
         }
     }
@@ -272,10 +277,32 @@ impl TaskTable {
         TaskKey(self.next_key)
     }
 
+    /// Tasks of `tenant` queued or running.
+    pub fn in_flight(&self, tenant: &str) -> usize {
+        self.in_flight.get(tenant).copied().unwrap_or(0)
+    }
+
+    fn count_in_flight(&mut self, tenant: &str, up: bool) {
+        if up {
+            *self.in_flight.entry(tenant.to_owned()).or_default() += 1;
+        } else if let Some(n) = self.in_flight.get_mut(tenant) {
+            *n -= 1;
+            if *n == 0 {
+                self.in_flight.remove(tenant);
+            }
+        }
+    }
+
     /// Adds a task, replacing a finished one with the same id.
     pub fn insert(&mut self, record: TaskRecord) {
         if let Some(old) = self.by_id.remove(&record.view.task_id) {
             self.id_of.remove(&old.key);
+            if !old.view.status.is_final() {
+                self.count_in_flight(&old.view.tenant, false);
+            }
+        }
+        if !record.view.status.is_final() {
+            self.count_in_flight(&record.view.tenant, true);
         }
         self.id_of.insert(record.key, record.view.task_id.clone());
         self.by_id.insert(record.view.task_id.clone(), record);
@@ -284,7 +311,11 @@ impl TaskTable {
     /// Removes a task that was never accepted.
     pub fn remove(&mut self, key: TaskKey) {
         if let Some(id) = self.id_of.remove(&key) {
-            self.by_id.remove(&id);
+            if let Some(old) = self.by_id.remove(&id) {
+                if !old.view.status.is_final() {
+                    self.count_in_flight(&old.view.tenant, false);
+                }
+            }
         }
     }
 
@@ -320,6 +351,7 @@ impl TaskTable {
             return None;
         }
         ending.apply(&mut record.view);
+        let tenant = record.view.tenant.clone();
         // Its result and view are what is read from now on.
         record.parameters_json = String::new();
         record.view.timings.total_ms = now.duration_since(record.submitted).as_millis() as u64;
@@ -328,6 +360,7 @@ impl TaskTable {
         if let Some(hook) = &mut self.on_final {
             hook(&view);
         }
+        self.count_in_flight(&tenant, false);
         for waiter in waiters {
             let _ = waiter.send(view.clone()); // a waiter that went away needs no answer
         }

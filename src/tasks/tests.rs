@@ -10,6 +10,7 @@ fn record(table: &mut TaskTable, id: &str, parameters: &str, now: Instant) -> Ta
             task_id: id.to_owned(),
             task_type: "t".into(),
             label: "l".into(),
+            tenant: "anonymous".into(),
             parameters_json: parameters.to_owned(),
             deadline: None,
             submitted: now,

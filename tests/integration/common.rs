@@ -49,6 +49,15 @@ pub fn serve(args: &[&str], env: &[(&str, &str)]) -> Server {
 
 /// Starts `smart-routing serve` on `bind`.
 pub fn serve_at(bind: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
+    spawn_server(bind, args, env, Stdio::inherit())
+}
+
+/// Starts `smart-routing serve --bind 127.0.0.1:0` with its log (stderr) going to `stderr`.
+pub fn serve_logging_to(args: &[&str], env: &[(&str, &str)], stderr: std::fs::File) -> Server {
+    spawn_server("127.0.0.1:0", args, env, Stdio::from(stderr))
+}
+
+fn spawn_server(bind: &str, args: &[&str], env: &[(&str, &str)], stderr: Stdio) -> Server {
     let log_dir = std::env::temp_dir().join(format!("sr-test-{}-{}", std::process::id(), unique()));
     // Each server its own store, unless the test names one (a restart on the same data).
     let data_dir = log_dir.join("data");
@@ -63,7 +72,7 @@ pub fn serve_at(bind: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
         .args(args)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
+        .stderr(stderr);
     for (k, v) in env {
         command.env(k, v);
     }
@@ -215,10 +224,23 @@ impl RawWorker {
         server: &Server,
         id: &str,
     ) -> Result<RawWorker, tokio_tungstenite::tungstenite::Error> {
+        Self::connect_with_token(server, id, None).await
+    }
+
+    /// Connects as `id`, presenting `token` (`Authorization: Bearer`) if given.
+    pub async fn connect_with_token(
+        server: &Server,
+        id: &str,
+        token: Option<&str>,
+    ) -> Result<RawWorker, tokio_tungstenite::tungstenite::Error> {
         let mut request = server.ws_url().into_client_request().unwrap();
         request
             .headers_mut()
             .insert("Worker-Id", HeaderValue::from_str(id).unwrap());
+        if let Some(token) = token {
+            let value = HeaderValue::from_str(&format!("Bearer {token}")).unwrap();
+            request.headers_mut().insert("Authorization", value);
+        }
         let (ws, _) = tokio_tungstenite::connect_async(request).await?;
         Ok(RawWorker { ws })
     }

@@ -20,7 +20,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("tasks", &["routing", "error_code"]),
     ("store", &["tasks", "clock", "error_code", "metrics"]),
     ("metrics", &["tasks", "error_code"]),
-    ("config", &["routing", "store"]),
+    ("config", &["routing", "store", "tasks"]),
     ("engine", &["repository"]),
     // The remote worker client and the actors.
     (

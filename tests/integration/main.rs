@@ -15,4 +15,5 @@ mod onnx;
 mod open_loop;
 mod reliability;
 mod replay;
+mod trust;
 mod worker_protocol;

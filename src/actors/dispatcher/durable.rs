@@ -34,6 +34,7 @@ impl Dispatcher {
             task_type: record.view().task_type.clone(),
             label: record.view().label.clone(),
             parameters_json: record.parameters_json().to_owned(),
+            tenant: record.view().tenant.clone(),
             deadline_unix_ms: record
                 .deadline()
                 .map(|d| unix_ms() + d.saturating_duration_since(now).as_millis() as u64),
@@ -70,6 +71,7 @@ impl Dispatcher {
                     task_id: task.task_id,
                     task_type: task.task_type,
                     label: task.label,
+                    tenant: task.tenant,
                     parameters_json: task.parameters_json,
                     deadline,
                     submitted: ago(task.submitted_unix_ms).1,
@@ -121,6 +123,7 @@ impl Dispatcher {
                 deadline: record
                     .deadline()
                     .map(|d| now_s + d.saturating_duration_since(now).as_secs_f64()),
+                share: self.tenants.share(&record.view().tenant),
             };
             match self.scheduler.submit(spec, now_s) {
                 Ok(started) => actions.extend(started),

@@ -37,6 +37,7 @@ struct TaskRecordLine<'a> {
     worker_id: Option<&'a str>,
     label: &'a str,
     task_type: &'a str,
+    tenant: &'a str,
     label_miss: bool,
     status: Status,
     attempts: u32,
@@ -75,6 +76,7 @@ struct RetryRecordLine<'a> {
     worker_id: &'a str,
     label: &'a str,
     task_type: &'a str,
+    tenant: &'a str,
     attempts: u32,
     error: &'a ErrorBody,
 }
@@ -95,6 +97,10 @@ fn record(line: &impl Serialize) -> Record {
 
 impl Dispatcher {
     pub(super) fn task_event(&self, event: TaskEvent, view: &TaskView) {
+        if matches!(event, TaskEvent::Submitted) || view.status.is_final() {
+            let in_flight = self.tasks.in_flight(&view.tenant);
+            self.metrics.tenant_in_flight(&view.tenant, in_flight);
+        }
         if view.status.is_final() {
             self.spans.close(&view.task_id, status_name(view.status));
             self.metrics.task_ended(view);
@@ -111,6 +117,7 @@ impl Dispatcher {
             worker_id: view.worker.as_deref(),
             label: &view.label,
             task_type: &view.task_type,
+            tenant: &view.tenant,
             label_miss: view.label_miss,
             status: view.status,
             attempts: view.attempts,
@@ -138,6 +145,7 @@ impl Dispatcher {
             worker_id,
             label: &view.label,
             task_type: &view.task_type,
+            tenant: &view.tenant,
             attempts: view.attempts,
             error,
         }));

@@ -26,6 +26,7 @@ use super::admission::{Admission, DispatcherBounds};
 use super::messages::*;
 use super::registry::LabelRegistry;
 use super::task_spans::TaskSpans;
+use super::tenants::Tenants;
 use crate::clock::unix_ms;
 use crate::metrics::series::{QueueHistory, QueueSample};
 use crate::metrics::Metrics;
@@ -70,6 +71,8 @@ pub struct Dispatcher {
     queue_history: QueueHistory,
     /// The tracing span of each live task.
     spans: TaskSpans,
+    /// Each tenant's limit and queue order.
+    tenants: Tenants,
 }
 
 impl Dispatcher {
@@ -100,7 +103,14 @@ impl Dispatcher {
             max_attempts,
             draining: false,
             admission: Admission::default(),
+            tenants: Tenants::default(),
         }
+    }
+
+    /// Serves these tenants (limits, priorities, weights); others have none.
+    pub fn with_tenants(mut self, tenants: Tenants) -> Self {
+        self.tenants = tenants;
+        self
     }
 
     /// Applies the bounds the routing core does not hold.

@@ -75,6 +75,11 @@ fn ending(report: TaskReport) -> Ending {
     }
 }
 
+/// Whether a client of `tenant` may read or cancel the task: a tenant sees its own.
+fn tenant_sees(tenant: &Option<std::sync::Arc<str>>, view: &crate::tasks::TaskView) -> bool {
+    tenant.as_deref().is_none_or(|t| t == view.tenant)
+}
+
 impl Dispatcher {
     fn finish_report(&mut self, worker: WorkerKey, report: TaskReport) -> Result<(), String> {
         let _task = self.spans.get(&report.task_id).entered();
@@ -195,6 +200,15 @@ impl Handler<SubmitTask> for Dispatcher {
         {
             return Err(SubmitError::Duplicate(task.task_id));
         }
+        if let Some(limit) = self.tenants.limit(&task.tenant) {
+            if self.tasks.in_flight(&task.tenant) >= limit {
+                self.metrics.tenant_limited(&task.tenant);
+                return Err(SubmitError::TenantLimit {
+                    tenant: task.tenant.to_string(),
+                    limit,
+                });
+            }
+        }
         self.admission.admit(&self.scheduler, &task, self.now())?;
         let span = self.spans.open(&task.task_id, &task.label, &task.task_type);
         let _task = span.enter();
@@ -205,6 +219,7 @@ impl Handler<SubmitTask> for Dispatcher {
             label: task.label.clone(),
             task_type: task.task_type.clone(),
             deadline: task.deadline.map(|d| self.now() + d.as_secs_f64()),
+            share: self.tenants.share(&task.tenant),
         };
         let mut record = TaskRecord::queued(
             key,
@@ -212,6 +227,7 @@ impl Handler<SubmitTask> for Dispatcher {
                 task_id: task.task_id.clone(),
                 task_type: task.task_type,
                 label: task.label,
+                tenant: task.tenant.to_string(),
                 parameters_json: task.parameters_json,
                 // Bounded at the edge; a deadline beyond what the clock can hold is none.
                 deadline: task.deadline.and_then(|d| now.checked_add(d)),
@@ -264,7 +280,10 @@ impl Handler<GetTask> for Dispatcher {
     type Result = Option<crate::tasks::TaskView>;
 
     fn handle(&mut self, msg: GetTask, _: &mut Context<Self>) -> Self::Result {
-        self.tasks.get(&msg.task_id).map(|r| r.view().clone())
+        self.tasks
+            .get(&msg.task_id)
+            .filter(|r| tenant_sees(&msg.tenant, r.view()))
+            .map(|r| r.view().clone())
     }
 }
 
@@ -273,7 +292,10 @@ impl Handler<CancelTask> for Dispatcher {
 
     fn handle(&mut self, msg: CancelTask, _: &mut Context<Self>) -> Self::Result {
         let _task = self.spans.get(&msg.task_id).entered();
-        let record = self.tasks.get(&msg.task_id)?;
+        let record = self
+            .tasks
+            .get(&msg.task_id)
+            .filter(|r| tenant_sees(&msg.tenant, r.view()))?;
         if record.view().status.is_final() {
             return Some(record.view().clone());
         }
