@@ -15,4 +15,5 @@ mod onnx;
 mod open_loop;
 mod reliability;
 mod replay;
+mod tls;
 mod worker_protocol;
