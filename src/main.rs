@@ -110,7 +110,8 @@ async fn serve(config: Config) -> Result<(), Failure> {
     let scheme = if running.tls { "https" } else { "http" };
     println!("listening on {scheme}://{}", running.addr);
     if running.tls {
-        tracing::info!(addr = %running.addr, "TLS on: HTTPS, WSS on /worker-listen, and gRPC");
+        let grpc = running.grpc_addr.is_some();
+        tracing::info!(addr = %running.addr, grpc, "TLS on: HTTPS, and WSS for workers");
     }
     if let Some(addr) = running.grpc_addr {
         println!("grpc listening on {addr}");
