@@ -10,7 +10,7 @@
 # --tls adds the /health and /run-task rows (store off and os) over TLS, each right after
 # its plain twin: a server with --tls-cert/--tls-key (a fresh openssl CA and certificate),
 # wrk on https://, workers on wss:// with --ca-cert; a last line gives TLS / plain.
-# --tls-only measures just those pairs (store off), without the ceiling or the other rows.
+# --tls-only measures just those pairs, without the ceiling or the other rows.
 #
 #   bench/overhead.sh [seconds per run, default 10] [connections, default 64] [--tls|--tls-only]
 set -euo pipefail
@@ -41,6 +41,7 @@ row() { # row NAME DURABILITY PATH: a fresh server, one wrk run; then its TLS tw
 if [ "$TLS" = --tls-only ]; then
   row "store off" off /health
   row "store off" off /run-task
+  row "store on (os)" os /run-task
 else
   ROWS+=("$(bench/ceiling.sh "$DURATION" "$CONNECTIONS" --row)")
   row "store off" off /health
