@@ -77,7 +77,7 @@ class Client:
         self.stopping = asyncio.Event()
         self.loop = asyncio.get_running_loop()
         #: For wss://: the TLS context (None: plain, or websockets' default for wss://).
-        self.ssl = worker.ssl_context()
+        self.ssl = worker._ssl_context()
 
     # --- lifecycle -------------------------------------------------------------------
 

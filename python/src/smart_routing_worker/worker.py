@@ -96,7 +96,7 @@ class Worker:
 
         return register
 
-    def ssl_context(self) -> SSLContext | None:
+    def _ssl_context(self) -> SSLContext | None:
         """The TLS context for `url`: `ssl`, else one trusting `ca_file`, else None (plain
         `ws://`, or the default context websockets makes for `wss://`)."""
         if not self.url.startswith("wss://"):
