@@ -15,7 +15,7 @@ CONNECTIONS="${2:-64}"
 ROW="${3:-}"
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install -y wrk)" >&2; exit 2; }
 cargo build --release --example ceiling >&2
-CEILING="$ROOT/target/release/examples/ceiling"
+CEILING="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/ceiling"
 WORK="$(mktemp -d)"
 # shellcheck source=bench/servers.sh
 source "$ROOT/bench/servers.sh"

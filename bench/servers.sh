@@ -1,18 +1,41 @@
 # Sourced by bench/overhead.sh and bench/open-loop.sh: start a release server with four
 # no-op workers (worker --simulate --time-scale 0 --slots 64), stop it, and the wrk row.
 # Each `start` is a fresh server with a fresh store: every measurement begins with an
-# empty queue. Expects ROOT and WORK set; sets URL and SERVER_PID.
+# empty queue; `start DURABILITY tls` serves HTTPS/WSS with the certificates of
+# `make_certs` (workers on wss:// with --ca-cert). Expects ROOT and WORK set; sets URL and
+# SERVER_PID.
 
-BIN="$ROOT/target/release/smart-routing"
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/smart-routing"
+CERTS="$WORK/certs"
 PIDS=()
 cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
-start() { # start DURABILITY -> sets URL, SERVER_PID, WORKER_PIDS; 4 no-op workers
-  local dir
+make_certs() { # a CA and a server certificate for localhost and 127.0.0.1 in $CERTS
+  mkdir -p "$CERTS"
+  local ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+  openssl req -x509 "${ec[@]}" -days 2 -subj "/CN=bench CA" \
+    -keyout "$CERTS/ca-key.pem" -out "$CERTS/ca.pem" 2>/dev/null
+  openssl req "${ec[@]}" -subj /CN=localhost \
+    -keyout "$CERTS/server-key.pem" -out "$CERTS/server.csr" 2>/dev/null
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > "$CERTS/san.ext"
+  openssl x509 -req -in "$CERTS/server.csr" -CA "$CERTS/ca.pem" -CAkey "$CERTS/ca-key.pem" \
+    -CAcreateserial -days 2 -extfile "$CERTS/san.ext" -out "$CERTS/server.pem" 2>/dev/null
+}
+
+start() { # start DURABILITY [tls] -> sets URL, SERVER_PID, WORKER_PIDS; 4 no-op workers
+  local dir scheme=ws
+  local serve_tls=() worker_tls=() curl_tls=()
+  if [ "${2:-}" = tls ]; then
+    scheme=wss
+    serve_tls=(--tls-cert "$CERTS/server.pem" --tls-key "$CERTS/server-key.pem")
+    worker_tls=(--ca-cert "$CERTS/ca.pem")
+    curl_tls=(--cacert "$CERTS/ca.pem")
+  fi
   dir="$(mktemp -d "$WORK/$1.XXXX")"
   SMART_ROUTING_DURABILITY="$1" RUST_LOG=error "$BIN" serve --bind 127.0.0.1:0 \
-    --log-dir "$dir/logs" --data-dir "$dir/data" > "$dir/serve.out" 2>"$dir/serve.err" &
+    --log-dir "$dir/logs" --data-dir "$dir/data" "${serve_tls[@]}" \
+    > "$dir/serve.out" 2>"$dir/serve.err" &
   SERVER_PID=$!
   PIDS+=("$SERVER_PID")
   for _ in $(seq 100); do grep -q listening "$dir/serve.out" && break; sleep 0.1; done
@@ -20,14 +43,15 @@ start() { # start DURABILITY -> sets URL, SERVER_PID, WORKER_PIDS; 4 no-op worke
   local port="${URL##*:}"
   WORKER_PIDS=()
   for i in 1 2 3 4; do
-    RUST_LOG=error "$BIN" worker --dispatcher "ws://127.0.0.1:$port/worker-listen" \
-      --worker-id "noop-$i" --simulate --time-scale 0 --slots 64 --max-labels 1 \
-      >/dev/null 2>&1 &
+    RUST_LOG=error "$BIN" worker --dispatcher "$scheme://127.0.0.1:$port/worker-listen" \
+      "${worker_tls[@]}" --worker-id "noop-$i" --simulate --time-scale 0 --slots 64 \
+      --max-labels 1 >/dev/null 2>&1 &
     WORKER_PIDS+=("$!")
     PIDS+=("$!")
   done
   for _ in $(seq 100); do
-    [ "$(curl -s "$URL/workers" | grep -o noop- | wc -l)" -eq 4 ] && break; sleep 0.1
+    [ "$(curl -s "${curl_tls[@]}" "$URL/workers" | grep -o noop- | wc -l)" -eq 4 ] && break
+    sleep 0.1
   done
 }
 

@@ -98,9 +98,14 @@ impl FromArgMatches for ServeArgs {
 
 #[derive(Debug, Args)]
 pub struct WorkerArgs {
-    /// The dispatcher's worker endpoint, e.g. ws://127.0.0.1:8080/worker-listen.
+    /// The dispatcher's worker endpoint, e.g. ws://127.0.0.1:8080/worker-listen
+    /// (wss://... when it serves TLS).
     #[arg(long)]
     pub dispatcher: String,
+    /// PEM CA certificate(s) to trust for wss:// besides the webpki roots (a private or
+    /// self-signed CA).
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
     #[arg(long)]
     pub worker_id: String,
     /// K: labels held at once.
@@ -156,6 +161,9 @@ pub fn check_worker_args(args: &WorkerArgs) -> Result<(), String> {
             "--time-scale must be a number from 0 to 1000 (0: no sleeping at all)".to_owned(),
         );
     }
+    if let Some(ca) = &args.ca_cert {
+        crate::tls::client_config(Some(ca)).map_err(|e| format!("--ca-cert: {e}"))?;
+    }
     if let Some(models) = &args.models {
         if !models.is_dir() {
             return Err(format!("--models {}: not a directory", models.display()));
@@ -173,6 +181,7 @@ pub fn run_worker(args: WorkerArgs) -> anyhow::Result<()> {
         slots: args.slots,
         token: args.token.clone(),
         max_retries: args.max_retries,
+        ca_cert: args.ca_cert.clone(),
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

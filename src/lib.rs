@@ -5,7 +5,8 @@
 //!   no clock), `clock` (Unix milliseconds), `error_code` (every stable error code with
 //!   its HTTP status and gRPC code), `repository` (the model repository on disk),
 //!   `protocol` (the worker protocol's domain types and protobuf encoding), `workload`
-//!   and `report` (the benchmark workload and its report);
+//!   and `report` (the benchmark workload and its report), `tls` (rustls configs from
+//!   PEM files, for the server and its clients);
 //! - plain data: `tasks` (the task table, owner of every status change), `store` (the
 //!   durable store), `metrics` (Prometheus and the dashboard's windows), `config`
 //!   (settings, each declared once: file < env < flags), `engine` (ONNX models with ort);
@@ -39,5 +40,6 @@ pub mod sim;
 pub mod store;
 pub mod tasks;
 pub mod telemetry;
+pub mod tls;
 pub mod worker;
 pub mod workload;

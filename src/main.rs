@@ -106,8 +106,13 @@ async fn serve(config: Config) -> Result<(), Failure> {
     let running = smart_routing::server::start(config)
         .await
         .map_err(|e| Failure::Usage(e.to_string()))?;
-    // Scripts and tests read this line for the real port.
-    println!("listening on http://{}", running.addr);
+    // Scripts and tests read this line for the real port (and the scheme).
+    let scheme = if running.tls { "https" } else { "http" };
+    println!("listening on {scheme}://{}", running.addr);
+    if running.tls {
+        let grpc = running.grpc_addr.is_some();
+        tracing::info!(addr = %running.addr, grpc, "TLS on: HTTPS, and WSS for workers");
+    }
     if let Some(addr) = running.grpc_addr {
         println!("grpc listening on {addr}");
     }

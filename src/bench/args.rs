@@ -7,9 +7,12 @@ use crate::workload;
 /// Flags of `smart-routing bench`. Durations are in original (unscaled) seconds.
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
-    /// The dispatcher's base URL.
+    /// The dispatcher's base URL (http:// or https://).
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     pub url: String,
+    /// PEM CA certificate(s) to trust for https:// besides the webpki roots.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<std::path::PathBuf>,
     /// Requests the producers send in total.
     #[arg(long, default_value_t = 2400)]
     pub requests: usize,
@@ -64,6 +67,7 @@ impl Default for BenchArgs {
     fn default() -> Self {
         Self {
             url: "http://127.0.0.1:8080".to_owned(),
+            ca_cert: None,
             requests: 2400,
             producers: 2,
             wait_avg: 0.75,

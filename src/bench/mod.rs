@@ -3,8 +3,9 @@
 //! and the answers become the same report (`crate::report`); with `--rate`, open-loop
 //! Poisson arrivals and latency quantiles from each intended send time (`open_loop`).
 //!
-//! Talks plain HTTP with reqwest on whatever tokio runtime calls it; must not depend on
-//! the server's own modules (it is written against the HTTP contract only).
+//! Talks HTTP or HTTPS (rustls, `tls`) with reqwest on whatever tokio runtime calls it;
+//! must not depend on the server's own modules (it is written against the HTTP contract
+//! only).
 
 mod args;
 mod client;

@@ -25,6 +25,8 @@ pub enum BenchError {
     InvalidUrl { url: String, message: String },
     #[error("cannot build the HTTP client: {0}")]
     Client(reqwest::Error),
+    #[error("--ca-cert: {0}")]
+    CaCert(#[from] crate::tls::TlsError),
     /// Its causes follow in the error chain (the request error, then why it failed).
     #[error("cannot reach the dispatcher at {url}")]
     Unreachable { url: String, source: reqwest::Error },
@@ -38,7 +40,7 @@ impl BenchError {
     pub fn is_usage(&self) -> bool {
         matches!(
             self,
-            BenchError::InvalidArgs(_) | BenchError::InvalidUrl { .. }
+            BenchError::InvalidArgs(_) | BenchError::InvalidUrl { .. } | BenchError::CaCert(_)
         )
     }
 }
@@ -153,13 +155,15 @@ pub(super) async fn connect(
         url: args.url.clone(),
         message: e.to_string(),
     })?;
-    if parsed.scheme() != "http" {
+    if !matches!(parsed.scheme(), "http" | "https") {
         return Err(BenchError::InvalidUrl {
             url: args.url.clone(),
-            message: "only plain http:// is supported".to_owned(),
+            message: "only http:// and https:// are supported".to_owned(),
         });
     }
+    let tls = crate::tls::client_config(args.ca_cert.as_deref())?;
     let client = reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
         .timeout(Duration::from_secs_f64(args.request_timeout))
         .pool_max_idle_per_host(connections)
         .build()

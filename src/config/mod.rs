@@ -87,6 +87,13 @@ impl RoutingSection {
     }
 }
 
+impl ServerSettings {
+    /// The certificate chain and key files, when TLS is on.
+    pub fn tls(&self) -> Option<(&Path, &Path)> {
+        Some((self.tls_cert.as_deref()?, self.tls_key.as_deref()?))
+    }
+}
+
 impl HealthSection {
     /// The routing core's health knobs.
     pub fn to_core(&self) -> Health {
@@ -169,6 +176,18 @@ impl Config {
         for (task_type, limit) in &self.dispatch.max_run_s_by_type {
             value::positive_seconds(limit)
                 .map_err(|reason| invalid(&format!("max_run_s_by_type.{task_type}"), &reason))?;
+        }
+        let server = &self.server;
+        if server.tls_cert.is_some() != server.tls_key.is_some() {
+            let missing = if server.tls_cert.is_none() {
+                "tls_cert"
+            } else {
+                "tls_key"
+            };
+            return Err(invalid(
+                missing,
+                "TLS needs both tls_cert and tls_key (PEM files), or neither",
+            ));
         }
         let local = &self.local;
         if local.workers > 0 && (local.max_labels == 0 || local.slots == 0) {

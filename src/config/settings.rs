@@ -39,6 +39,13 @@ settings! {
             flag("grpc-bind", "Address of the Open Inference Protocol's gRPC service (off unless set)");
         /// On SIGTERM/SIGINT, running tasks get this long to finish, in seconds.
         shutdown_grace_s: u64 = 30;
+        /// PEM certificate chain: with `tls_key`, the HTTP API and the worker WebSocket
+        /// are HTTPS/WSS on `bind`, and the gRPC service is TLS; off when unset.
+        tls_cert: Option<PathBuf> = None,
+            flag("tls-cert", "PEM certificate chain: HTTPS/WSS on --bind, TLS on gRPC (needs --tls-key)");
+        /// The PEM private key of `tls_cert`.
+        tls_key: Option<PathBuf> = None,
+            flag("tls-key", "PEM private key of --tls-cert");
     }
 
     group api: ApiSettings, "What the HTTP API and the Open Inference Protocol accept of a request." {

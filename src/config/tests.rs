@@ -121,3 +121,27 @@ fn every_setting_is_in_the_shipped_file_and_every_flag_is_a_setting() {
     assert_eq!(config.policy(), Policy::Random);
     assert_eq!(config.local.workers, 1);
 }
+
+#[test]
+fn tls_takes_a_certificate_and_a_key_or_neither() {
+    let env = |pairs: &[(&str, &str)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<Vec<_>>()
+    };
+    let cert_only = env(&[("SMART_ROUTING_TLS_CERT", "cert.pem")]);
+    let error = Config::load(None, cert_only).unwrap_err().to_string();
+    assert!(error.contains("tls_key"), "{error}");
+    let key_only = env(&[("SMART_ROUTING_TLS_KEY", "key.pem")]);
+    let error = Config::load(None, key_only).unwrap_err().to_string();
+    assert!(error.contains("tls_cert"), "{error}");
+    let both = env(&[
+        ("SMART_ROUTING_TLS_CERT", "cert.pem"),
+        ("SMART_ROUTING_TLS_KEY", "key.pem"),
+    ]);
+    let config = Config::load(None, both).unwrap();
+    let (cert, key) = config.server.tls().unwrap();
+    assert_eq!((cert, key), (Path::new("cert.pem"), Path::new("key.pem")));
+    assert!(Config::default().server.tls().is_none());
+}

@@ -25,9 +25,19 @@ pub mod pb {
 
 use pb::grpc_inference_service_server::{GrpcInferenceService, GrpcInferenceServiceServer};
 
-/// Binds `addr` now (so a taken port fails the start) and serves on the current runtime;
-/// the address really bound.
-pub fn start(addr: SocketAddr, state: web::Data<OipState>) -> std::io::Result<SocketAddr> {
+/// Binds `addr` now (so a taken port fails the start) and serves on the current runtime,
+/// over TLS when `tls` is given; the address really bound.
+pub fn start(
+    addr: SocketAddr,
+    state: web::Data<OipState>,
+    tls: Option<tonic::transport::ServerTlsConfig>,
+) -> std::io::Result<SocketAddr> {
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = tls {
+        builder = builder
+            .tls_config(tls)
+            .map_err(|e| std::io::Error::other(format!("TLS: {e}")))?;
+    }
     let listener = std::net::TcpListener::bind(addr)?;
     listener.set_nonblocking(true)?;
     let bound = listener.local_addr()?;
@@ -36,9 +46,7 @@ pub fn start(addr: SocketAddr, state: web::Data<OipState>) -> std::io::Result<So
     let service =
         GrpcInferenceServiceServer::new(Service { state }).max_decoding_message_size(usize::MAX);
     actix_web::rt::spawn(async move {
-        let served = tonic::transport::Server::builder()
-            .serve_with_incoming(service, incoming)
-            .await;
+        let served = builder.serve_with_incoming(service, incoming).await;
         if let Err(error) = served {
             tracing::error!(%error, "the gRPC service stopped");
         }

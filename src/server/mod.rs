@@ -40,6 +40,8 @@ pub enum StartError {
         addr: SocketAddr,
         error: std::io::Error,
     },
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
     #[error("cannot listen on {addr}: {error}")]
     Bind {
         addr: SocketAddr,
@@ -53,6 +55,8 @@ pub struct Running {
     pub addr: SocketAddr,
     /// The address of the gRPC service, when `grpc_bind` is set.
     pub grpc_addr: Option<SocketAddr>,
+    /// Whether HTTP, the worker WebSocket and gRPC are served over TLS.
+    pub tls: bool,
     pub server: actix_web::dev::Server,
     pub dispatcher: Addr<Dispatcher>,
     pub registry: Addr<LabelRegistry>,
@@ -64,6 +68,15 @@ pub struct Running {
 /// Starts the actors and the HTTP server; must run inside an actix system.
 pub async fn start(config: Config) -> Result<Running, StartError> {
     let config = Arc::new(config);
+    // Checked first: a bad certificate is the user's to fix before anything starts.
+    let identity = match config.server.tls() {
+        Some((cert, key)) => {
+            // tonic builds its TLS config on the process's default provider.
+            crate::tls::install_provider();
+            Some(crate::tls::server_identity(cert, key)?)
+        }
+        None => None,
+    };
     let settings = config.log.event_log.then(|| LogSettings {
         dir: config.log.log_dir.clone(),
         max_bytes: config.log.log_max_bytes,
@@ -139,7 +152,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let oip_state = web::Data::new(OipState::new(state.clone()));
     let grpc_addr = match config.server.grpc_bind {
         Some(addr) => Some(
-            oip::grpc::start(addr, oip_state.clone())
+            oip::grpc::start(addr, oip_state.clone(), identity.as_ref().map(grpc_tls))
                 .map_err(|error| StartError::GrpcBind { addr, error })?,
         ),
         None => None,
@@ -156,8 +169,12 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     .workers(2)
     // Signals are `main`'s (a drain first); once drained, connections left get 2 s.
     .disable_signals()
-    .shutdown_timeout(2)
-    .bind(config.server.bind)
+    .shutdown_timeout(2);
+    let tls = identity.is_some();
+    let server = match identity {
+        Some(identity) => server.bind_rustls_0_23(config.server.bind, identity.config),
+        None => server.bind(config.server.bind),
+    }
     .map_err(|error| StartError::Bind {
         addr: config.server.bind,
         error,
@@ -167,6 +184,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     Ok(Running {
         addr,
         grpc_addr,
+        tls,
         server,
         dispatcher,
         registry,
@@ -185,6 +203,12 @@ fn tenants(config: &Config) -> Tenants {
         };
         (name.clone(), policy)
     }))
+}
+
+/// The gRPC service's TLS: the same certificate and key as HTTPS.
+fn grpc_tls(identity: &crate::tls::ServerIdentity) -> tonic::transport::ServerTlsConfig {
+    let identity = tonic::transport::Identity::from_pem(&identity.cert_pem, &identity.key_pem);
+    tonic::transport::ServerTlsConfig::new().identity(identity)
 }
 
 fn start_local_workers(

@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::Connector;
 
 use super::labels::Labels;
 use super::runner::{handle, Running};
@@ -23,7 +24,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone)]
 pub struct WorkerOptions {
-    /// `ws://HOST:PORT/worker-listen`
+    /// `ws://HOST:PORT/worker-listen`, or `wss://` when the dispatcher serves TLS.
     pub url: String,
     pub worker_id: String,
     pub max_labels: u32,
@@ -32,12 +33,16 @@ pub struct WorkerOptions {
     pub token: Option<String>,
     /// Give up after this many failed connection attempts in a row (None: never).
     pub max_retries: Option<u32>,
+    /// PEM CA certificate(s) trusted for `wss://` besides the webpki roots.
+    pub ca_cert: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
     #[error("invalid dispatcher URL '{url}': {reason}")]
     BadUrl { url: String, reason: String },
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
     #[error("gave up after {attempts} failed connection attempts; last error: {last}")]
     GaveUp { attempts: u32, last: String },
 }
@@ -56,12 +61,13 @@ enum End {
 /// Connects and serves; reconnects with backoff when the connection is lost or the
 /// dispatcher drains (it is stopping), until out of retries.
 pub async fn run<E: Executor>(options: WorkerOptions, executor: Rc<E>) -> Result<(), WorkerError> {
+    let connector = super::connector::for_url(&options.url, options.ca_cert.as_deref())?;
     let labels = Rc::new(Labels::new(options.max_labels as usize));
     let mut backoff = Duration::from_millis(250);
     let mut failures = 0u32;
     loop {
         let started = Instant::now();
-        let end = connection(&options, &executor, &labels).await?;
+        let end = connection(&options, &connector, &executor, &labels).await?;
         match end {
             End::Drained => {
                 // The dispatcher is stopping: its replacement comes up on the same address.
@@ -93,6 +99,7 @@ pub async fn run<E: Executor>(options: WorkerOptions, executor: Rc<E>) -> Result
 
 async fn connection<E: Executor>(
     options: &WorkerOptions,
+    connector: &Connector,
     executor: &Rc<E>,
     labels: &Rc<Labels>,
 ) -> Result<End, WorkerError> {
@@ -113,7 +120,10 @@ async fn connection<E: Executor>(
             .map_err(|e| bad_url(format!("token: {e}")))?;
         request.headers_mut().insert("Authorization", value);
     }
-    let ws = match tokio_tungstenite::connect_async(request).await {
+    let connector = Some(connector.clone());
+    let connecting =
+        tokio_tungstenite::connect_async_tls_with_config(request, None, false, connector);
+    let ws = match connecting.await {
         Ok((ws, _)) => ws,
         Err(e) => return Ok(End::Lost(format!("cannot connect: {e}"))),
     };

@@ -1,9 +1,10 @@
 //! The remote worker (`smart-routing worker`): a WebSocket client of the dispatcher that
 //! keeps up to K labels and runs tasks with an [`Executor`]: simulated tasks for
 //! benchmarks and tests, or ONNX models with ort. Depends on the protocol, the engine,
-//! the repository and the workload; never on the actors or the server.
+//! the repository, the workload and `tls`; never on the actors or the server.
 
 mod client;
+mod connector;
 pub mod inference;
 mod labels;
 mod onnx;

@@ -5,7 +5,7 @@ use crate::common::BIN;
 
 /// Runs the binary; a run that outlasts 30 s is killed and fails the test (some mistakes
 /// used to hang it).
-fn run(args: &[&str]) -> (Option<i32>, String) {
+pub fn run(args: &[&str]) -> (Option<i32>, String) {
     let mut child = std::process::Command::new(BIN)
         .args(args)
         .env("RUST_BACKTRACE", "full")

@@ -82,15 +82,16 @@ fn spawn_server(bind: &str, args: &[&str], env: &[(&str, &str)], stderr: Stdio) 
     BufReader::new(stdout)
         .read_line(&mut line)
         .expect("read serve output");
-    let addr = line
+    let url = line
         .trim()
-        .strip_prefix("listening on http://")
+        .strip_prefix("listening on ")
+        .filter(|url| url.starts_with("http://") || url.starts_with("https://"))
         .unwrap_or_else(|| panic!("unexpected first line from serve: {line:?}"))
         .to_owned();
-    let port = addr.rsplit(':').next().unwrap().parse().unwrap();
+    let port = url.rsplit(':').next().unwrap().parse().unwrap();
     Server {
         _proc: Proc(child),
-        url: format!("http://{addr}"),
+        url,
         port,
         log_dir,
         http: reqwest::Client::new(),

@@ -16,6 +16,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("protocol", &[]),
     ("workload", &[]),
     ("report", &[]),
+    ("tls", &[]),
     // Plain data and its storage.
     ("tasks", &["routing", "error_code"]),
     ("store", &["tasks", "clock", "error_code", "metrics"]),
@@ -25,7 +26,14 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // The remote worker client and the actors.
     (
         "worker",
-        &["protocol", "engine", "repository", "clock", "workload"],
+        &[
+            "protocol",
+            "engine",
+            "repository",
+            "clock",
+            "workload",
+            "tls",
+        ],
     ),
     (
         "actors",
@@ -89,7 +97,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     // The simulator and the load generator run the core and the workload, not the server.
     ("sim", &["routing", "workload", "report", "config"]),
-    ("bench", &["workload", "report", "clock"]),
+    ("bench", &["workload", "report", "clock", "tls"]),
 ];
 
 /// The composition root and the command line may import anything.

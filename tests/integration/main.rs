@@ -15,5 +15,6 @@ mod onnx;
 mod open_loop;
 mod reliability;
 mod replay;
+mod tls;
 mod trust;
 mod worker_protocol;

@@ -26,15 +26,20 @@ class Server:
     port: int
     workdir: Path
     procs: list[subprocess.Popen] = field(default_factory=list)
+    #: What `requests` verifies an https:// server with: a CA file, or True (the system's).
+    verify: str | bool = True
 
     @property
     def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/worker-listen"
+        scheme = "wss" if self.url.startswith("https://") else "ws"
+        return f"{scheme}://127.0.0.1:{self.port}/worker-listen"
 
     def get(self, path: str, **kw) -> requests.Response:
+        kw.setdefault("verify", self.verify)
         return requests.get(self.url + path, timeout=kw.pop("timeout", 30), **kw)
 
     def post(self, path: str, **kw) -> requests.Response:
+        kw.setdefault("verify", self.verify)
         return requests.post(self.url + path, timeout=kw.pop("timeout", 60), **kw)
 
     def wait_workers(self, n: int, timeout: float = 20.0) -> list[str]:
@@ -78,13 +83,13 @@ def start_server(
     )
     assert proc.stdout is not None
     line = proc.stdout.readline().strip()
-    prefix = "listening on http://"
-    if not line.startswith(prefix):
+    prefix = "listening on "
+    url = line[len(prefix):]
+    if not line.startswith(prefix) or not url.startswith(("http://", "https://")):
         proc.kill()
         raise RuntimeError(f"unexpected first line from serve: {line!r}")
-    addr = line[len(prefix):]
-    port = int(addr.rsplit(":", 1)[1])
-    return Server(proc=proc, url=f"http://{addr}", port=port, workdir=workdir)
+    port = int(url.rsplit(":", 1)[1])
+    return Server(proc=proc, url=url, port=port, workdir=workdir)
 
 
 @pytest.fixture

@@ -39,11 +39,12 @@ def load_target(target: str) -> Worker:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m smart_routing_worker", description=__doc__)
     parser.add_argument("target", help="module:attribute of the Worker to run")
-    parser.add_argument("--dispatcher", help="ws://HOST:PORT/worker-listen")
+    parser.add_argument("--dispatcher", help="ws://HOST:PORT/worker-listen (wss://... over TLS)")
     parser.add_argument("--worker-id")
     parser.add_argument("--max-labels", type=int, help="K: labels held at once")
     parser.add_argument("--slots", type=int, help="tasks run at once")
     parser.add_argument("--token", help=f"worker token (also {TOKEN_ENV})")
+    parser.add_argument("--ca-file", help="for wss://: PEM file of the CA(s) to trust instead of the system's")
     parser.add_argument("--log-level", default="INFO", help="Python logging level (default INFO)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -54,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         "max_labels": args.max_labels,
         "slots": args.slots,
         "token": args.token,
+        "ca_file": args.ca_file,
     }
     for name, value in overrides.items():
         if value is not None:

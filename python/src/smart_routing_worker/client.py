@@ -76,6 +76,8 @@ class Client:
         self.conn: Connection | None = None
         self.stopping = asyncio.Event()
         self.loop = asyncio.get_running_loop()
+        #: For wss://: the TLS context (None: plain, or websockets' default for wss://).
+        self.ssl = worker._ssl_context()
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -130,9 +132,11 @@ class Client:
         headers = {"Worker-Id": w.worker_id}
         if w.token:
             headers["Authorization"] = f"Bearer {w.token}"
+        tls = {"ssl": self.ssl} if self.ssl is not None else {}
         try:
             ws = await connect(
                 w.url,
+                **tls,
                 additional_headers=headers,
                 max_size=protocol.MAX_FRAME_BYTES,
                 compression=None,

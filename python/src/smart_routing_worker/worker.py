@@ -9,6 +9,7 @@ import os
 import socket
 import threading
 from collections.abc import Awaitable, Callable
+from ssl import SSLContext, SSLError, create_default_context
 from typing import Any, TypeVar
 
 from . import protocol
@@ -46,8 +47,10 @@ class Worker:
         max_labels: int = 2,
         slots: int = 1,
         token: str | None = None,
+        ssl: SSLContext | None = None,
+        ca_file: str | None = None,
     ) -> None:
-        #: The dispatcher's `ws://HOST:PORT/worker-listen` URL.
+        #: The dispatcher's `ws://HOST:PORT/worker-listen` URL (`wss://` when it serves TLS).
         self.url = url
         self.worker_id = worker_id if worker_id is not None else f"py-{socket.gethostname()}-{os.getpid()}"
         #: K: the most labels held at once.
@@ -56,6 +59,11 @@ class Worker:
         self.slots = slots
         #: Sent as `Authorization: Bearer <token>`; None reads SMART_ROUTING_WORKER_TOKEN.
         self.token = token if token is not None else os.environ.get(TOKEN_ENV) or None
+        #: For `wss://`: the TLS context to connect with (default: the system's trust store).
+        self.ssl = ssl
+        #: For `wss://`: a PEM file of the CA(s) to trust instead of the system's (ignored
+        #: when `ssl` is given).
+        self.ca_file = ca_file
         self.tasks: dict[str, TaskFn] = {}
         self.load_fn: LoaderFn | None = None
         self.unload_fn: UnloaderFn | None = None
@@ -87,6 +95,22 @@ class Worker:
             return fn
 
         return register
+
+    def _ssl_context(self) -> SSLContext | None:
+        """The TLS context for `url`: `ssl`, else one trusting `ca_file`, else None (plain
+        `ws://`, or the default context websockets makes for `wss://`)."""
+        if not self.url.startswith("wss://"):
+            if self.ssl is not None or self.ca_file:
+                raise WorkerError(f"ssl and ca_file need a wss:// URL, got {self.url!r}")
+            return None
+        if self.ssl is not None:
+            return self.ssl
+        if self.ca_file:
+            try:
+                return create_default_context(cafile=self.ca_file)
+            except (OSError, SSLError) as error:
+                raise WorkerError(f"cannot use the CA file {self.ca_file}: {error}") from error
+        return None
 
     def run(self) -> None:
         """Connects, registers and serves until drained (Drain, SIGTERM, `stop()`);
