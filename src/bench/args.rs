@@ -13,6 +13,9 @@ pub struct BenchArgs {
     /// PEM CA certificate(s) to trust for https:// besides the webpki roots.
     #[arg(long, value_name = "FILE")]
     pub ca_cert: Option<std::path::PathBuf>,
+    /// The client token (selects the tenant) sent as `Authorization: Bearer`.
+    #[arg(long, env = "SMART_ROUTING_CLIENT_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
     /// Requests the producers send in total.
     #[arg(long, default_value_t = 2400)]
     pub requests: usize,
@@ -68,6 +71,7 @@ impl Default for BenchArgs {
         Self {
             url: "http://127.0.0.1:8080".to_owned(),
             ca_cert: None,
+            token: None,
             requests: 2400,
             producers: 2,
             wait_avg: 0.75,

@@ -162,8 +162,16 @@ pub(super) async fn connect(
         });
     }
     let tls = crate::tls::client_config(args.ca_cert.as_deref())?;
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(token) = &args.token {
+        let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
+            .map_err(|_| BenchError::InvalidArgs("--token must be visible ASCII".to_owned()))?;
+        value.set_sensitive(true);
+        headers.insert(reqwest::header::AUTHORIZATION, value);
+    }
     let client = reqwest::Client::builder()
         .use_preconfigured_tls(tls)
+        .default_headers(headers)
         .timeout(Duration::from_secs_f64(args.request_timeout))
         .pool_max_idle_per_host(connections)
         .build()
