@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Priority, live: a batch tenant keeps the pool saturated (closed loop, 16 producers, no
-# think time) while an interactive tenant sends Poisson arrivals at 2/s; the interactive
-# tenant's latency with priority 10 against the same run with priority 0. Two simulated
-# workers, one slot each, tasks scaled to ~1/20 of their simulated time.
+# think time) while an interactive client sends Poisson arrivals at 2/s; the interactive
+# latency when both are one tenant (arrival order), when it is a tenant of its own with
+# the same priority (fair share), and with priority 10. Two simulated workers, one slot
+# each, tasks scaled to ~1/20 of their simulated time.
 #
 #   bench/priority.sh [seconds per run, default 20]
 set -euo pipefail
@@ -16,8 +17,8 @@ PIDS=()
 cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
-run() { # run PRIORITY -> the interactive tenant's and the batch tenant's JSON reports
-  local priority="$1" dir="$WORK/p$1"
+run() { # run MODE PRIORITY TOKEN -> a row for the interactive client
+  local mode="$1" priority="$2" token="$3" dir="$WORK/$1"
   mkdir -p "$dir"
   cat > "$dir/config.toml" <<TOML
 durability = "off"
@@ -48,22 +49,23 @@ TOML
     --task-types sample_task_1 --json > "$dir/batch.json" 2>/dev/null &
   local batch=$!
   sleep 2
-  SMART_ROUTING_CLIENT_TOKEN=live-token "$BIN" bench --url "$url" --rate 2 \
+  SMART_ROUTING_CLIENT_TOKEN="$token" "$BIN" bench --url "$url" --rate 2 \
     --duration "$DURATION" --labels 2 --task-types sample_task_1 --json > "$dir/live.json"
   kill "$batch" "$server" "${workers[@]}" 2>/dev/null || true
   wait "$server" "${workers[@]}" 2>/dev/null || true
-  python3 - "$priority" "$dir/live.json" <<'PY'
+  python3 - "$mode" "$dir/live.json" <<'PY'
 import json, sys
-priority, path = sys.argv[1:3]
+mode, path = sys.argv[1:3]
 r = json.load(open(path))
 l = r["latency"]
-print(f"| {priority} | {r['sent']} | {r['failed']} | {l['p50_ms']:.0f} ms | {l['p99_ms']:.0f} ms | {l['p999_ms']:.0f} ms |")
+print(f"| {mode} | {r['sent']} | {r['failed']} | {l['p50_ms']:.0f} ms | {l['p99_ms']:.0f} ms | {l['p999_ms']:.0f} ms |")
 PY
 }
 
 echo "bench/priority.sh $DURATION: 2 simulated workers (1 slot, --time-scale 0.05), batch: bench --producers 16 --wait-avg 0 (closed loop, saturating); interactive: bench --rate 2 --duration $DURATION; $(nproc) cores; load average $(cut -d' ' -f1 /proc/loadavg); $(date -u +%FT%TZ)"
 echo
-echo "| interactive priority (batch: 0) | sent | failed | latency p50 | p99 | p99.9 |"
+echo "| interactive client | sent | failed | latency p50 | p99 | p99.9 |"
 echo "|---|---|---|---|---|---|"
-run 0
-run 10
+run "one tenant with batch (arrival order)" 0 batch-token
+run "own tenant, priority 0 (fair share)" 0 live-token
+run "own tenant, priority 10" 10 live-token

@@ -149,6 +149,7 @@ fn final_status(view: &TaskView) -> StatusCode {
         (status = 422, description = "A field is missing or invalid", body = ErrorResponse),
         (status = 500, description = "Internal error", body = ErrorResponse),
         (status = 502, description = "Failed on the worker (final view)", body = TaskView),
+        (status = 429, description = "The caller's tenant has `max_in_flight` tasks queued or running (`tenant_limit`, Retry-After)", body = ErrorResponse),
         (status = 503, description = "No worker accepts the task type, the queue is full, the deadline cannot be met (`deadline_unmeetable`), the server is draining (`shutting_down`) or the store cannot commit (error, Retry-After); or no capable worker remained (final view)", body = TaskOrError),
         (status = 504, description = "The deadline passed (final view)", body = TaskView),
     )
@@ -190,6 +191,7 @@ pub async fn run_task(
         (status = 413, description = "Body too large", body = ErrorResponse),
         (status = 422, description = "A field is missing or invalid", body = ErrorResponse),
         (status = 500, description = "Internal error", body = ErrorResponse),
+        (status = 429, description = "The caller's tenant has `max_in_flight` tasks queued or running (`tenant_limit`, Retry-After)", body = ErrorResponse),
         (status = 503, description = "No worker accepts the task type, the queue is full, the deadline cannot be met (`deadline_unmeetable`), the server is draining (`shutting_down`) or the store cannot commit (Retry-After)", body = ErrorResponse),
     )
 )]

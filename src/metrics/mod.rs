@@ -171,132 +171,133 @@ impl Metrics {
         metrics
     }
 
+    /// Help texts end without a period: the crate adds one.
     fn register(&mut self) {
         let r = &mut self.registry;
         r.register(
             "task_latency_seconds",
-            "Submission to final result, by label and final status.",
+            "Submission to final result, by label and final status",
             self.latency.clone(),
         );
         r.register(
             "task_queue_wait_seconds",
-            "Submission to the start of the last attempt, by label and final status.",
+            "Submission to the start of the last attempt, by label and final status",
             self.queue_wait.clone(),
         );
         r.register(
             "task_load_seconds",
-            "Label load time of tasks that had to load their label, by label and status.",
+            "Label load time of tasks that had to load their label, by label and status",
             self.load.clone(),
         );
         r.register(
             "task_run_seconds",
-            "Run time on the worker, by label and final status.",
+            "Run time on the worker, by label and final status",
             self.run.clone(),
         );
         r.register(
             "tasks_finished",
-            "Tasks finished, by final status.",
+            "Tasks finished, by final status",
             self.finished.clone(),
         );
         r.register(
             "label_tasks",
-            "Tasks a worker reported a result for, per label.",
+            "Tasks a worker reported a result for, per label",
             self.label_tasks.clone(),
         );
         r.register(
             "label_misses",
-            "Tasks that had to load their label first.",
+            "Tasks that had to load their label first",
             self.label_misses.clone(),
         );
         r.register(
             "label_load_seconds",
-            "Time spent loading the label.",
+            "Time spent loading the label",
             self.label_load_seconds.clone(),
         );
         r.register(
             "label_run_seconds",
-            "Time spent running tasks.",
+            "Time spent running tasks",
             self.label_run_seconds.clone(),
         );
         r.register(
             "worker_tasks",
-            "Tasks finished per worker, by final status.",
+            "Tasks finished per worker, by final status",
             self.worker_tasks.clone(),
         );
         r.register(
             "worker_label_misses",
-            "Tasks per worker that had to load their label first.",
+            "Tasks per worker that had to load their label first",
             self.worker_misses.clone(),
         );
-        r.register("workers", "Connected workers.", self.gauge_workers.clone());
+        r.register("workers", "Connected workers", self.gauge_workers.clone());
         r.register(
             "tasks_queued",
-            "Tasks waiting for a worker.",
+            "Tasks waiting for a worker",
             self.gauge_queued.clone(),
         );
         r.register(
             "tasks_running",
-            "Tasks running on workers.",
+            "Tasks running on workers",
             self.gauge_running.clone(),
         );
         r.register(
             "labels_loaded",
-            "Distinct labels loaded or loading on at least one worker.",
+            "Distinct labels loaded or loading on at least one worker",
             self.gauge_labels_loaded.clone(),
         );
         r.register(
             "tasks_restored_waiting",
-            "Tasks restored from the store, waiting for a capable worker.",
+            "Tasks restored from the store, waiting for a capable worker",
             self.gauge_restored_waiting.clone(),
         );
         r.register(
             "results_dropped",
-            "Results that arrived for tasks already final or given to another worker.",
+            "Results that arrived for tasks already final or given to another worker",
             self.results_dropped.clone(),
         );
         r.register(
             "worker_ejected",
-            "1 while a worker is ejected for failures that stand out (no tasks, no preloads).",
+            "1 while a worker is ejected for failures that stand out (no tasks, no preloads)",
             self.worker_ejected.clone(),
         );
         r.register(
             "worker_ejections",
-            "Times a worker was ejected.",
+            "Times a worker was ejected",
             self.worker_ejections.clone(),
         );
         r.register(
             "task_retries",
-            "Failed attempts run again on another worker (failed loads included).",
+            "Failed attempts run again on another worker (failed loads included)",
             self.task_retries.clone(),
         );
         r.register(
             "store_commit_batch_size",
-            "Writes (accepted tasks and final results) per store transaction.",
+            "Writes (accepted tasks and final results) per store transaction",
             self.commit_batch.clone(),
         );
         r.register(
             "store_commit_wait_seconds",
-            "From the oldest write of a store transaction being queued to its commit.",
+            "From the oldest write of a store transaction being queued to its commit",
             self.commit_wait.clone(),
         );
         r.register(
             "tenant_tasks",
-            "Tasks finished per tenant, by final status.",
+            "Tasks finished per tenant, by final status",
             self.tenant_tasks.clone(),
         );
         r.register(
             "tenant_task_latency_seconds",
-            "Submission to final result, by tenant.",
+            "Submission to final result, by tenant",
             self.tenant_latency.clone(),
         );
         r.register(
             "tenant_limited",
-            "Submissions refused with tenant_limit (429): the tenant had max_in_flight tasks.",
+            "Submissions refused with tenant_limit (429): the tenant had max_in_flight tasks",
             self.tenant_limited.clone(),
         );
         r.register(
             "tenant_tasks_in_flight",
-            "Tasks queued or running, per tenant.",
+            "Tasks queued or running, per tenant",
             self.tenant_in_flight.clone(),
         );
     }
