@@ -56,6 +56,8 @@ pub enum ErrorCode {
     LoadFailed,
     /// The worker said it is broken, and no other worker could run the task.
     WorkerFault,
+    /// A streaming client read too slowly: more chunks waited for it than allowed.
+    SlowReader,
     DuplicateTask,
 
     // The model repository.
@@ -104,6 +106,7 @@ impl ErrorCode {
             InvalidResult => "invalid_result",
             LoadFailed => "load_failed",
             WorkerFault => "worker_fault",
+            SlowReader => "slow_reader",
             DuplicateTask => "duplicate_task",
             NoModelRepository => "no_model_repository",
             LabelExists => "label_exists",
@@ -136,7 +139,7 @@ impl ErrorCode {
             Internal => 500,
             TaskFailed | WorkerLost | InvalidResult | LoadFailed | WorkerFault => 502,
             NoCapableWorker | QueueFull | ShuttingDown | StoreUnavailable | DeadlineUnmeetable
-            | RuntimeMissing | RuntimeLoadFailed | ModelUnavailable => 503,
+            | RuntimeMissing | RuntimeLoadFailed | ModelUnavailable | SlowReader => 503,
             DeadlineExceeded => 504,
         }
     }
@@ -156,7 +159,7 @@ impl ErrorCode {
             Conflict | DuplicateTask | NoModelRepository | LabelExists | UploadInProgress => {
                 Code::AlreadyExists
             }
-            BodyTooLarge => Code::ResourceExhausted,
+            BodyTooLarge | SlowReader => Code::ResourceExhausted,
             // A task cancelled under its caller: the call may be tried again.
             Cancelled => Code::Unavailable,
             NoCapableWorker | QueueFull | ShuttingDown | StoreUnavailable | DeadlineUnmeetable
@@ -181,6 +184,7 @@ impl ErrorCode {
                 | InvalidResult
                 | LoadFailed
                 | WorkerFault
+                | SlowReader
         )
     }
 }
@@ -224,6 +228,7 @@ mod tests {
             InvalidResult,
             LoadFailed,
             WorkerFault,
+            SlowReader,
             DuplicateTask,
             NoModelRepository,
             LabelExists,

@@ -27,10 +27,26 @@ pub enum ProtocolError {
 pub enum FromWorker {
     Register(Registration),
     TaskResult(TaskReport),
-    LabelLoaded { label: String },
-    LabelEvicted { label: String },
+    LabelLoaded {
+        label: String,
+    },
+    LabelEvicted {
+        label: String,
+    },
     Log(LogRecord),
     Heartbeat,
+    /// A piece of a running task's output, before its result.
+    TaskChunk(Chunk),
+}
+
+/// One chunk of a streaming task's output.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chunk {
+    pub task_id: String,
+    /// From 0, in the order the worker made them.
+    pub seq: u64,
+    /// A JSON document (checked by the dispatcher).
+    pub chunk_json: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -214,6 +230,11 @@ pub fn decode_from_worker(frame: &[u8]) -> Result<FromWorker, ProtocolError> {
             unix_ms: l.unix_ms,
         }),
         Msg::Heartbeat(_) => FromWorker::Heartbeat,
+        Msg::TaskChunk(c) => FromWorker::TaskChunk(Chunk {
+            task_id: c.task_id,
+            seq: c.seq,
+            chunk_json: c.chunk_json,
+        }),
     })
 }
 
@@ -260,6 +281,11 @@ pub fn encode_from_worker(message: &FromWorker) -> Vec<u8> {
             unix_ms: l.unix_ms,
         }),
         FromWorker::Heartbeat => Msg::Heartbeat(pb::Heartbeat {}),
+        FromWorker::TaskChunk(c) => Msg::TaskChunk(pb::TaskChunk {
+            task_id: c.task_id,
+            seq: c.seq,
+            chunk_json: c.chunk_json,
+        }),
     };
     pb::WorkerMessage { msg: Some(msg) }.encode_to_vec()
 }

@@ -14,6 +14,10 @@ pub const SAMPLE_TASK_1: &str = "sample_task_1";
 pub const SAMPLE_TASK_2: &str = "sample_task_2";
 /// The task types the original benchmark sends, uniformly.
 pub const DEFAULT_TASK_TYPES: [&str; 2] = [SAMPLE_TASK_1, SAMPLE_TASK_2];
+/// The simulated worker's streaming task (announced only when asked for with
+/// `--task-types`): `{"chunks": N, "interval_ms": MS}` sends N chunks, one every MS
+/// milliseconds (scaled), each `{"seq", "unix_ms"}` with the time the worker made it.
+pub const SAMPLE_STREAM: &str = "sample_stream";
 
 /// Think time never drops below this (seconds), as in the original producer.
 pub const MIN_THINK_S: f64 = 0.05;

@@ -15,6 +15,8 @@ pub struct DispatcherBounds {
     pub worker_grace_s: f64,
     /// Bytes of finished tasks retained at most.
     pub max_retained_bytes: usize,
+    /// Bytes of chunks that may wait for one streaming client.
+    pub stream_buffer_bytes: usize,
 }
 
 /// What admission needs to know: the workers' catalogs and whether to check deadlines.

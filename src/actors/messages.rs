@@ -50,6 +50,8 @@ pub struct Submitted {
     pub view: TaskView,
     /// The final view, when the submitter asked to wait.
     pub done: Option<oneshot::Receiver<TaskView>>,
+    /// The chunks as they come, when the submitter asked to stream.
+    pub chunks: Option<crate::tasks::stream::ChunkStream>,
 }
 
 /// Submit a task to the dispatcher.
@@ -59,6 +61,8 @@ pub struct SubmitTask {
     pub task: NewTask,
     /// Return a receiver for the final result (`/run-task`).
     pub wait: bool,
+    /// Also a stream of the task's chunks (`/run-task` with SSE; implies `wait`).
+    pub stream: bool,
 }
 
 /// Read one task's current view.
@@ -124,6 +128,15 @@ pub struct TaskFinished {
     pub conn: u64,
     pub worker_id: String,
     pub report: TaskReport,
+}
+
+/// A worker sent a chunk of a running task's output.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct TaskChunked {
+    pub conn: u64,
+    pub worker_id: String,
+    pub chunk: crate::protocol::Chunk,
 }
 
 /// A worker finished loading a label.

@@ -1,11 +1,11 @@
 //! What remote sessions and local workers do alike with a worker's reports: label events
-//! go to the dispatcher, log records to the log sink.
+//! and task chunks go to the dispatcher, log records to the log sink.
 
 use actix::prelude::*;
 use serde_json::json;
 
 use super::dispatcher::Dispatcher;
-use super::messages::{LabelEvicted, LabelLoaded, Record};
+use super::messages::{LabelEvicted, LabelLoaded, Record, TaskChunked};
 use crate::protocol::FromWorker;
 
 /// Passes label events and logs on; gives back the reports the caller handles itself
@@ -28,6 +28,11 @@ pub fn relay(
             conn,
             worker_id,
             label,
+        }),
+        FromWorker::TaskChunk(chunk) => dispatcher.do_send(TaskChunked {
+            conn,
+            worker_id,
+            chunk,
         }),
         FromWorker::Log(record) => log.do_send(Record(json!({
             "unix_ms": record.unix_ms,

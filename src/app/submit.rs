@@ -9,7 +9,10 @@ use actix::Addr;
 use super::{ApiError, AppState};
 use crate::actors::messages::{CancelTask, NewTask, SubmitTask, Submitted};
 use crate::actors::Dispatcher;
+use crate::tasks::stream::{sse_event, ChunkStream};
 use crate::tasks::TaskView;
+use bytes::Bytes;
+use std::convert::Infallible;
 
 /// Why waiting for a task's final view ended without one.
 #[derive(Debug)]
@@ -30,7 +33,11 @@ impl From<ApiError> for WaitError {
 
 /// Submits `task`; with `wait`, `Submitted::done` gives its final view.
 pub async fn submit(state: &AppState, task: NewTask, wait: bool) -> Result<Submitted, ApiError> {
-    let submitted = state.dispatcher.send(SubmitTask { task, wait }).await??;
+    let stream = false;
+    let submitted = state
+        .dispatcher
+        .send(SubmitTask { task, wait, stream })
+        .await??;
     // Accepted means stored: the answer waits for the commit. (A waiting submission is
     // answered only with the final result, whose commit comes after this one.)
     if wait {
@@ -71,6 +78,59 @@ pub async fn submit_and_wait(state: &AppState, task: NewTask) -> Result<TaskView
     // The final result is queued for the store before waiters hear of it.
     state.committed().await?;
     Ok(view)
+}
+
+/// Submits `task` and streams it as Server-Sent Events: each chunk as it comes
+/// (`event: chunk`), then the final view, committed (`event: result`). A client that
+/// hangs up cancels the task, as a waiting one does.
+pub async fn submit_streaming(
+    state: actix_web::web::Data<AppState>,
+    task: NewTask,
+) -> Result<impl futures_util::Stream<Item = Result<Bytes, Infallible>>, ApiError> {
+    let wait = true;
+    let stream = true;
+    let submitted = state
+        .dispatcher
+        .send(SubmitTask { task, wait, stream })
+        .await??;
+    let (Some(chunks), Some(done)) = (submitted.chunks, submitted.done) else {
+        return Err(ApiError::internal("no stream channel"));
+    };
+    let guard = CancelOnDrop {
+        task_id: Some(submitted.view.task_id.clone()),
+        dispatcher: state.dispatcher.clone(),
+        draining: state.draining.clone(),
+    };
+    let open = Open {
+        chunks,
+        done,
+        guard,
+        state,
+    };
+    Ok(futures_util::stream::unfold(
+        Some(open),
+        |open| async move {
+            let mut open = open?;
+            if let Some(event) = open.chunks.next().await {
+                return Some((Ok(event), Some(open)));
+            }
+            // The task is final: its view follows its last chunk.
+            let view = open.done.await.ok();
+            open.guard.task_id = None;
+            let view = view?;
+            open.state.committed().await.ok()?;
+            let json = serde_json::to_string(&view).ok()?;
+            Some((Ok(sse_event("result", &json)), None))
+        },
+    ))
+}
+
+/// A stream under way.
+struct Open {
+    chunks: ChunkStream,
+    done: tokio::sync::oneshot::Receiver<TaskView>,
+    guard: CancelOnDrop,
+    state: actix_web::web::Data<AppState>,
 }
 
 /// Cancels the task if the client goes away before its result is ready.

@@ -60,6 +60,9 @@ settings! {
         /// A request body not received in full this long after its head is answered 408
         /// (raw model uploads: this long without a byte), in seconds.
         body_timeout_s: u64 = 30, check at_least(1);
+        /// Bytes of chunks that may wait for a streaming client (`/run-task` with
+        /// `Accept: text/event-stream`); past it the task ends `slow_reader`.
+        stream_buffer_bytes: usize = 1024 * 1024, check at_least(1024);
         /// Largest accepted `deadline_ms` (422 above it).
         max_deadline_ms: u64 = 24 * 60 * 60 * 1000, check at_least(1);
         /// Token clients must present on task and model endpoints; empty = none. Its

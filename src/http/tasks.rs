@@ -121,6 +121,14 @@ async fn submission(
     Ok(NewTask { tenant, ..task })
 }
 
+/// Whether the client asks for Server-Sent Events (`Accept: text/event-stream`).
+fn wants_events(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(actix_web::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/event-stream"))
+}
+
 /// The HTTP status for a task's final view.
 fn final_status(view: &TaskView) -> StatusCode {
     let code = match (view.status, &view.error) {
@@ -139,7 +147,7 @@ fn final_status(view: &TaskView) -> StatusCode {
     request_body = TaskBody,
     security((), ("bearer" = [])),
     responses(
-        (status = 200, description = "Completed: the final view with its result", body = TaskView),
+        (status = 200, description = "Completed: the final view with its result; with `Accept: text/event-stream`, Server-Sent Events: `event: chunk` with each chunk's JSON as the worker sends it, then `event: result` with the final view (completed or failed)", body = TaskView),
         (status = 400, description = "The body is not JSON", body = ErrorResponse),
         (status = 401, description = "Missing or wrong client token", body = ErrorResponse),
         (status = 404, description = "No connected worker can load the label (`unknown_label`)", body = ErrorResponse),
@@ -160,6 +168,13 @@ pub async fn run_task(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let task = submission(&req, payload, &state).await?;
+    if wants_events(&req) {
+        let events = app::submit::submit_streaming(state, task).await?;
+        return Ok(HttpResponse::Ok()
+            .content_type("text/event-stream")
+            .insert_header(("Cache-Control", "no-cache"))
+            .streaming(events));
+    }
     let view = match app::submit::submit_and_wait(&state, task).await {
         Ok(view) => view,
         Err(WaitError::Api(e)) => return Err(e),

@@ -113,6 +113,8 @@ pub struct Metrics {
     tenant_latency: Histograms<TenantOnly>,
     tenant_limited: Family<TenantOnly, Counter>,
     tenant_in_flight: Family<TenantOnly, Gauge>,
+    first_chunk: Histograms<LabelOnly>,
+    chunks: Family<LabelOnly, Counter>,
 }
 
 /// The lowercase name of a status, as the API shows it.
@@ -166,6 +168,8 @@ impl Metrics {
             tenant_latency: Histograms::<TenantOnly>::new_with_constructor(seconds_histogram),
             tenant_limited: Family::default(),
             tenant_in_flight: Family::default(),
+            first_chunk: Histograms::<LabelOnly>::new_with_constructor(seconds_histogram),
+            chunks: Family::default(),
         };
         metrics.register();
         metrics
@@ -296,10 +300,33 @@ impl Metrics {
             self.tenant_limited.clone(),
         );
         r.register(
+            "task_first_chunk_seconds",
+            "Submission to the first chunk of a streaming task, by label",
+            self.first_chunk.clone(),
+        );
+        r.register(
+            "task_chunks",
+            "Chunks streaming tasks sent, by label",
+            self.chunks.clone(),
+        );
+        r.register(
             "tenant_tasks_in_flight",
             "Tasks queued or running, per tenant",
             self.tenant_in_flight.clone(),
         );
+    }
+
+    /// Counts a chunk of a streaming task; the first one with its time since submission.
+    pub fn task_chunk(&self, label: &str, first_after: Option<Duration>) {
+        let by = LabelOnly {
+            label: self.labels.series(label),
+        };
+        self.chunks.get_or_create(&by).inc();
+        if let Some(after) = first_after {
+            self.first_chunk
+                .get_or_create(&by)
+                .observe(after.as_secs_f64());
+        }
     }
 
     /// Counts a submission refused for its tenant's `max_in_flight`.
@@ -347,6 +374,8 @@ impl Metrics {
         self.label_misses.remove(&by);
         self.label_load_seconds.remove(&by);
         self.label_run_seconds.remove(&by);
+        self.first_chunk.remove(&by);
+        self.chunks.remove(&by);
     }
 
     /// Counts a worker's result that was dropped (its task was final or elsewhere).

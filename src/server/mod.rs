@@ -130,6 +130,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         admission_control: config.dispatch.admission_control,
         worker_grace_s: config.dispatch.worker_grace_s,
         max_retained_bytes: config.tasks.max_retained_bytes,
+        stream_buffer_bytes: config.api.stream_buffer_bytes,
     });
     let journal = store.as_ref().map(|(journal, _)| journal.clone());
     if let Some((journal, recovered)) = store {

@@ -2,13 +2,14 @@
 //! them (`table`), which owns every status change. Plain data; depends on the routing
 //! core's task key and the error codes only.
 
+pub mod stream;
 mod table;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error_code::ErrorCode;
 
-pub use table::{Ending, FinishedTotals, NewRecord, Ran, TaskRecord, TaskTable};
+pub use table::{ChunkSeen, Ending, FinishedTotals, NewRecord, Ran, TaskRecord, TaskTable};
 
 /// The tenant of requests authorized by `client_token`, or of every request when no
 /// client token is configured.

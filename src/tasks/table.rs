@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
+use super::stream::{ChunkSink, Pushed};
 use super::{ErrorBody, RawJson, Status, TaskView, Timings};
 use crate::error_code::ErrorCode;
 use crate::routing::TaskKey;
@@ -21,6 +22,20 @@ pub struct TaskRecord {
     submitted: Instant,
     /// Clients waiting on `/run-task` for the final view.
     waiters: Vec<oneshot::Sender<TaskView>>,
+    /// A client taking the task's chunks as they come (`/run-task` with SSE).
+    stream: Option<ChunkSink>,
+    /// The next chunk sequence number expected of its worker, and chunks the client got.
+    next_chunk: u64,
+    streamed: u64,
+}
+
+/// A chunk a worker sent for a running task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkSeen {
+    /// Since submission, for the task's first chunk.
+    pub first_after: Option<Duration>,
+    /// What became of it on its way to a streaming client (`None`: nobody streams).
+    pub pushed: Option<Pushed>,
 }
 
 /// What a new or restored task is: enough to run it.
@@ -58,6 +73,9 @@ impl TaskRecord {
             deadline: task.deadline,
             submitted: task.submitted,
             waiters: Vec::new(),
+            stream: None,
+            next_chunk: 0,
+            streamed: 0,
         }
     }
 
@@ -72,6 +90,9 @@ impl TaskRecord {
             deadline: None,
             submitted,
             waiters: Vec::new(),
+            stream: None,
+            next_chunk: 0,
+            streamed: 0,
         }
     }
 
@@ -79,6 +100,18 @@ impl TaskRecord {
     pub fn with_waiter(mut self, waiter: oneshot::Sender<TaskView>) -> Self {
         self.waiters.push(waiter);
         self
+    }
+
+    /// A client that takes the chunks as they come.
+    pub fn with_stream(mut self, sink: ChunkSink) -> Self {
+        self.stream = Some(sink);
+        self
+    }
+
+    /// Chunks its streaming client was sent; once any was, a lost attempt cannot be
+    /// run again (what was sent cannot be taken back).
+    pub fn streamed(&self) -> u64 {
+        self.streamed
     }
 
     pub fn key(&self) -> TaskKey {
@@ -326,10 +359,29 @@ impl TaskTable {
             .get_key_mut(key)
             .filter(|r| !r.view.status.is_final())?;
         record.view.status = Status::Running;
+        record.next_chunk = 0;
         record.view.worker = Some(worker_id.to_owned());
         record.view.attempts += 1;
         record.view.timings.queue_ms = now.duration_since(record.submitted).as_millis() as u64;
         Some(record)
+    }
+
+    /// A chunk of a running task: passed to its streaming client, if it has one. `None`
+    /// for a task not running or a chunk already seen (`seq` below the next expected).
+    pub fn chunk(&mut self, key: TaskKey, seq: u64, chunk_json: &str) -> Option<ChunkSeen> {
+        let record = self
+            .get_key_mut(key)
+            .filter(|r| r.view.status == Status::Running && seq >= r.next_chunk)?;
+        let first_after = (record.next_chunk == 0 && seq == 0).then(|| record.submitted.elapsed());
+        record.next_chunk = seq + 1;
+        let pushed = record.stream.as_ref().map(|sink| sink.push(chunk_json));
+        if pushed == Some(Pushed::Sent) {
+            record.streamed += 1;
+        }
+        Some(ChunkSeen {
+            first_after,
+            pushed,
+        })
     }
 
     /// The task's attempt ended without a result (its worker was lost, or it was taken off
@@ -357,6 +409,8 @@ impl TaskTable {
         record.view.timings.total_ms = now.duration_since(record.submitted).as_millis() as u64;
         let view = record.view.clone();
         let waiters = std::mem::take(&mut record.waiters);
+        // The stream ends once its last chunk is taken; the result follows.
+        record.stream = None;
         if let Some(hook) = &mut self.on_final {
             hook(&view);
         }

@@ -32,4 +32,14 @@ pub trait Executor: 'static {
     fn evict(&self, label: &str);
     /// Runs a task on a loaded label; the result is a JSON document.
     async fn run(&self, task: &RunTask) -> Result<String, String>;
+    /// Runs a task that may send pieces of its output through `chunks` before its
+    /// result; by default, [`Executor::run`].
+    async fn run_streaming(
+        &self,
+        task: &RunTask,
+        chunks: &runner::Chunks,
+    ) -> Result<String, String> {
+        let _ = chunks;
+        self.run(task).await
+    }
 }

@@ -22,6 +22,35 @@ pub type Running = Rc<RefCell<HashMap<String, AbortHandle>>>;
 /// Where reports go.
 pub type Reports = mpsc::UnboundedSender<FromWorker>;
 
+/// Where a running task sends the pieces of its output (`TaskChunk` frames, in order).
+pub struct Chunks {
+    tx: Reports,
+    task_id: String,
+    next: std::cell::Cell<u64>,
+}
+
+impl Chunks {
+    pub fn new(tx: Reports, task_id: String) -> Self {
+        Self {
+            tx,
+            task_id,
+            next: std::cell::Cell::new(0),
+        }
+    }
+
+    /// Sends one chunk, a JSON document; `false` once the connection is gone.
+    pub fn send(&self, chunk_json: String) -> bool {
+        let seq = self.next.get();
+        self.next.set(seq + 1);
+        let chunk = crate::protocol::Chunk {
+            task_id: self.task_id.clone(),
+            seq,
+            chunk_json,
+        };
+        self.tx.send(FromWorker::TaskChunk(chunk)).is_ok()
+    }
+}
+
 /// Serves commands until the channel closes; for workers that live in-process.
 pub async fn serve<E: Executor>(
     mut commands: mpsc::UnboundedReceiver<WorkerCommand>,
@@ -166,17 +195,18 @@ async fn run_task<E: Executor>(
             Err(e)
         }
         Ok(_) => {
+            let chunks = Chunks::new(tx.clone(), task.task_id.clone());
             let outcome = match task.deadline_unix_ms {
                 Some(deadline) => {
                     let left = Duration::from_millis(deadline.saturating_sub(unix_ms()));
-                    tokio::time::timeout(left, executor.run(task))
+                    tokio::time::timeout(left, executor.run_streaming(task, &chunks))
                         .await
                         .unwrap_or_else(|_| {
                             failure = FailureKind::DeadlineExceeded;
                             Err("deadline exceeded while running".to_owned())
                         })
                 }
-                None => executor.run(task).await,
+                None => executor.run_streaming(task, &chunks).await,
             };
             labels.release(&task.label);
             outcome

@@ -8,9 +8,33 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use serde_json::json;
 
+use super::runner::Chunks;
 use super::Executor;
+use crate::clock::unix_ms;
 use crate::protocol::RunTask;
 use crate::workload;
+
+/// At most this many chunks per `sample_stream` task.
+const MAX_CHUNKS: u64 = 100_000;
+/// ...and at most this much padding in each.
+const MAX_PAD: usize = 1 << 20;
+
+/// `sample_stream`'s parameters.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StreamParams {
+    #[serde(default = "five")]
+    chunks: u64,
+    #[serde(default)]
+    interval_ms: u64,
+    /// Bytes of padding in each chunk (for tests of slow readers).
+    #[serde(default)]
+    pad: usize,
+}
+
+fn five() -> u64 {
+    5
+}
 
 pub struct Simulated {
     time_scale: f64,
@@ -57,6 +81,30 @@ impl Executor for Simulated {
     }
 
     fn evict(&self, _label: &str) {}
+
+    async fn run_streaming(&self, task: &RunTask, chunks: &Chunks) -> Result<String, String> {
+        if task.task_type != workload::SAMPLE_STREAM || !self.task_types.contains(&task.task_type) {
+            return self.run(task).await;
+        }
+        let params: StreamParams = serde_json::from_str(&task.parameters_json)
+            .map_err(|e| format!("{} parameters: {e}", workload::SAMPLE_STREAM))?;
+        if params.chunks > MAX_CHUNKS || params.pad > MAX_PAD {
+            return Err(format!(
+                "at most {MAX_CHUNKS} chunks of at most {MAX_PAD} bytes of pad"
+            ));
+        }
+        for seq in 0..params.chunks {
+            self.pause(params.interval_ms as f64 / 1000.0).await;
+            let chunk = json!({ "seq": seq, "unix_ms": unix_ms(), "pad": "x".repeat(params.pad) });
+            if !chunks.send(chunk.to_string()) {
+                return Err("the connection is gone".to_owned());
+            }
+        }
+        Ok(
+            json!({ "task_type": task.task_type, "label": task.label, "chunks": params.chunks })
+                .to_string(),
+        )
+    }
 
     async fn run(&self, task: &RunTask) -> Result<String, String> {
         if !self.task_types.contains(&task.task_type) {

@@ -15,6 +15,7 @@ mod onnx;
 mod open_loop;
 mod reliability;
 mod replay;
+mod streaming;
 mod tls;
 mod trust;
 mod worker_protocol;

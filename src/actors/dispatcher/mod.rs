@@ -8,11 +8,13 @@
 //! - `workers`: workers joining and leaving, labels they load and drop;
 //! - `events`: the typed records it publishes (event log, registry, metrics, spans);
 //! - `reads`: what the dashboard and `/metrics` read of it;
-//! - `durable`: the store, restoring at start and draining at the end.
+//! - `durable`: the store, restoring at start and draining at the end;
+//! - `stream`: streaming tasks' chunks on their way to their clients.
 
 mod durable;
 mod events;
 mod reads;
+mod stream;
 mod tasks;
 mod workers;
 
@@ -73,6 +75,8 @@ pub struct Dispatcher {
     spans: TaskSpans,
     /// Each tenant's limit and queue order.
     tenants: Tenants,
+    /// Bytes of chunks that may wait for a streaming client (see `tasks::stream`).
+    stream_buffer_bytes: usize,
 }
 
 impl Dispatcher {
@@ -104,6 +108,7 @@ impl Dispatcher {
             draining: false,
             admission: Admission::default(),
             tenants: Tenants::default(),
+            stream_buffer_bytes: 1024 * 1024,
         }
     }
 
@@ -116,6 +121,7 @@ impl Dispatcher {
     /// Applies the bounds the routing core does not hold.
     pub fn with_bounds(mut self, bounds: DispatcherBounds) -> Self {
         self.admission = Admission::new(&bounds);
+        self.stream_buffer_bytes = bounds.stream_buffer_bytes;
         self.tasks.set_max_bytes(bounds.max_retained_bytes);
         self
     }
@@ -134,6 +140,7 @@ impl Dispatcher {
     /// Carries out the scheduler's decisions, then publishes label moves.
     fn apply(&mut self, actions: Vec<Action>) {
         let now = Instant::now();
+        let mut abandoned = Vec::new();
         for action in actions {
             if self.draining && matches!(action, Action::Run { .. } | Action::Fail { .. }) {
                 continue; // the task stays queued in the store for after the restart
@@ -150,6 +157,7 @@ impl Dispatcher {
                 }
                 Action::Abandon { task, worker } => {
                     self.tasks.requeue(task);
+                    abandoned.push(task);
                     if let Some(record) = self.tasks.get_key(task) {
                         let task_id = record.view().task_id.clone();
                         tracing::warn!(task_id = %task_id, "task taken off its worker (deadline or run-time limit)");
@@ -179,6 +187,7 @@ impl Dispatcher {
                 }
             }
         }
+        self.end_streamed(abandoned);
         self.publish_label_events();
         self.publish_health_events();
     }

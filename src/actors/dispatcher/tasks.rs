@@ -169,6 +169,9 @@ impl Dispatcher {
                 tracing::warn!(task_id = %report.task_id, code = error.code.as_str(), "attempt failed; the task runs again elsewhere");
                 self.task_retried(record.view(), worker, &error);
             }
+            self.apply(actions);
+            self.end_streamed([key]);
+            return;
         } else {
             let (label_miss, load_ms, run_ms) = (report.label_miss, report.load_ms, report.run_ms);
             if let Some(view) = self.tasks.finish(key, Instant::now(), ending(report)) {
@@ -235,13 +238,19 @@ impl Handler<SubmitTask> for Dispatcher {
                 attempts: 0,
             },
         );
-        let done = if msg.wait {
+        let done = if msg.wait || msg.stream {
             let (tx, rx) = tokio::sync::oneshot::channel();
             record = record.with_waiter(tx);
             Some(rx)
         } else {
             None
         };
+        let mut chunks = None;
+        if msg.stream {
+            let (sink, stream) = crate::tasks::stream::channel(self.stream_buffer_bytes);
+            record = record.with_stream(sink);
+            chunks = Some(stream);
+        }
         self.tasks.insert(record);
         let now_s = self.now();
         match self.scheduler.submit(spec, now_s) {
@@ -258,7 +267,7 @@ impl Handler<SubmitTask> for Dispatcher {
                     .ok_or_else(|| {
                         SubmitError::Duplicate(task.task_id.clone()) // unreachable: just inserted
                     })?;
-                Ok(Submitted { view, done })
+                Ok(Submitted { view, done, chunks })
             }
             Err(reject) => {
                 self.tasks.remove(key);

@@ -76,14 +76,17 @@ impl Handler<WorkerLeft> for Dispatcher {
             return;
         };
         self.workers.remove(&msg.worker_id);
-        // Its running tasks go back to the queue (the core fails those out of attempts).
-        for task in self.scheduler.running_on(key).to_vec() {
-            self.tasks.requeue(task);
+        // Its running tasks go back to the queue (the core fails those out of attempts),
+        // but not those whose client got chunks of them.
+        let running = self.scheduler.running_on(key).to_vec();
+        for task in &running {
+            self.tasks.requeue(*task);
         }
         let now_s = self.now();
         self.admission.left(key, now_s);
         let actions = self.scheduler.worker_left(key, now_s);
         self.apply(actions);
+        self.end_streamed(running);
         self.worker_ids.remove(&key);
         self.metrics.worker_left(&msg.worker_id);
         self.registry.do_send(WorkerDisconnected {
