@@ -80,12 +80,38 @@ pub async fn submit_and_wait(state: &AppState, task: NewTask) -> Result<TaskView
     Ok(view)
 }
 
-/// Submits `task` and streams it as Server-Sent Events: each chunk as it comes
-/// (`event: chunk`), then the final view, committed (`event: result`). A client that
-/// hangs up cancels the task, as a waiting one does.
+/// How a stream's pieces are framed for its protocol: each chunk's JSON, then the final
+/// view (with the chunks sent before it); `None` sends nothing for it.
+pub struct Framing {
+    pub chunk: FrameChunk,
+    pub result: FrameResult,
+}
+
+/// Frames one chunk's JSON.
+pub type FrameChunk = Box<dyn Fn(&[u8]) -> Bytes>;
+/// Frames the final view, after this many chunks.
+pub type FrameResult = Box<dyn Fn(&TaskView, u64) -> Option<Bytes>>;
+
+impl Framing {
+    /// `/run-task`'s: `event: chunk` with each chunk, then `event: result` with the view.
+    pub fn task_events() -> Self {
+        Self {
+            chunk: Box::new(|json| sse_event("chunk", &String::from_utf8_lossy(json))),
+            result: Box::new(|view, _| {
+                let json = serde_json::to_string(view).ok()?;
+                Some(sse_event("result", &json))
+            }),
+        }
+    }
+}
+
+/// Submits `task` and streams it: each chunk as it comes, then the final view, committed,
+/// as `framing` frames them. A client that hangs up cancels the task, as a waiting one
+/// does.
 pub async fn submit_streaming(
     state: actix_web::web::Data<AppState>,
     task: NewTask,
+    framing: Framing,
 ) -> Result<impl futures_util::Stream<Item = Result<Bytes, Infallible>>, ApiError> {
     let wait = true;
     let stream = true;
@@ -106,12 +132,16 @@ pub async fn submit_streaming(
         done,
         guard,
         state,
+        framing,
+        sent: 0,
     };
     Ok(futures_util::stream::unfold(
         Some(open),
         |open| async move {
             let mut open = open?;
-            if let Some(event) = open.chunks.next().await {
+            if let Some(chunk) = open.chunks.next().await {
+                open.sent += 1;
+                let event = (open.framing.chunk)(&chunk);
                 return Some((Ok(event), Some(open)));
             }
             // The task is final: its view follows its last chunk.
@@ -119,8 +149,8 @@ pub async fn submit_streaming(
             open.guard.task_id = None;
             let view = view?;
             open.state.committed().await.ok()?;
-            let json = serde_json::to_string(&view).ok()?;
-            Some((Ok(sse_event("result", &json)), None))
+            let event = (open.framing.result)(&view, open.sent)?;
+            Some((Ok(event), None))
         },
     ))
 }
@@ -131,6 +161,9 @@ struct Open {
     done: tokio::sync::oneshot::Receiver<TaskView>,
     guard: CancelOnDrop,
     state: actix_web::web::Data<AppState>,
+    framing: Framing,
+    /// Chunks sent so far.
+    sent: u64,
 }
 
 /// Cancels the task if the client goes away before its result is ready.

@@ -147,7 +147,7 @@ fn final_status(view: &TaskView) -> StatusCode {
     request_body = TaskBody,
     security((), ("bearer" = [])),
     responses(
-        (status = 200, description = "Completed: the final view with its result; with `Accept: text/event-stream`, Server-Sent Events: `event: chunk` with each chunk's JSON as the worker sends it, then `event: result` with the final view (completed or failed)", body = TaskView),
+        (status = 200, description = "Completed: the final view with its result; with `Accept: text/event-stream`, Server-Sent Events instead: `event: chunk` with each chunk's JSON as the worker sends it, then `event: result` with the final view (completed or failed)", body = TaskView),
         (status = 400, description = "The body is not JSON", body = ErrorResponse),
         (status = 401, description = "Missing or wrong client token", body = ErrorResponse),
         (status = 404, description = "No connected worker can load the label (`unknown_label`)", body = ErrorResponse),
@@ -169,7 +169,8 @@ pub async fn run_task(
 ) -> Result<HttpResponse, ApiError> {
     let task = submission(&req, payload, &state).await?;
     if wants_events(&req) {
-        let events = app::submit::submit_streaming(state, task).await?;
+        let framing = app::submit::Framing::task_events();
+        let events = app::submit::submit_streaming(state, task, framing).await?;
         return Ok(HttpResponse::Ok()
             .content_type("text/event-stream")
             .insert_header(("Cache-Control", "no-cache"))

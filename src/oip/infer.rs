@@ -177,7 +177,7 @@ fn parameters(kind: Kind, input: &InputTensor) -> Result<String, OipError> {
 }
 
 /// Submits the task and waits for its final view; a failed task becomes its error.
-async fn run(state: &OipState, task: NewTask) -> Result<TaskView, OipError> {
+pub(super) async fn run(state: &OipState, task: NewTask) -> Result<TaskView, OipError> {
     let view = submit_and_wait(&state.app, task)
         .await
         .map_err(|e| match e {

@@ -8,6 +8,7 @@
 
 pub(crate) mod codec;
 pub mod error;
+pub mod generate;
 pub mod grpc;
 pub mod infer;
 pub mod models;
@@ -109,6 +110,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("/v2/models/{model}", "GET"),
     ("/v2/models/{model}/ready", "GET"),
     ("/v2/models/{model}/infer", "POST"),
+    ("/v2/models/{model}/generate", "POST"),
+    ("/v2/models/{model}/generate_stream", "POST"),
     ("/v2/models/{model}/versions/{version}", "GET"),
     ("/v2/models/{model}/versions/{version}/ready", "GET"),
     ("/v2/models/{model}/versions/{version}/infer", "POST"),
@@ -127,6 +130,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/models/{model}", web::get().to(rest::model_metadata))
             .route("/models/{model}/ready", web::get().to(rest::model_ready))
             .route("/models/{model}/infer", web::post().to(rest::model_infer))
+            .route(
+                "/models/{model}/generate",
+                web::post().to(generate::generate),
+            )
+            .route(
+                "/models/{model}/generate_stream",
+                web::post().to(generate::generate_stream),
+            )
             .route(
                 "/models/{model}/versions/{version}",
                 web::get().to(rest::version_metadata),

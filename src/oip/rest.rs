@@ -27,6 +27,7 @@ pub fn server_metadata_value() -> ServerMetadata {
         version: env!("CARGO_PKG_VERSION").to_owned(),
         extensions: vec![
             "binary_tensor_data".to_owned(),
+            "generate".to_owned(),
             "model_repository".to_owned(),
         ],
     }
@@ -96,7 +97,7 @@ pub async fn server_metadata() -> HttpResponse {
 
 /// The model name of `/v2/models/{m}` and `/v2/models/{m}/versions/{v}` routes; only
 /// version `1` exists.
-fn model_of(req: &HttpRequest) -> Result<String, OipError> {
+pub(super) fn model_of(req: &HttpRequest) -> Result<String, OipError> {
     let model = req.match_info().get("model").unwrap_or_default().to_owned();
     match req.match_info().get("version") {
         Some(v) if v != super::VERSION => Err(OipError::not_found(format!(

@@ -77,6 +77,8 @@ impl Modify for BearerAuth {
         oip::rest::model_metadata,
         oip::rest::model_ready,
         oip::rest::model_infer,
+        oip::generate::generate,
+        oip::generate::generate_stream,
         oip::rest::version_metadata,
         oip::rest::version_ready,
         oip::rest::version_infer,

@@ -1,5 +1,5 @@
-//! A streaming task's chunks on their way to its client: the dispatcher pushes each one,
-//! already framed as a Server-Sent Event, and the HTTP response takes them in order. The
+//! A streaming task's chunks on their way to its client: the dispatcher pushes each one
+//! and the HTTP response takes them in order, framing them as its protocol says. The
 //! bytes pushed and not yet taken are bounded; past the bound the client is too slow and
 //! its task is ended, so neither the worker's connection nor the server's memory waits
 //! on a reader that stopped.
@@ -55,9 +55,9 @@ pub fn sse_event(event: &str, data: &str) -> Bytes {
 }
 
 impl ChunkSink {
-    /// Queues one chunk event for the client.
+    /// Queues one chunk for the client.
     pub fn push(&self, chunk_json: &str) -> Pushed {
-        let event = sse_event("chunk", chunk_json);
+        let event = Bytes::copy_from_slice(chunk_json.as_bytes());
         let size = event.len();
         if self.pending.load(Ordering::Acquire) + size > self.max_bytes {
             return Pushed::Overflow;
@@ -71,8 +71,8 @@ impl ChunkSink {
 }
 
 impl ChunkStream {
-    /// The next chunk event; `None` once the task is final (its sink dropped) and every
-    /// chunk was taken.
+    /// The next chunk (its JSON); `None` once the task is final (its sink dropped) and
+    /// every chunk was taken.
     pub async fn next(&mut self) -> Option<Bytes> {
         let event = self.rx.recv().await?;
         self.pending.fetch_sub(event.len(), Ordering::AcqRel);
@@ -87,24 +87,22 @@ mod tests {
     #[tokio::test]
     async fn chunks_arrive_in_order_within_the_bound_and_end_with_the_sink() {
         let (sink, mut stream) = channel(200);
-        assert_eq!(sink.push("{\"a\":\n1}"), Pushed::Sent);
+        assert_eq!(sink.push("{\"a\":1}"), Pushed::Sent);
         assert_eq!(sink.push("[2]"), Pushed::Sent);
-        assert_eq!(
-            stream.next().await.unwrap(),
-            "event: chunk\ndata: {\"a\": 1}\n\n"
-        );
-        // 200 bytes at most wait (21 of each event are its framing): 24 + 81 do, and
-        // 121 more would not.
-        assert_eq!(sink.push(&"3".repeat(60)), Pushed::Sent);
-        assert_eq!(sink.push(&"4".repeat(100)), Pushed::Overflow);
+        assert_eq!(stream.next().await.unwrap(), "{\"a\":1}");
+        // 200 bytes at most wait: 3 + 160 do, and 40 more would not.
+        assert_eq!(sink.push(&"3".repeat(160)), Pushed::Sent);
+        assert_eq!(sink.push(&"4".repeat(40)), Pushed::Overflow);
         drop(sink);
-        assert_eq!(stream.next().await.unwrap(), "event: chunk\ndata: [2]\n\n");
-        assert!(stream
-            .next()
-            .await
-            .unwrap()
-            .starts_with(b"event: chunk\ndata: 333"));
+        assert_eq!(stream.next().await.unwrap(), "[2]");
+        assert!(stream.next().await.unwrap().starts_with(b"333"));
         assert!(stream.next().await.is_none());
+    }
+
+    #[test]
+    fn an_event_keeps_its_json_on_one_data_line() {
+        let event = sse_event("chunk", "{\"a\":\n1}");
+        assert_eq!(event, "event: chunk\ndata: {\"a\": 1}\n\n");
     }
 
     #[tokio::test]

@@ -237,3 +237,127 @@ async fn a_client_that_stops_reading_ends_its_task_slow_reader_and_the_worker_st
     }
     assert_eq!(server.workers().await, ["slow-1"]);
 }
+
+/// Reads `data:` events from an SSE response until it ends.
+async fn data_events(mut response: reqwest::Response) -> Vec<Value> {
+    let mut text = String::new();
+    while let Some(chunk) = tokio::time::timeout(Duration::from_secs(20), response.chunk())
+        .await
+        .expect("the stream ends within 20 s")
+        .unwrap()
+    {
+        text.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+    text.split("\n\n")
+        .filter_map(|event| event.strip_prefix("data: "))
+        .map(|data| serde_json::from_str(data).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn tritons_generate_and_generate_stream_reach_a_generate_worker() {
+    let server = serve(&[], &[]);
+    let mut worker = RawWorker::connect(&server, "gen-1").await.unwrap();
+    worker.register("gen-1", &["generate"], &["llm"]).await;
+    server.wait_workers(1).await;
+    let url = |route: &str| format!("{}/v2/models/llm/{route}", server.url);
+    // generate: one answer, the worker's result with the model's name.
+    let request = json!({ "text_input": "Hello", "parameters": { "max_tokens": 3 } });
+    let call = server.http.post(url("generate")).json(&request).send();
+    let answering = async {
+        let WorkerCommand::Run(run) = worker.next_command().await.unwrap() else {
+            panic!("expected a task");
+        };
+        assert_eq!(
+            serde_json::from_str::<Value>(&run.parameters_json).unwrap(),
+            request
+        );
+        let report = TaskReport {
+            task_id: run.task_id.clone(),
+            outcome: Ok("{\"text_output\":\"Hello world\"}".to_owned()),
+            label_miss: false,
+            load_ms: 0,
+            run_ms: 1,
+            failure: Default::default(),
+        };
+        worker.send(&FromWorker::TaskResult(report)).await;
+    };
+    let (response, ()) = tokio::join!(call, answering);
+    let response = response.unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!({ "text_output": "Hello world", "model_name": "llm", "model_version": "1" })
+    );
+    // generate_stream: one event per chunk, in order, each with the model's name.
+    let response = server
+        .http
+        .post(url("generate_stream"))
+        .json(&request)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let task_id = next_run(&mut worker).await;
+    for (seq, token) in ["Hello", " world", "!"].into_iter().enumerate() {
+        chunk(
+            &mut worker,
+            &task_id,
+            seq as u64,
+            json!({ "text_output": token }).to_string(),
+        )
+        .await;
+    }
+    result(&mut worker, &task_id).await;
+    let events = data_events(response).await;
+    let tokens: Vec<&str> = events
+        .iter()
+        .map(|e| e["text_output"].as_str().unwrap())
+        .collect();
+    assert_eq!(tokens, ["Hello", " world", "!"]);
+    assert!(events
+        .iter()
+        .all(|e| e["model_name"] == "llm" && e["model_version"] == "1"));
+    // A failure ends the stream with the protocol's error object.
+    let response = server
+        .http
+        .post(url("generate_stream"))
+        .json(&request)
+        .send()
+        .await
+        .unwrap();
+    let task_id = next_run(&mut worker).await;
+    let report = TaskReport {
+        task_id,
+        outcome: Err("out of memory".to_owned()),
+        label_miss: false,
+        load_ms: 0,
+        run_ms: 1,
+        failure: smart_routing::protocol::FailureKind::DeadlineExceeded,
+    };
+    worker.send(&FromWorker::TaskResult(report)).await;
+    let events = data_events(response).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert!(
+        events[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("out of memory"),
+        "{events:?}"
+    );
+    // Not a JSON object: refused before any worker sees it.
+    let response = server
+        .http
+        .post(url("generate"))
+        .json(&json!([1]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body["error"].as_str().unwrap().contains("JSON object"),
+        "{body}"
+    );
+}
