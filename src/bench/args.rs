@@ -64,6 +64,13 @@ pub struct BenchArgs {
     /// that wait counts in its latency.
     #[arg(long, default_value_t = 1024)]
     pub max_in_flight: usize,
+    /// Streaming tasks instead: `--requests` tasks of the simulated `sample_stream` with
+    /// this many chunks each, `--producers` streams at once, read as Server-Sent Events.
+    #[arg(long, value_name = "CHUNKS")]
+    pub stream: Option<u64>,
+    /// With `--stream`: milliseconds the worker waits before each chunk.
+    #[arg(long, default_value_t = 10)]
+    pub chunk_interval_ms: u64,
 }
 
 impl Default for BenchArgs {
@@ -86,6 +93,8 @@ impl Default for BenchArgs {
             rate: None,
             duration: 10.0,
             max_in_flight: 1024,
+            stream: None,
+            chunk_interval_ms: 10,
         }
     }
 }

@@ -62,7 +62,7 @@ pub struct Quantiles {
 
 impl Quantiles {
     /// From values in seconds, in any order.
-    fn of(mut seconds: Vec<f64>) -> Self {
+    pub(super) fn of(mut seconds: Vec<f64>) -> Self {
         seconds.sort_by(f64::total_cmp);
         let ms = |q: f64| (quantile(&seconds, q) * 1e6).round() / 1e3;
         Self {

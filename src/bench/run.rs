@@ -79,6 +79,15 @@ impl Shared<'_> {
 /// Runs the benchmark against `--url` and returns the text to print: a table, or JSON
 /// with `--json`. With `--rate`, the open-loop benchmark (`super::open_loop`).
 pub async fn run(args: &BenchArgs) -> Result<String, BenchError> {
+    if let Some(chunks) = args.stream {
+        let report = super::stream::run(args, chunks, args.chunk_interval_ms).await?;
+        if args.json {
+            return Ok(serde_json::to_string_pretty(&report).unwrap_or_default()
+                + "
+");
+        }
+        return Ok(report.to_table());
+    }
     if let Some(rate) = args.rate {
         let report = super::open_loop::run(args, rate).await?;
         if args.json {

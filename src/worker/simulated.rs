@@ -95,7 +95,10 @@ impl Executor for Simulated {
         }
         for seq in 0..params.chunks {
             self.pause(params.interval_ms as f64 / 1000.0).await;
-            let chunk = json!({ "seq": seq, "unix_ms": unix_ms(), "pad": "x".repeat(params.pad) });
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+            let unix_us = now.map_or(0, |d| d.as_micros() as u64);
+            let pad = "x".repeat(params.pad);
+            let chunk = json!({ "seq": seq, "unix_ms": unix_ms(), "unix_us": unix_us, "pad": pad });
             if !chunks.send(chunk.to_string()) {
                 return Err("the connection is gone".to_owned());
             }

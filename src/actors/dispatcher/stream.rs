@@ -1,8 +1,8 @@
 //! The dispatcher's side of streaming tasks: each chunk a worker sends for a running task
 //! goes on to the client that streams it, in order, counted in the metrics. A task whose
 //! client got a chunk is not run again when its attempt is lost: what was sent cannot be
-//! taken back, so it ends `worker_lost`. A client too slow for its chunks ends its task
-//! `slow_reader`.
+//! taken back, so it ends `worker_lost` (or, when the worker reported a failure, with
+//! that failure). A client too slow for its chunks ends its task `slow_reader`.
 
 use std::time::Instant;
 
@@ -18,7 +18,7 @@ use crate::tasks::{Ending, ErrorBody, RawJson};
 
 impl Dispatcher {
     /// Ends a running or waiting task with `code`, stopping it on its worker.
-    fn end_task(&mut self, key: TaskKey, code: ErrorCode, message: String) {
+    pub(super) fn end_task(&mut self, key: TaskKey, code: ErrorCode, message: String) {
         if let Cancelled::Running(action) = self.scheduler.cancel(key) {
             self.apply(vec![action]);
         }

@@ -165,13 +165,17 @@ impl Dispatcher {
                 message: report.outcome.err().unwrap_or_default(),
             };
             self.tasks.requeue(key);
+            let streamed = self.tasks.get_key(key).is_some_and(|r| r.streamed() > 0);
+            if streamed {
+                // Its client has chunks of this attempt: it ends with the worker's error.
+                self.apply(actions);
+                self.end_task(key, error.code, error.message);
+                return;
+            }
             if let Some(record) = self.tasks.get_key(key) {
                 tracing::warn!(task_id = %report.task_id, code = error.code.as_str(), "attempt failed; the task runs again elsewhere");
                 self.task_retried(record.view(), worker, &error);
             }
-            self.apply(actions);
-            self.end_streamed([key]);
-            return;
         } else {
             let (label_miss, load_ms, run_ms) = (report.label_miss, report.load_ms, report.run_ms);
             if let Some(view) = self.tasks.finish(key, Instant::now(), ending(report)) {
