@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -261,3 +262,34 @@ def test_a_default_result_over_the_limit_fails_the_task_but_a_returned_one_does_
     assert f"over the {protocol.MAX_RESULT_BYTES}-byte result limit" in result.error
     chunks, result, _ = stream_of(seen, "t-returned")
     assert len(chunks) == n and result.ok and json.loads(result.result_json) == {"pieces": n}
+
+
+def test_a_deadline_mid_stream_is_reported_at_once_and_closes_a_sync_generator() -> None:
+    gate, finalized = threading.Event(), threading.Event()
+    made: list[int] = []
+
+    def setup(worker: Worker) -> None:
+        @worker.task("slow")
+        def slow(model: None, params: dict, ctx: TaskContext):
+            try:
+                for k in range(1000):
+                    made.append(k)
+                    yield k
+                    assert gate.wait(10)
+            finally:
+                finalized.set()
+
+    async def dispatcher(ws: Any, seen: list[pb.WorkerMessage]) -> None:
+        deadline_ms = int(time.time() * 1000) + 500
+        await ws.send(run_task("t-1", "slow", "a", deadline_unix_ms=deadline_ms))
+        await receive_until(ws, is_chunk, seen)
+        # Reported while the generator still waits in next(), as for a plain sync task.
+        await receive_until(ws, is_result, seen)
+        assert not finalized.is_set()
+        gate.set()
+        assert await asyncio.to_thread(finalized.wait, 10), "the generator was not closed"
+
+    chunks, result, in_order = stream_of(serve_worker(setup, dispatcher), "t-1")
+    assert in_order and [c.seq for c in chunks] == [0]
+    assert (result.ok, result.error_code) == (False, protocol.DEADLINE_EXCEEDED)
+    assert made == [0, 1], "it stopped at the chunk boundary after the deadline"
