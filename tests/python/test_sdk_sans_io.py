@@ -1,12 +1,14 @@
-"""The SDK's IO-free parts: framing of every message, and label bookkeeping."""
+"""The SDK's IO-free parts: framing of every message, label bookkeeping, and the
+numbering, bounds and cancellation of a streaming task's chunks."""
 
 from __future__ import annotations
 
 import pytest
 
-from smart_routing_worker import protocol
+from smart_routing_worker import TaskContext, protocol
 from smart_routing_worker._pb import worker_pb2 as pb
 from smart_routing_worker.labels import Labels, Step
+from smart_routing_worker.streaming import Encoded, Stream, drive_sync
 
 
 def test_commands_decode_from_dispatcher_frames() -> None:
@@ -90,3 +92,64 @@ def test_a_failed_load_is_forgotten() -> None:
 def test_settings_outside_the_servers_bounds_are_refused(worker_id: str, max_labels: int, slots: int) -> None:
     with pytest.raises(ValueError):
         protocol.check_settings(worker_id, max_labels, slots)
+
+
+def test_chunks_encode_as_worker_messages() -> None:
+    chunk = pb.WorkerMessage.FromString(protocol.task_chunk("t", 3, '{"a": 1}')).task_chunk
+    assert (chunk.task_id, chunk.seq, chunk.chunk_json) == ("t", 3, '{"a": 1}')
+
+
+def test_a_stream_numbers_its_chunks_and_keeps_its_default_result_in_bounds() -> None:
+    stream = Stream("t", limit=len('{"chunks": [1, 2]}'))
+    frames = [pb.WorkerMessage.FromString(stream.add(n)).task_chunk for n in (1, 2)]
+    assert [(c.task_id, c.seq, c.chunk_json) for c in frames] == [("t", 0, "1"), ("t", 1, "2")]
+    assert stream.result(None) == Encoded('{"chunks": [1, 2]}'), "exactly at the limit still fits"
+    assert stream.result({"own": True}) == {"own": True}
+    stream.add(3)  # still sent: only the default result is bounded
+    with pytest.raises(ValueError, match="over the 18-byte result limit"):
+        stream.result(None)
+    assert stream.result("returned") == "returned", "a returned result is not bounded by the chunks"
+    with pytest.raises(ValueError, match="chunk 3 is not JSON-serialisable"):
+        stream.add(float("nan"))
+    with pytest.raises(ValueError, match="chunk 3 is .* bytes, over the .*-byte frame limit"):
+        stream.add("x" * protocol.MAX_FRAME_BYTES)
+    assert stream.seq == 3, "a refused chunk takes no seq"
+
+
+def test_a_cancel_between_chunks_closes_a_sync_generator_without_sending_more() -> None:
+    sent: list[bytes] = []
+    closed: list[bool] = []
+    ctx = TaskContext("t", "l", "x", None, lambda frame: None)
+
+    def numbers():
+        try:
+            for n in range(10):
+                yield n
+        finally:
+            closed.append(True)
+
+    def send(frame: bytes) -> None:
+        sent.append(frame)
+        if len(sent) == 2:
+            ctx._cancel("cancelled")
+
+    assert drive_sync(numbers(), ctx, send) is None
+    assert [pb.WorkerMessage.FromString(f).task_chunk.seq for f in sent] == [0, 1]
+    assert closed == [True], "the generator's finally ran"
+
+
+def test_a_sync_generators_return_value_or_its_chunks_are_the_result() -> None:
+    ctx = TaskContext("t", "l", "x", None, lambda frame: None)
+
+    def returns():
+        yield 1
+        return {"total": 1}
+
+    def collects():
+        items = ["a"]
+        yield items
+        items.append("changed after it was sent")
+        yield "b"
+
+    assert drive_sync(returns(), ctx, lambda frame: None) == {"total": 1}
+    assert drive_sync(collects(), ctx, lambda frame: None) == Encoded('{"chunks": [["a"], "b"]}')

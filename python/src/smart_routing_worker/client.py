@@ -3,12 +3,14 @@ registration, heartbeats, commands carried out, reports sent, reconnect with bac
 Framing and label bookkeeping are `protocol` and `labels` (no IO there).
 
 Sync task functions and loaders run on a pool of `slots` threads, so the event loop
-(heartbeats, cancels, pings) never waits for user code.
+(heartbeats, cancels, pings) never waits for user code. Generator task functions stream
+(`streaming`): a sync one is driven on a pool thread, an async one on the loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import logging
 import signal
@@ -23,6 +25,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from . import protocol
 from .context import TaskContext
 from .labels import Labels, Step
+from .streaming import Encoded, drive_async, drive_sync, is_streaming
 from .worker import WorkerError, WorkerFault, call, is_async
 
 if TYPE_CHECKING:
@@ -347,7 +350,7 @@ class Client:
             if ctx._reason is not None:
                 raise TaskFailed(ctx._reason, stop_code(ctx._reason))
             try:
-                body = json.dumps(result, allow_nan=False)
+                body = result.json if isinstance(result, Encoded) else json.dumps(result, allow_nan=False)
             except (TypeError, ValueError) as error:
                 raise TaskFailed(f"the result is not JSON-serialisable: {error}") from error
             frame = protocol.task_ok(task.task_id, body, miss, load_ms, run_ms)
@@ -359,6 +362,8 @@ class Client:
 
     async def call_task(self, conn: Connection, fn: Any, model: Any, params: Any, ctx: TaskContext) -> Any:
         """Runs the task function; raises TaskFailed with the reason it did not finish."""
+        if is_streaming(fn):
+            fn = streamed(fn, conn)
         left = None if ctx.deadline is None else max(0.0, ctx.deadline - time.time())
         running = conn.running.get(ctx.task_id)
         timer: asyncio.TimerHandle | None = None
@@ -398,6 +403,22 @@ class Client:
         finally:
             if timer is not None:
                 timer.cancel()
+
+
+def streamed(fn: Any, conn: Connection) -> Any:
+    """A generator task function as a plain one (async for an async generator) that sends
+    its chunks on `conn` and returns its result; `call_task` runs it like any other."""
+    if inspect.isasyncgenfunction(fn):
+
+        async def run_async(model: Any, params: Any, ctx: TaskContext) -> Any:
+            return await drive_async(fn(model, params, ctx), ctx, conn.outgoing.put_nowait)
+
+        return run_async
+
+    def run_sync(model: Any, params: Any, ctx: TaskContext) -> Any:
+        return drive_sync(fn(model, params, ctx), ctx, ctx._emit)  # _emit: safe from a thread
+
+    return run_sync
 
 
 def stop_code(reason: str) -> int:

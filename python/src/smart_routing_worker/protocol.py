@@ -17,6 +17,9 @@ from ._pb import worker_pb2 as pb
 
 #: Largest frame the server accepts by default (its `max_body_bytes`).
 MAX_FRAME_BYTES = 16 * 1024 * 1024
+#: Largest result a streaming task's chunks make by default (`{"chunks": [...]}`): a
+#: frame less room for the `TaskResult`'s other fields.
+MAX_RESULT_BYTES = MAX_FRAME_BYTES - 64 * 1024
 #: Largest `slots` or `max_labels` the server accepts.
 MAX_CAPACITY = 4096
 #: Longest worker id, task type or label the server accepts, in bytes.
@@ -116,6 +119,11 @@ def task_ok(task_id: str, result_json: str, label_miss: bool, load_ms: int, run_
             task_id=task_id, ok=True, result_json=result_json, label_miss=label_miss, load_ms=load_ms, run_ms=run_ms
         )
     )
+
+
+def task_chunk(task_id: str, seq: int, chunk_json: str) -> bytes:
+    """A piece of a running task's output; `seq` counts from 0, before its `TaskResult`."""
+    return _frame(task_chunk=pb.TaskChunk(task_id=task_id, seq=seq, chunk_json=chunk_json))
 
 
 #: `TaskResult.error_code` values (see docs/protocol.md).

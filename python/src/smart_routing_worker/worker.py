@@ -86,7 +86,9 @@ class Worker:
 
     def task(self, task_type: str) -> Callable[[F], F]:
         """Decorator: `fn(model, params, ctx) -> result` serves `task_type` (def or async def).
-        `params` is the task's parsed `parameters_json`; the result must be JSON-serialisable."""
+        `params` is the task's parsed `parameters_json`; the result must be JSON-serialisable.
+        A generator function streams: each value it yields is sent at once as a chunk, and
+        its return value (if not None) is the result, else `{"chunks": [...]}`."""
         if not task_type or len(task_type.encode()) > protocol.MAX_NAME_BYTES:
             raise ValueError(f"task type must be 1..={protocol.MAX_NAME_BYTES} bytes, got {task_type!r}")
 

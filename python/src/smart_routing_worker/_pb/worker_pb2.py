@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dsmart_routing/v1/worker.proto\x12\x10smart_routing.v1\"\xc3\x02\n\rWorkerMessage\x12.\n\x08register\x18\x01 \x01(\x0b\x32\x1a.smart_routing.v1.RegisterH\x00\x12\x33\n\x0btask_result\x18\x02 \x01(\x0b\x32\x1c.smart_routing.v1.TaskResultH\x00\x12\x35\n\x0clabel_loaded\x18\x03 \x01(\x0b\x32\x1d.smart_routing.v1.LabelLoadedH\x00\x12\x37\n\rlabel_evicted\x18\x04 \x01(\x0b\x32\x1e.smart_routing.v1.LabelEvictedH\x00\x12$\n\x03log\x18\x05 \x01(\x0b\x32\x15.smart_routing.v1.LogH\x00\x12\x30\n\theartbeat\x18\x06 \x01(\x0b\x32\x1b.smart_routing.v1.HeartbeatH\x00\x42\x05\n\x03msg\"\x90\x02\n\x11\x44ispatcherMessage\x12-\n\x08run_task\x18\x01 \x01(\x0b\x32\x19.smart_routing.v1.RunTaskH\x00\x12\x33\n\x0b\x63\x61ncel_task\x18\x02 \x01(\x0b\x32\x1c.smart_routing.v1.CancelTaskH\x00\x12\x31\n\nload_label\x18\x03 \x01(\x0b\x32\x1b.smart_routing.v1.LoadLabelH\x00\x12\x33\n\x0b\x65vict_label\x18\x04 \x01(\x0b\x32\x1c.smart_routing.v1.EvictLabelH\x00\x12(\n\x05\x64rain\x18\x05 \x01(\x0b\x32\x17.smart_routing.v1.DrainH\x00\x42\x05\n\x03msg\"\x95\x01\n\x08Register\x12\x11\n\tworker_id\x18\x01 \x01(\t\x12\x12\n\nmax_labels\x18\x02 \x01(\r\x12\r\n\x05slots\x18\x03 \x01(\r\x12\x12\n\ntask_types\x18\x04 \x03(\t\x12\x0e\n\x06labels\x18\x05 \x03(\t\x12/\n\x07\x63\x61talog\x18\x06 \x01(\x0b\x32\x1e.smart_routing.v1.LabelCatalog\"\x1e\n\x0cLabelCatalog\x12\x0e\n\x06labels\x18\x01 \x03(\t\"\xb3\x01\n\nTaskResult\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\n\n\x02ok\x18\x02 \x01(\x08\x12\x13\n\x0bresult_json\x18\x03 \x01(\t\x12\r\n\x05\x65rror\x18\x04 \x01(\t\x12\x12\n\nlabel_miss\x18\x05 \x01(\x08\x12\x0f\n\x07load_ms\x18\x06 \x01(\x04\x12\x0e\n\x06run_ms\x18\x07 \x01(\x04\x12/\n\nerror_code\x18\x08 \x01(\x0e\x32\x1b.smart_routing.v1.ErrorCode\"\x1c\n\x0bLabelLoaded\x12\r\n\x05label\x18\x01 \x01(\t\"\x1d\n\x0cLabelEvicted\x12\r\n\x05label\x18\x01 \x01(\t\"\x98\x01\n\x03Log\x12\r\n\x05level\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x31\n\x06\x66ields\x18\x03 \x03(\x0b\x32!.smart_routing.v1.Log.FieldsEntry\x12\x0f\n\x07unix_ms\x18\x04 \x01(\x04\x1a-\n\x0b\x46ieldsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x0b\n\tHeartbeat\"o\n\x07RunTask\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x11\n\ttask_type\x18\x02 \x01(\t\x12\r\n\x05label\x18\x03 \x01(\t\x12\x17\n\x0fparameters_json\x18\x04 \x01(\t\x12\x18\n\x10\x64\x65\x61\x64line_unix_ms\x18\x05 \x01(\x04\"\x1d\n\nCancelTask\x12\x0f\n\x07task_id\x18\x01 \x01(\t\"\x1a\n\tLoadLabel\x12\r\n\x05label\x18\x01 \x01(\t\"\x1b\n\nEvictLabel\x12\r\n\x05label\x18\x01 \x01(\t\"\x07\n\x05\x44rain*\x9c\x01\n\tErrorCode\x12\x1a\n\x16\x45RROR_CODE_UNSPECIFIED\x10\x00\x12 \n\x1c\x45RROR_CODE_DEADLINE_EXCEEDED\x10\x01\x12\x18\n\x14\x45RROR_CODE_CANCELLED\x10\x02\x12\x1a\n\x16\x45RROR_CODE_LOAD_FAILED\x10\x03\x12\x1b\n\x17\x45RROR_CODE_WORKER_FAULT\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dsmart_routing/v1/worker.proto\x12\x10smart_routing.v1\"\xf6\x02\n\rWorkerMessage\x12.\n\x08register\x18\x01 \x01(\x0b\x32\x1a.smart_routing.v1.RegisterH\x00\x12\x33\n\x0btask_result\x18\x02 \x01(\x0b\x32\x1c.smart_routing.v1.TaskResultH\x00\x12\x35\n\x0clabel_loaded\x18\x03 \x01(\x0b\x32\x1d.smart_routing.v1.LabelLoadedH\x00\x12\x37\n\rlabel_evicted\x18\x04 \x01(\x0b\x32\x1e.smart_routing.v1.LabelEvictedH\x00\x12$\n\x03log\x18\x05 \x01(\x0b\x32\x15.smart_routing.v1.LogH\x00\x12\x30\n\theartbeat\x18\x06 \x01(\x0b\x32\x1b.smart_routing.v1.HeartbeatH\x00\x12\x31\n\ntask_chunk\x18\x07 \x01(\x0b\x32\x1b.smart_routing.v1.TaskChunkH\x00\x42\x05\n\x03msg\"\x90\x02\n\x11\x44ispatcherMessage\x12-\n\x08run_task\x18\x01 \x01(\x0b\x32\x19.smart_routing.v1.RunTaskH\x00\x12\x33\n\x0b\x63\x61ncel_task\x18\x02 \x01(\x0b\x32\x1c.smart_routing.v1.CancelTaskH\x00\x12\x31\n\nload_label\x18\x03 \x01(\x0b\x32\x1b.smart_routing.v1.LoadLabelH\x00\x12\x33\n\x0b\x65vict_label\x18\x04 \x01(\x0b\x32\x1c.smart_routing.v1.EvictLabelH\x00\x12(\n\x05\x64rain\x18\x05 \x01(\x0b\x32\x17.smart_routing.v1.DrainH\x00\x42\x05\n\x03msg\"\x95\x01\n\x08Register\x12\x11\n\tworker_id\x18\x01 \x01(\t\x12\x12\n\nmax_labels\x18\x02 \x01(\r\x12\r\n\x05slots\x18\x03 \x01(\r\x12\x12\n\ntask_types\x18\x04 \x03(\t\x12\x0e\n\x06labels\x18\x05 \x03(\t\x12/\n\x07\x63\x61talog\x18\x06 \x01(\x0b\x32\x1e.smart_routing.v1.LabelCatalog\"\x1e\n\x0cLabelCatalog\x12\x0e\n\x06labels\x18\x01 \x03(\t\"=\n\tTaskChunk\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x04\x12\x12\n\nchunk_json\x18\x03 \x01(\t\"\xb3\x01\n\nTaskResult\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\n\n\x02ok\x18\x02 \x01(\x08\x12\x13\n\x0bresult_json\x18\x03 \x01(\t\x12\r\n\x05\x65rror\x18\x04 \x01(\t\x12\x12\n\nlabel_miss\x18\x05 \x01(\x08\x12\x0f\n\x07load_ms\x18\x06 \x01(\x04\x12\x0e\n\x06run_ms\x18\x07 \x01(\x04\x12/\n\nerror_code\x18\x08 \x01(\x0e\x32\x1b.smart_routing.v1.ErrorCode\"\x1c\n\x0bLabelLoaded\x12\r\n\x05label\x18\x01 \x01(\t\"\x1d\n\x0cLabelEvicted\x12\r\n\x05label\x18\x01 \x01(\t\"\x98\x01\n\x03Log\x12\r\n\x05level\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x31\n\x06\x66ields\x18\x03 \x03(\x0b\x32!.smart_routing.v1.Log.FieldsEntry\x12\x0f\n\x07unix_ms\x18\x04 \x01(\x04\x1a-\n\x0b\x46ieldsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x0b\n\tHeartbeat\"o\n\x07RunTask\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x11\n\ttask_type\x18\x02 \x01(\t\x12\r\n\x05label\x18\x03 \x01(\t\x12\x17\n\x0fparameters_json\x18\x04 \x01(\t\x12\x18\n\x10\x64\x65\x61\x64line_unix_ms\x18\x05 \x01(\x04\"\x1d\n\nCancelTask\x12\x0f\n\x07task_id\x18\x01 \x01(\t\"\x1a\n\tLoadLabel\x12\r\n\x05label\x18\x01 \x01(\t\"\x1b\n\nEvictLabel\x12\r\n\x05label\x18\x01 \x01(\t\"\x07\n\x05\x44rain*\x9c\x01\n\tErrorCode\x12\x1a\n\x16\x45RROR_CODE_UNSPECIFIED\x10\x00\x12 \n\x1c\x45RROR_CODE_DEADLINE_EXCEEDED\x10\x01\x12\x18\n\x14\x45RROR_CODE_CANCELLED\x10\x02\x12\x1a\n\x16\x45RROR_CODE_LOAD_FAILED\x10\x03\x12\x1b\n\x17\x45RROR_CODE_WORKER_FAULT\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,36 +33,38 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_LOG_FIELDSENTRY']._loaded_options = None
   _globals['_LOG_FIELDSENTRY']._serialized_options = b'8\001'
-  _globals['_ERRORCODE']._serialized_start=1458
-  _globals['_ERRORCODE']._serialized_end=1614
+  _globals['_ERRORCODE']._serialized_start=1572
+  _globals['_ERRORCODE']._serialized_end=1728
   _globals['_WORKERMESSAGE']._serialized_start=52
-  _globals['_WORKERMESSAGE']._serialized_end=375
-  _globals['_DISPATCHERMESSAGE']._serialized_start=378
-  _globals['_DISPATCHERMESSAGE']._serialized_end=650
-  _globals['_REGISTER']._serialized_start=653
-  _globals['_REGISTER']._serialized_end=802
-  _globals['_LABELCATALOG']._serialized_start=804
-  _globals['_LABELCATALOG']._serialized_end=834
-  _globals['_TASKRESULT']._serialized_start=837
-  _globals['_TASKRESULT']._serialized_end=1016
-  _globals['_LABELLOADED']._serialized_start=1018
-  _globals['_LABELLOADED']._serialized_end=1046
-  _globals['_LABELEVICTED']._serialized_start=1048
-  _globals['_LABELEVICTED']._serialized_end=1077
-  _globals['_LOG']._serialized_start=1080
-  _globals['_LOG']._serialized_end=1232
-  _globals['_LOG_FIELDSENTRY']._serialized_start=1187
-  _globals['_LOG_FIELDSENTRY']._serialized_end=1232
-  _globals['_HEARTBEAT']._serialized_start=1234
-  _globals['_HEARTBEAT']._serialized_end=1245
-  _globals['_RUNTASK']._serialized_start=1247
-  _globals['_RUNTASK']._serialized_end=1358
-  _globals['_CANCELTASK']._serialized_start=1360
-  _globals['_CANCELTASK']._serialized_end=1389
-  _globals['_LOADLABEL']._serialized_start=1391
-  _globals['_LOADLABEL']._serialized_end=1417
-  _globals['_EVICTLABEL']._serialized_start=1419
-  _globals['_EVICTLABEL']._serialized_end=1446
-  _globals['_DRAIN']._serialized_start=1448
-  _globals['_DRAIN']._serialized_end=1455
+  _globals['_WORKERMESSAGE']._serialized_end=426
+  _globals['_DISPATCHERMESSAGE']._serialized_start=429
+  _globals['_DISPATCHERMESSAGE']._serialized_end=701
+  _globals['_REGISTER']._serialized_start=704
+  _globals['_REGISTER']._serialized_end=853
+  _globals['_LABELCATALOG']._serialized_start=855
+  _globals['_LABELCATALOG']._serialized_end=885
+  _globals['_TASKCHUNK']._serialized_start=887
+  _globals['_TASKCHUNK']._serialized_end=948
+  _globals['_TASKRESULT']._serialized_start=951
+  _globals['_TASKRESULT']._serialized_end=1130
+  _globals['_LABELLOADED']._serialized_start=1132
+  _globals['_LABELLOADED']._serialized_end=1160
+  _globals['_LABELEVICTED']._serialized_start=1162
+  _globals['_LABELEVICTED']._serialized_end=1191
+  _globals['_LOG']._serialized_start=1194
+  _globals['_LOG']._serialized_end=1346
+  _globals['_LOG_FIELDSENTRY']._serialized_start=1301
+  _globals['_LOG_FIELDSENTRY']._serialized_end=1346
+  _globals['_HEARTBEAT']._serialized_start=1348
+  _globals['_HEARTBEAT']._serialized_end=1359
+  _globals['_RUNTASK']._serialized_start=1361
+  _globals['_RUNTASK']._serialized_end=1472
+  _globals['_CANCELTASK']._serialized_start=1474
+  _globals['_CANCELTASK']._serialized_end=1503
+  _globals['_LOADLABEL']._serialized_start=1505
+  _globals['_LOADLABEL']._serialized_end=1531
+  _globals['_EVICTLABEL']._serialized_start=1533
+  _globals['_EVICTLABEL']._serialized_end=1560
+  _globals['_DRAIN']._serialized_start=1562
+  _globals['_DRAIN']._serialized_end=1569
 # @@protoc_insertion_point(module_scope)

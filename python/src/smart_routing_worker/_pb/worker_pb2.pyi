@@ -21,20 +21,22 @@ ERROR_CODE_LOAD_FAILED: ErrorCode
 ERROR_CODE_WORKER_FAULT: ErrorCode
 
 class WorkerMessage(_message.Message):
-    __slots__ = ("register", "task_result", "label_loaded", "label_evicted", "log", "heartbeat")
+    __slots__ = ("register", "task_result", "label_loaded", "label_evicted", "log", "heartbeat", "task_chunk")
     REGISTER_FIELD_NUMBER: _ClassVar[int]
     TASK_RESULT_FIELD_NUMBER: _ClassVar[int]
     LABEL_LOADED_FIELD_NUMBER: _ClassVar[int]
     LABEL_EVICTED_FIELD_NUMBER: _ClassVar[int]
     LOG_FIELD_NUMBER: _ClassVar[int]
     HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
+    TASK_CHUNK_FIELD_NUMBER: _ClassVar[int]
     register: Register
     task_result: TaskResult
     label_loaded: LabelLoaded
     label_evicted: LabelEvicted
     log: Log
     heartbeat: Heartbeat
-    def __init__(self, register: _Optional[_Union[Register, _Mapping]] = ..., task_result: _Optional[_Union[TaskResult, _Mapping]] = ..., label_loaded: _Optional[_Union[LabelLoaded, _Mapping]] = ..., label_evicted: _Optional[_Union[LabelEvicted, _Mapping]] = ..., log: _Optional[_Union[Log, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ...) -> None: ...
+    task_chunk: TaskChunk
+    def __init__(self, register: _Optional[_Union[Register, _Mapping]] = ..., task_result: _Optional[_Union[TaskResult, _Mapping]] = ..., label_loaded: _Optional[_Union[LabelLoaded, _Mapping]] = ..., label_evicted: _Optional[_Union[LabelEvicted, _Mapping]] = ..., log: _Optional[_Union[Log, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ..., task_chunk: _Optional[_Union[TaskChunk, _Mapping]] = ...) -> None: ...
 
 class DispatcherMessage(_message.Message):
     __slots__ = ("run_task", "cancel_task", "load_label", "evict_label", "drain")
@@ -71,6 +73,16 @@ class LabelCatalog(_message.Message):
     LABELS_FIELD_NUMBER: _ClassVar[int]
     labels: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, labels: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class TaskChunk(_message.Message):
+    __slots__ = ("task_id", "seq", "chunk_json")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_JSON_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    seq: int
+    chunk_json: str
+    def __init__(self, task_id: _Optional[str] = ..., seq: _Optional[int] = ..., chunk_json: _Optional[str] = ...) -> None: ...
 
 class TaskResult(_message.Message):
     __slots__ = ("task_id", "ok", "result_json", "error", "label_miss", "load_ms", "run_ms", "error_code")
