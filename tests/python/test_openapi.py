@@ -44,7 +44,10 @@ def test_the_description_is_openapi_3_1_and_every_operation_is_routed(server: Se
     for path, method in operations:
         url = server.url + path.replace("{task_id}", "no-such-task")
         reply = requests.request(method.upper(), url, timeout=30, data=b"{}")
-        assert reply.status_code < 500, f"{method.upper()} {path}: {reply.status_code} {reply.text}"
+        # Routed: answered by its handler. Without a worker of the task type the generate
+        # routes answer 503 no_capable_worker, as /run-task does; nothing may be a 500.
+        unserved = reply.status_code == 503 and "no connected worker" in reply.text
+        assert reply.status_code < 500 or unserved, f"{method.upper()} {path}: {reply.status_code} {reply.text}"
         documented = doc["paths"][path][method]["responses"]
         assert str(reply.status_code) in documented, f"{method.upper()} {path}: {reply.status_code} undocumented"
         # An unrouted path gets actix's bare 404; every handler answers with a body, except
