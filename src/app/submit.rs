@@ -155,6 +155,16 @@ pub async fn submit_streaming(
     ))
 }
 
+/// The `200 text/event-stream` response carrying `events`.
+pub fn event_stream(
+    events: impl futures_util::Stream<Item = Result<Bytes, Infallible>> + 'static,
+) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header(("Cache-Control", "no-cache"))
+        .streaming(events)
+}
+
 /// A stream under way.
 struct Open {
     chunks: ChunkStream,

@@ -171,10 +171,7 @@ pub async fn run_task(
     if wants_events(&req) {
         let framing = app::submit::Framing::task_events();
         let events = app::submit::submit_streaming(state, task, framing).await?;
-        return Ok(HttpResponse::Ok()
-            .content_type("text/event-stream")
-            .insert_header(("Cache-Control", "no-cache"))
-            .streaming(events));
+        return Ok(app::submit::event_stream(events));
     }
     let view = match app::submit::submit_and_wait(&state, task).await {
         Ok(view) => view,

@@ -16,7 +16,7 @@ use super::responses::{InferErrors, RouteErrors};
 use super::rest::model_of;
 use super::OipState;
 use crate::actors::messages::NewTask;
-use crate::app::submit::{submit_streaming, Framing};
+use crate::app::submit::{event_stream, submit_streaming, Framing};
 use crate::tasks::{Status, TaskView};
 
 /// The task type a worker registers to serve the generate extension.
@@ -149,10 +149,7 @@ pub async fn generate_stream(
         }),
     };
     let events = submit_streaming(state.app.clone(), task, framing).await?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/event-stream")
-        .insert_header(("Cache-Control", "no-cache"))
-        .streaming(events))
+    Ok(event_stream(events))
 }
 
 /// One `data:` event (serialized JSON has no raw line breaks).

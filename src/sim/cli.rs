@@ -14,7 +14,7 @@ use super::sweep;
 use super::trace::TraceError;
 use crate::config::{Config, ConfigError, HealthSection, RoutingSection};
 use crate::report::{PolicyResult, Report};
-use crate::routing::{Policy, RoutingConfig, Share};
+use crate::routing::{Policy, RoutingConfig};
 use crate::workload::{self, ProducerModel};
 
 /// Flags of `smart-routing simulate`. Durations are in original (unscaled) seconds.
@@ -322,55 +322,6 @@ impl SimulateArgs {
             .collect()
     }
 
-    /// The tenants `--tenant` describes, and every other tenant the trace names (priority
-    /// 0, weight 1), each with its own fair-share account.
-    fn tenants(&self, arrivals: &Arrivals) -> Result<Vec<(String, Share)>, SimError> {
-        let mut tenants: Vec<(String, Share)> = Vec::new();
-        for item in &self.tenant {
-            let invalid =
-                |reason: &str| SimError::InvalidArgs(format!("--tenant '{item}': {reason}"));
-            let (name, rest) = item
-                .split_once('=')
-                .ok_or_else(|| invalid("expected NAME=PRIORITY[:WEIGHT], e.g. live=10"))?;
-            let (priority, weight) = rest.split_once(':').unwrap_or((rest, "1"));
-            let priority: i32 = priority
-                .trim()
-                .parse()
-                .map_err(|_| invalid("the priority must be an integer"))?;
-            let weight: f64 = weight
-                .trim()
-                .parse()
-                .ok()
-                .filter(|w: &f64| w.is_finite() && *w > 0.0)
-                .ok_or_else(|| invalid("the weight must be a number above 0"))?;
-            if name.is_empty() || tenants.iter().any(|(n, _)| n == name) {
-                return Err(invalid("each tenant once, with a name"));
-            }
-            let tenant = tenants.len() as u32 + 1;
-            tenants.push((
-                name.to_owned(),
-                Share {
-                    tenant,
-                    priority,
-                    weight,
-                },
-            ));
-        }
-        if let Arrivals::Trace(entries) = arrivals {
-            for name in entries.iter().filter_map(|e| e.tenant.as_deref()) {
-                if !tenants.iter().any(|(n, _)| n == name) {
-                    let tenant = tenants.len() as u32 + 1;
-                    let share = Share {
-                        tenant,
-                        ..Share::default()
-                    };
-                    tenants.push((name.to_owned(), share));
-                }
-            }
-        }
-        Ok(tenants)
-    }
-
     /// The scenario these flags describe (reads the trace file, if any).
     pub fn scenario(&self) -> Result<Scenario, SimError> {
         let mut task_types = self.validate()?;
@@ -404,7 +355,7 @@ impl SimulateArgs {
             health: self.health_section()?.to_core(),
             ..self.routing_section()?.apply(RoutingConfig::default())
         };
-        let tenants = self.tenants(&arrivals)?;
+        let tenants = super::tenants::parse(&self.tenant, &arrivals)?;
         Ok(Scenario {
             workers,
             max_labels: pick(self.max_labels, recorded.map(|p| p.max_labels), 2),

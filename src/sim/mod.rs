@@ -16,6 +16,7 @@ mod plot;
 mod replay;
 mod scenario;
 mod sweep;
+mod tenants;
 mod trace;
 
 #[cfg(test)]
