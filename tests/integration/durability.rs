@@ -252,7 +252,8 @@ async fn a_late_result_is_dropped_counted_and_the_worker_stays() {
 /// A data directory written by the release of 2026-12-02 (`tests/fixtures/data-2026-12-02`:
 /// two completed tasks, one failed at its deadline, one cancelled, one running and one
 /// queued when the server was killed -9) restores under this build: finished tasks read
-/// back byte for byte, and the unfinished ones run.
+/// back byte for byte, and the unfinished ones run. The queued task's deadline, a day
+/// after it was written, was moved to 2100: a fixture must not expire with the calendar.
 #[tokio::test]
 async fn a_data_dir_of_an_earlier_release_restores() {
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/data-2026-12-02");
