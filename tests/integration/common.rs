@@ -134,12 +134,16 @@ impl Server {
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let response = self
-            .http
-            .get(format!("{}{path}", self.url))
-            .send()
-            .await
-            .unwrap();
+        self.get_as(None, path).await
+    }
+
+    /// A GET with `token` as the bearer, when given.
+    pub async fn get_as(&self, token: Option<&str>, path: &str) -> (u16, Value) {
+        let mut request = self.http.get(format!("{}{path}", self.url));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
     }
@@ -194,8 +198,13 @@ impl Server {
 
     /// Polls `/tasks/{id}` until its status is final.
     pub async fn wait_final(&self, task_id: &str) -> Value {
+        self.wait_final_as(None, task_id).await
+    }
+
+    /// [`Server::wait_final`], reading the task with `token` as the bearer.
+    pub async fn wait_final_as(&self, token: Option<&str>, task_id: &str) -> Value {
         for _ in 0..400 {
-            let (_, view) = self.get(&format!("/tasks/{task_id}")).await;
+            let (_, view) = self.get_as(token, &format!("/tasks/{task_id}")).await;
             if matches!(
                 view["status"].as_str(),
                 Some("completed" | "failed" | "cancelled")

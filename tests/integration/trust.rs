@@ -82,15 +82,18 @@ async fn post_as(
 }
 
 async fn get_as(server: &Server, token: &str, path: &str) -> (u16, Value) {
-    let response = server
-        .http
-        .get(format!("{}{path}", server.url))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    server.get_as(Some(token), path).await
+}
+
+/// The token that reads a task of this test file: by its id's prefix.
+fn reader_of(task_id: &str) -> &'static str {
+    if task_id.starts_with("live") {
+        LIVE
+    } else if task_id.starts_with("batch") {
+        BATCH
+    } else {
+        CLIENT
+    }
 }
 
 /// A worker that holds every task it is given without answering, as `id` with `token`.
@@ -244,15 +247,11 @@ async fn tenant_limits_hold_under_concurrency_and_leave_other_tenants_be() {
     // One live task ends: one more fits, and no more.
     let running = next_run(&mut worker).await;
     answer(&mut worker, &running).await;
-    let ended = server_wait_final(&server, &running).await;
+    let ended = server
+        .wait_final_as(Some(reader_of(&running)), &running)
+        .await;
     assert_eq!(ended["status"], "completed", "{ended}");
-    let owner = if running.starts_with("live") {
-        LIVE
-    } else if running.starts_with("batch") {
-        BATCH
-    } else {
-        CLIENT
-    };
+    let owner = reader_of(&running);
     if owner != CLIENT {
         let again = post_as(
             &server,
@@ -287,31 +286,6 @@ fn tenant_of(token: &str) -> &'static str {
         BATCH => "batch",
         _ => "anonymous",
     }
-}
-
-async fn server_wait_final(server: &Server, task_id: &str) -> Value {
-    for _ in 0..400 {
-        let (_, view) = get_as(
-            server,
-            if task_id.starts_with("live") {
-                LIVE
-            } else if task_id.starts_with("batch") {
-                BATCH
-            } else {
-                CLIENT
-            },
-            &format!("/tasks/{task_id}"),
-        )
-        .await;
-        if matches!(
-            view["status"].as_str(),
-            Some("completed" | "failed" | "cancelled")
-        ) {
-            return view;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("task {task_id} never finished");
 }
 
 #[tokio::test]
