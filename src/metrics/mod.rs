@@ -7,10 +7,10 @@
 //! Plain data: depends on the task types only, never on the actors or the HTTP layer.
 
 pub mod bound;
+mod labels;
 pub mod series;
 pub mod window;
 
-use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -21,48 +21,11 @@ use std::time::Duration;
 
 use crate::tasks::{Status, TaskView};
 use bound::Bound;
+use labels::{
+    LabelOnly, LabelStatus, StatusOnly, TenantOnly, TenantStatus, WorkerOnly, WorkerStatus,
+};
 
 pub use prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct LabelStatus {
-    label: String,
-    status: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct LabelOnly {
-    label: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct StatusOnly {
-    status: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct WorkerStatus {
-    worker_id: String,
-    status: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct WorkerOnly {
-    worker_id: String,
-}
-
-/// Tenants come from the configuration only (a restored task keeps a name it had), so
-/// their series need no bound.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct TenantStatus {
-    tenant: String,
-    status: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct TenantOnly {
-    tenant: String,
-}
 
 type Histograms<S> = Family<S, Histogram, fn() -> Histogram>;
 type SecondsCounter = Counter<f64, AtomicU64>;
