@@ -225,6 +225,13 @@ pub struct IsConnected {
     pub worker_id: String,
 }
 
+/// Whether a connected worker runs this task type.
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct RunsTaskType {
+    pub task_type: String,
+}
+
 /// Each known label and the workers holding or loading it.
 #[derive(Message)]
 #[rtype(result = "BTreeMap<String, Vec<String>>")]

@@ -10,8 +10,8 @@ use serde::Serialize;
 use super::board::{LabelBoard, LabelRow, WorkerLabels};
 use super::messages::{
     GetLabelBoard, GetLabelStats, IsConnected, LabelPlaced, LabelStatsRecorded, LabelsForgotten,
-    ListLabels, ListWorkers, Placement, RepositoryLabels, TaskEnded, WorkerConnected,
-    WorkerDisconnected,
+    ListLabels, ListWorkers, Placement, RepositoryLabels, RunsTaskType, TaskEnded,
+    WorkerConnected, WorkerDisconnected,
 };
 use crate::metrics::window::LatencyWindow;
 
@@ -27,6 +27,8 @@ pub struct LabelStats {
 pub struct LabelRegistry {
     /// Connected workers in order of joining.
     workers: Vec<String>,
+    /// Connected worker -> the task types it runs.
+    task_types: BTreeMap<String, Vec<String>>,
     /// Label -> workers holding or loading it.
     placements: BTreeMap<String, BTreeSet<String>>,
     repository: BTreeSet<String>,
@@ -50,8 +52,9 @@ impl Handler<WorkerConnected> for LabelRegistry {
 
     fn handle(&mut self, msg: WorkerConnected, _: &mut Context<Self>) {
         if !self.workers.contains(&msg.worker_id) {
-            self.workers.push(msg.worker_id);
+            self.workers.push(msg.worker_id.clone());
         }
+        self.task_types.insert(msg.worker_id, msg.task_types);
     }
 }
 
@@ -60,6 +63,7 @@ impl Handler<WorkerDisconnected> for LabelRegistry {
 
     fn handle(&mut self, msg: WorkerDisconnected, _: &mut Context<Self>) {
         self.workers.retain(|w| *w != msg.worker_id);
+        self.task_types.remove(&msg.worker_id);
         self.worker_labels.remove(&msg.worker_id);
         for holders in self.placements.values_mut() {
             holders.remove(&msg.worker_id);
@@ -139,6 +143,16 @@ impl Handler<IsConnected> for LabelRegistry {
 
     fn handle(&mut self, msg: IsConnected, _: &mut Context<Self>) -> bool {
         self.workers.contains(&msg.worker_id)
+    }
+}
+
+impl Handler<RunsTaskType> for LabelRegistry {
+    type Result = bool;
+
+    fn handle(&mut self, msg: RunsTaskType, _: &mut Context<Self>) -> bool {
+        self.task_types
+            .values()
+            .any(|types| types.contains(&msg.task_type))
     }
 }
 

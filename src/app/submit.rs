@@ -81,16 +81,17 @@ pub async fn submit_and_wait(state: &AppState, task: NewTask) -> Result<TaskView
 }
 
 /// How a stream's pieces are framed for its protocol: each chunk's JSON, then the final
-/// view (with the chunks sent before it); `None` sends nothing for it.
-pub struct Framing {
-    pub chunk: FrameChunk,
-    pub result: FrameResult,
+/// view (with the chunks sent before it); `None` sends nothing for it. The pieces are
+/// bytes for an HTTP body, messages for a gRPC stream.
+pub struct Framing<T = Bytes> {
+    pub chunk: FrameChunk<T>,
+    pub result: FrameResult<T>,
 }
 
 /// Frames one chunk's JSON.
-pub type FrameChunk = Box<dyn Fn(&[u8]) -> Bytes>;
+pub type FrameChunk<T = Bytes> = Box<dyn Fn(&[u8]) -> T + Send>;
 /// Frames the final view, after this many chunks.
-pub type FrameResult = Box<dyn Fn(&TaskView, u64) -> Option<Bytes>>;
+pub type FrameResult<T = Bytes> = Box<dyn Fn(&TaskView, u64) -> Option<T> + Send>;
 
 impl Framing {
     /// `/run-task`'s: `event: chunk` with each chunk, then `event: result` with the view.
@@ -108,11 +109,11 @@ impl Framing {
 /// Submits `task` and streams it: each chunk as it comes, then the final view, committed,
 /// as `framing` frames them. A client that hangs up cancels the task, as a waiting one
 /// does.
-pub async fn submit_streaming(
+pub async fn submit_streaming<T: 'static>(
     state: actix_web::web::Data<AppState>,
     task: NewTask,
-    framing: Framing,
-) -> Result<impl futures_util::Stream<Item = Result<Bytes, Infallible>>, ApiError> {
+    framing: Framing<T>,
+) -> Result<impl futures_util::Stream<Item = Result<T, Infallible>>, ApiError> {
     let wait = true;
     let stream = true;
     let submitted = state
@@ -166,12 +167,12 @@ pub fn event_stream(
 }
 
 /// A stream under way.
-struct Open {
+struct Open<T> {
     chunks: ChunkStream,
     done: tokio::sync::oneshot::Receiver<TaskView>,
     guard: CancelOnDrop,
     state: actix_web::web::Data<AppState>,
-    framing: Framing,
+    framing: Framing<T>,
     /// Chunks sent so far.
     sent: u64,
 }

@@ -1,6 +1,7 @@
 //! The Open Inference Protocol over gRPC (`inference.GRPCInferenceService`, tonic) on its
 //! own port: the same core as REST behind it, so the same label-aware routing. Inputs come
 //! as raw contents (what Triton's client sends) or typed contents; the output goes back raw.
+//! `ModelStreamInfer` is `grpc_stream`'s.
 
 use std::net::SocketAddr;
 
@@ -13,7 +14,7 @@ use super::infer::{infer, InferCall};
 use super::models::describe;
 use super::repository::{check_files, file_target, index_entries, load_model, unload_model};
 use super::rest::{server_metadata_value, server_ready_value};
-use super::tensor::{fp32_to_le, InputTensor, TensorData, BYTES, FP32};
+use super::tensor::{fp32_to_le, InputTensor, OutputTensor, TensorData, BYTES, FP32};
 use super::OipState;
 use crate::error_code::ErrorCode;
 
@@ -80,11 +81,11 @@ impl Service {
     }
 }
 
-fn version_check(model: &str, version: &str) -> Result<(), Status> {
+pub(super) fn version_check(model: &str, version: &str) -> Result<(), OipError> {
     if version.is_empty() || version == super::VERSION {
         Ok(())
     } else {
-        Err(Status::not_found(format!(
+        Err(OipError::not_found(format!(
             "model '{model}' has no version '{version}' (only '{}')",
             super::VERSION
         )))
@@ -92,7 +93,7 @@ fn version_check(model: &str, version: &str) -> Result<(), Status> {
 }
 
 /// The request's inputs with their data, from raw contents or typed contents.
-fn inputs(request: &mut pb::ModelInferRequest) -> Result<Vec<InputTensor>, OipError> {
+pub(super) fn inputs(request: &mut pb::ModelInferRequest) -> Result<Vec<InputTensor>, OipError> {
     let raw = std::mem::take(&mut request.raw_input_contents);
     if !raw.is_empty() && raw.len() != request.inputs.len() {
         return Err(OipError::bad_request(format!(
@@ -126,6 +127,28 @@ fn inputs(request: &mut pb::ModelInferRequest) -> Result<Vec<InputTensor>, OipEr
             })
         })
         .collect()
+}
+
+/// The response carrying an inference's output tensor (raw FP32).
+pub(super) fn infer_response(
+    model_name: String,
+    id: String,
+    output: OutputTensor,
+) -> pb::ModelInferResponse {
+    pb::ModelInferResponse {
+        model_name,
+        model_version: super::VERSION.to_owned(),
+        id,
+        parameters: Default::default(),
+        outputs: vec![pb::model_infer_response::InferOutputTensor {
+            name: output.name,
+            datatype: FP32.to_owned(),
+            shape: output.shape,
+            parameters: Default::default(),
+            contents: None,
+        }],
+        raw_output_contents: vec![fp32_to_le(&output.data)],
+    }
 }
 
 #[tonic::async_trait]
@@ -213,20 +236,26 @@ impl GrpcInferenceService for Service {
             tenant,
         };
         let output = infer(&self.state, call).await?;
-        Ok(Response::new(pb::ModelInferResponse {
-            model_name: request.model_name,
-            model_version: super::VERSION.to_owned(),
-            id: request.id,
-            parameters: Default::default(),
-            outputs: vec![pb::model_infer_response::InferOutputTensor {
-                name: output.name,
-                datatype: FP32.to_owned(),
-                shape: output.shape,
-                parameters: Default::default(),
-                contents: None,
-            }],
-            raw_output_contents: vec![fp32_to_le(&output.data)],
-        }))
+        Ok(Response::new(infer_response(
+            request.model_name,
+            request.id,
+            output,
+        )))
+    }
+
+    type ModelStreamInferStream = super::grpc_stream::ResponseStream;
+
+    async fn model_stream_infer(
+        &self,
+        request: Request<tonic::Streaming<pb::ModelInferRequest>>,
+    ) -> Result<Response<Self::ModelStreamInferStream>, Status> {
+        let tenant = self.authorize(&request)?;
+        let requests = request.into_inner();
+        Ok(Response::new(super::grpc_stream::serve(
+            self.state.clone(),
+            tenant,
+            requests,
+        )))
     }
 
     async fn repository_index(

@@ -191,6 +191,11 @@ pub(super) async fn run(state: &OipState, task: NewTask) -> Result<TaskView, Oip
     if view.status == Status::Completed {
         return Ok(view);
     }
+    Err(failure(&view))
+}
+
+/// The error a task that did not complete answers with.
+pub(super) fn failure(view: &TaskView) -> OipError {
     let code = match (view.status, &view.error) {
         (Status::Cancelled, _) => ErrorCode::Cancelled,
         (_, Some(error)) => error.code,
@@ -200,7 +205,7 @@ pub(super) async fn run(state: &OipState, task: NewTask) -> Result<TaskView, Oip
         .error
         .as_ref()
         .map_or("the task did not complete", |e| e.message.as_str());
-    Err(OipError::new(code, format!("inference failed: {message}")))
+    OipError::new(code, format!("inference failed: {message}"))
 }
 
 #[derive(Deserialize)]

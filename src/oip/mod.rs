@@ -1,7 +1,8 @@
 //! The Open Inference Protocol (KServe v2, as Triton speaks it) over the dispatcher: model
 //! name = label, so every request gets the same label-aware placement as `/run-task`.
 //! `rest` mounts `/v2`; `infer` is the core both transports share; `codec` the REST wire
-//! format (JSON and Triton's binary tensor extension); `repository` the repository extension.
+//! format (JSON and Triton's binary tensor extension); `repository` the repository extension;
+//! `grpc_stream` Triton's streaming gRPC call, `grpc_generate` its tensors for generate models.
 //!
 //! Depends on `app` (the services, authorization, submitting and installing); never on
 //! `http` or `server`.
@@ -10,6 +11,8 @@ pub(crate) mod codec;
 pub mod error;
 pub mod generate;
 pub mod grpc;
+pub mod grpc_generate;
+pub mod grpc_stream;
 pub mod infer;
 pub mod models;
 pub mod repository;

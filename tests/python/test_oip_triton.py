@@ -5,10 +5,12 @@ health, metadata, inference on the tiny model (exact outputs) and on MiniLM (equ
 from __future__ import annotations
 
 import json
+import queue
 import shutil
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -48,10 +50,11 @@ def serve_models(repo: Path, *args: str, env: dict[str, str] | None = None) -> S
     return srv
 
 
-@pytest.fixture(scope="module")
-def oip() -> Iterator[Server]:
-    """One server with one local worker and the tiny model and MiniLM in its repository."""
-    repo = repository(("tiny", TINY), ("all-MiniLM-L6-v2", MINILM))
+@contextmanager
+def serving(*models: tuple[str, Path]) -> Iterator[Server]:
+    """A server with these models in a fresh repository and one local worker, connected;
+    stopped, and its repository removed, on leaving."""
+    repo = repository(*models)
     srv = serve_models(repo, "--local-workers", "1")
     try:
         srv.wait_workers(1)
@@ -59,6 +62,13 @@ def oip() -> Iterator[Server]:
     finally:
         srv.stop()
         shutil.rmtree(repo, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def oip() -> Iterator[Server]:
+    """One server with one local worker and the tiny model and MiniLM in its repository."""
+    with serving(("tiny", TINY), ("all-MiniLM-L6-v2", MINILM)) as srv:
+        yield srv
 
 
 def http_client(srv: Server) -> httpclient.InferenceServerClient:
@@ -299,3 +309,25 @@ def test_label_aware_routing_keeps_hitting_holders() -> None:
     finally:
         srv.stop()
         shutil.rmtree(repo, ignore_errors=True)
+
+
+def test_grpc_stream_unknown_model_is_an_error_on_the_stream_which_stays_open(oip: Server) -> None:
+    """`ModelStreamInfer` without any generate worker: an unknown model's error arrives on
+    the stream, and the stream answers the next request (one response, final)."""
+    got: queue.Queue = queue.Queue()
+    c = grpc_client(oip)
+    c.start_stream(callback=lambda result, error: got.put((result, error)))
+    try:
+        rows = np.array(EXPECTED["inputs"][:1], dtype=np.float32)
+        c.async_stream_infer("no-such-model", [tiny_input(grpcclient, rows)], request_id="u-1")
+        result, error = got.get(timeout=30)
+        assert result is None and "unknown model 'no-such-model'" in error.message(), error
+        c.async_stream_infer("tiny", [tiny_input(grpcclient, rows)], request_id="u-2")
+        result, error = got.get(timeout=30)
+        assert error is None, error
+        response = result.get_response()
+        assert response.id == "u-2" and response.parameters["triton_final_response"].bool_param
+        np.testing.assert_allclose(result.as_numpy("y"), np.array(EXPECTED["outputs"][:1], dtype=np.float32), atol=1e-5)
+    finally:
+        c.stop_stream()
+        c.close()
