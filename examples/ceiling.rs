@@ -97,7 +97,9 @@ async fn peer(bind: &str) -> std::io::Result<()> {
 async fn serve(bind: &str, peers: Vec<String>, workers: usize) -> std::io::Result<()> {
     let mut links = Vec::new();
     for url in peers {
-        let (ws, _) = tokio_tungstenite::connect_async(url.as_str())
+        // disable_nagle, as the server's sockets: the ceiling measures the trip, not
+        // Nagle's algorithm waiting for delayed ACKs.
+        let (ws, _) = tokio_tungstenite::connect_async_with_config(url.as_str(), None, true)
             .await
             .map_err(std::io::Error::other)?;
         let (tx, rx) = mpsc::unbounded_channel();
@@ -115,6 +117,7 @@ async fn serve(bind: &str, peers: Vec<String>, workers: usize) -> std::io::Resul
             .default_service(web::to(trip))
     })
     .workers(workers)
+    .tcp_nodelay(true)
     .bind(bind)?;
     println!("listening on http://{}", server.addrs()[0]);
     server.run().await

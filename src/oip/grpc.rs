@@ -43,7 +43,8 @@ pub fn start(
     listener.set_nonblocking(true)?;
     let bound = listener.local_addr()?;
     let listener = tokio::net::TcpListener::from_std(listener)?;
-    let incoming = tonic::transport::server::TcpIncoming::from(listener);
+    // TCP_NODELAY: small replies must not wait for the client's delayed ACK (Nagle).
+    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     let service =
         GrpcInferenceServiceServer::new(Service { state }).max_decoding_message_size(usize::MAX);
     actix_web::rt::spawn(async move {

@@ -168,6 +168,9 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             .wrap(actix_web::middleware::from_fn(http::edge::json_errors))
     })
     .workers(2)
+    // Without TCP_NODELAY a small write (an answer, a frame to a worker) waits behind an
+    // unacknowledged one for the peer's delayed ACK: tens of ms.
+    .tcp_nodelay(true)
     // Signals are `main`'s (a drain first); once drained, connections left get 2 s.
     .disable_signals()
     .shutdown_timeout(2);

@@ -121,8 +121,10 @@ async fn connection<E: Executor>(
         request.headers_mut().insert("Authorization", value);
     }
     let connector = Some(connector.clone());
+    // disable_nagle: each result is a small write; Nagle would hold it behind the last
+    // one until the dispatcher's delayed ACK (tens of ms).
     let connecting =
-        tokio_tungstenite::connect_async_tls_with_config(request, None, false, connector);
+        tokio_tungstenite::connect_async_tls_with_config(request, None, true, connector);
     let ws = match connecting.await {
         Ok((ws, _)) => ws,
         Err(e) => return Ok(End::Lost(format!("cannot connect: {e}"))),
@@ -163,7 +165,17 @@ async fn connection<E: Executor>(
                 None => break End::Lost("connection ended".to_owned()),
             },
             Some(message) = rx.recv() => {
-                if let Err(e) = sink.send(Message::Binary(encode_from_worker(&message).into())).await {
+                // Every frame already queued goes out in one write: with TCP_NODELAY a
+                // flush per result would be a packet (and a wake-up) per result.
+                let mut sent = sink.feed(Message::Binary(encode_from_worker(&message).into())).await;
+                while sent.is_ok() {
+                    let Ok(message) = rx.try_recv() else { break };
+                    sent = sink.feed(Message::Binary(encode_from_worker(&message).into())).await;
+                }
+                if let Err(e) = sent {
+                    break End::Lost(e.to_string());
+                }
+                if let Err(e) = sink.flush().await {
                     break End::Lost(e.to_string());
                 }
             }
