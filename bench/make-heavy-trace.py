@@ -6,7 +6,7 @@ One hot label (`hot`) takes --hot-share of the traffic at a rate that swings up 
 rest comes in bursts (mean --burst requests, 0.5 s apart on average) spread over --cold
 cold labels with Zipf(1) popularity. Every label has its own median run time (log-uniform
 between 20 ms and 3 s; 1 s for `hot`) and each task draws a log-normal run time around it
-(sigma 1), clipped to 20 ms..10 s; every label has a load time of 1-4 s (3 s for `hot`).
+(sigma 1), clipped to 20 ms..--max-run (10 s); every label has a load time of 1-4 s (3 s for `hot`).
 Lines carry `run_s` and `load_s`, so the replay runs exactly these times. With
 --label-seed, the labels' run and load times come from that seed and the arrivals from
 --seed: traces with the same --label-seed are other days of the same models.
@@ -28,6 +28,7 @@ def main() -> None:
     p.add_argument("--swing", type=float, default=0.8, help="hot rate swing (0..1)")
     p.add_argument("--cycles", type=float, default=2.0, help="hot rate periods in the trace")
     p.add_argument("--burst", type=float, default=5.0, help="mean requests per cold burst")
+    p.add_argument("--max-run", type=float, default=10.0, help="longest run time (s)")
     p.add_argument("--task-type", default="infer")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--label-seed", type=int, help="seed of the labels' times (default: --seed)")
@@ -43,7 +44,7 @@ def main() -> None:
         load[name] = round(label_rng.uniform(1.0, 4.0), 3)
 
     def run_time(label: str) -> float:
-        return round(min(10.0, max(0.02, rng.lognormvariate(math.log(median[label]), 1.0))), 4)
+        return round(min(args.max_run, max(0.02, rng.lognormvariate(math.log(median[label]), 1.0))), 4)
 
     events = []
     # The hot label: a Poisson process with a time-varying rate, by thinning.

@@ -9,6 +9,10 @@
 //!
 //! Both pairs are two decisions each; the target is flat in the pool size and well under
 //! a microsecond per decision.
+//!
+//! - `tick_plans`: one periodic tick that makes a placement plan, at 1,000 workers
+//!   holding 16 labels each and 10,000 active labels (every worker busy, so the tick
+//!   plans and loads nothing). The target is under a millisecond.
 
 use std::hint::black_box;
 
@@ -134,9 +138,62 @@ fn finish_picks_next_then_submit_queued(c: &mut Criterion) {
     group.finish();
 }
 
+/// 1,000 one-slot workers with room for 16 labels each, worker `w` holding labels
+/// 10w..10w+9; each of the 10,000 labels had a task, and every worker is running one.
+fn planned_pool() -> (Scheduler, f64) {
+    const WORKERS: u32 = 1_000;
+    let mut config = RoutingConfig::default();
+    // A plan on every tick the bench makes.
+    config.placement.interval_s = 1e-4;
+    let mut s = Scheduler::new(Policy::Affinity, config, 1);
+    for w in 0..WORKERS {
+        let first = 10 * w as usize;
+        let spec = WorkerSpec {
+            key: WorkerKey(w),
+            slots: 1,
+            max_labels: 16,
+            task_types: vec![TASK_TYPE.to_owned()],
+            labels: (first..first + 10).map(label).collect(),
+        };
+        s.worker_joined(spec, 0.0).expect("a valid worker");
+    }
+    let mut now = 0.0;
+    for i in 0..LABELS {
+        now += 1e-3;
+        let actions = s.submit(task(i as u64, label(i)), now).expect("capable");
+        let (t, worker) = run_of(&actions).expect("placed on its holder");
+        let outcome = Outcome {
+            load_s: None,
+            run_s: 0.5 + (i % 7) as f64,
+        };
+        s.task_finished(worker, t, outcome, now).expect("assigned");
+    }
+    for w in 0..WORKERS {
+        let key = (LABELS + w as usize) as u64;
+        let actions = s
+            .submit(task(key, label(10 * w as usize)), now)
+            .expect("capable");
+        run_of(&actions).expect("placed on its holder");
+    }
+    (s, now)
+}
+
+fn tick_plans(c: &mut Criterion) {
+    let (mut s, mut now) = planned_pool();
+    let mut group = c.benchmark_group("tick_plans");
+    group.bench_function("1000_workers_10000_labels", |b| {
+        b.iter(|| {
+            now += 1e-4;
+            black_box(s.tick(now));
+        });
+    });
+    group.finish();
+}
+
 criterion_group!(
     benches,
     submit_placed_then_finish,
-    finish_picks_next_then_submit_queued
+    finish_picks_next_then_submit_queued,
+    tick_plans
 );
 criterion_main!(benches);

@@ -85,6 +85,12 @@ pub struct LabelRow {
     pub hit_rate: Option<f64>,
     /// End-to-end latency of tasks completed in the last minute, in seconds.
     pub latency: Option<LatencyPercentiles>,
+    /// Workers holding or loading it now.
+    pub copies: u32,
+    /// Copies the placement planner wants (0: none planned).
+    pub target_copies: u32,
+    /// Busy slot-seconds per second its recent tasks bring.
+    pub demand: f64,
 }
 
 /// p50/p95/p99 in seconds over `count` tasks.

@@ -199,6 +199,15 @@ pub struct LabelStatsRecorded {
     pub run_ms: u64,
 }
 
+/// The placement planner's target copies and demand per label (the dispatcher sends
+/// them every second; labels missing have no plan).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct LabelsPlanned {
+    /// `(label, target copies, demand in busy slot-seconds per second)`.
+    pub labels: Vec<(String, u32, f64)>,
+}
+
 /// Labels present in the model repository (known even when not loaded).
 #[derive(Message)]
 #[rtype(result = "()")]

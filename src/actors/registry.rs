@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::board::{LabelBoard, LabelRow, WorkerLabels};
 use super::messages::{
     GetLabelBoard, GetLabelStats, IsConnected, LabelPlaced, LabelStatsRecorded, LabelsForgotten,
-    ListLabels, ListWorkers, Placement, RepositoryLabels, RunsTaskType, TaskEnded,
+    LabelsPlanned, ListLabels, ListWorkers, Placement, RepositoryLabels, RunsTaskType, TaskEnded,
     WorkerConnected, WorkerDisconnected,
 };
 use crate::metrics::window::LatencyWindow;
@@ -21,6 +21,12 @@ pub struct LabelStats {
     pub misses: u64,
     pub load_ms_total: u64,
     pub run_ms_total: u64,
+    /// Copies the placement planner wants held (0: none planned).
+    pub target_copies: u32,
+    /// Workers holding or loading the label now.
+    pub copies: u32,
+    /// Busy slot-seconds per second its recent tasks bring (the planner's measure).
+    pub demand: f64,
 }
 
 #[derive(Default)]
@@ -33,10 +39,28 @@ pub struct LabelRegistry {
     placements: BTreeMap<String, BTreeSet<String>>,
     repository: BTreeSet<String>,
     stats: BTreeMap<String, LabelStats>,
+    /// Label -> the planner's (target copies, demand), as last sent.
+    plans: BTreeMap<String, (u32, f64)>,
     /// Worker -> label -> loading or loaded (the dashboard).
     worker_labels: BTreeMap<String, BTreeMap<String, Placement>>,
     /// End-to-end latency of recently completed tasks (the dashboard).
     latency: LatencyWindow,
+}
+
+impl LabelRegistry {
+    /// Every label with counts, a plan or a copy: its counts and its copies now.
+    fn label_stats(&self) -> BTreeMap<String, LabelStats> {
+        let mut stats = self.stats.clone();
+        for label in self.plans.keys().chain(self.placements.keys()) {
+            stats.entry(label.clone()).or_default();
+        }
+        for (label, entry) in &mut stats {
+            (entry.target_copies, entry.demand) =
+                self.plans.get(label).copied().unwrap_or_default();
+            entry.copies = self.placements.get(label).map_or(0, |h| h.len() as u32);
+        }
+        stats
+    }
 }
 
 fn now_s() -> f64 {
@@ -118,7 +142,20 @@ impl Handler<LabelsForgotten> for LabelRegistry {
     fn handle(&mut self, msg: LabelsForgotten, _: &mut Context<Self>) {
         for label in msg.labels {
             self.stats.remove(&label);
+            self.plans.remove(&label);
         }
+    }
+}
+
+impl Handler<LabelsPlanned> for LabelRegistry {
+    type Result = ();
+
+    fn handle(&mut self, msg: LabelsPlanned, _: &mut Context<Self>) {
+        self.plans = msg
+            .labels
+            .into_iter()
+            .map(|(label, target, demand)| (label, (target, demand)))
+            .collect();
     }
 }
 
@@ -176,7 +213,7 @@ impl Handler<GetLabelStats> for LabelRegistry {
     type Result = MessageResult<GetLabelStats>;
 
     fn handle(&mut self, _: GetLabelStats, _: &mut Context<Self>) -> Self::Result {
-        MessageResult(self.stats.clone())
+        MessageResult(self.label_stats())
     }
 }
 
@@ -195,12 +232,13 @@ impl Handler<GetLabelBoard> for LabelRegistry {
 
     fn handle(&mut self, _: GetLabelBoard, _: &mut Context<Self>) -> Self::Result {
         let mut latency = self.latency.percentiles(now_s());
-        let mut names: BTreeSet<String> = self.stats.keys().cloned().collect();
+        let all = self.label_stats();
+        let mut names: BTreeSet<String> = all.keys().cloned().collect();
         names.extend(latency.keys().cloned());
         let labels = names
             .into_iter()
             .map(|label| {
-                let stats = self.stats.get(&label).cloned().unwrap_or_default();
+                let stats = all.get(&label).cloned().unwrap_or_default();
                 LabelRow {
                     latency: latency.remove(&label).map(Into::into),
                     label,
@@ -208,6 +246,9 @@ impl Handler<GetLabelBoard> for LabelRegistry {
                     misses: stats.misses,
                     hit_rate: (stats.requests > 0)
                         .then(|| 1.0 - stats.misses as f64 / stats.requests as f64),
+                    copies: stats.copies,
+                    target_copies: stats.target_copies,
+                    demand: stats.demand,
                 }
             })
             .collect();

@@ -10,9 +10,10 @@ mod settings;
 mod trust;
 mod value;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::routing::{Bounds, Health, Policy, Priors, RoutingConfig};
+use crate::routing::{Bounds, Health, Placement, Policy, Priors, RoutingConfig};
 use crate::store::Durability;
 
 pub use secret::Secret;
@@ -91,6 +92,25 @@ impl ServerSettings {
     /// The certificate chain and key files, when TLS is on.
     pub fn tls(&self) -> Option<(&Path, &Path)> {
         Some((self.tls_cert.as_deref()?, self.tls_key.as_deref()?))
+    }
+}
+
+impl PlacementSection {
+    /// The planner's knobs, with the operator's minimum copies per label.
+    pub fn to_core(&self, copies: &BTreeMap<String, u32>) -> Placement {
+        Placement {
+            interval_s: self.interval_s,
+            copy_utilization: self.copy_utilization,
+            shrink_after_s: self.shrink_after_s,
+            load_budget: self.load_budget,
+            load_window_s: self.load_window_s,
+            active_s: self.active_s,
+            rate_tau_s: self.rate_tau_s,
+            spare_share: self.spare_share,
+            patience_at_target_loads: self.patience_at_target_loads,
+            follow_demand: self.follow_demand,
+            min_copies: copies.iter().map(|(l, n)| (l.clone(), *n)).collect(),
+        }
     }
 }
 
@@ -227,6 +247,7 @@ impl Config {
                 label_idle_s: dispatch.label_idle_s as f64,
             },
             health: self.health.to_core(),
+            placement: self.placement.to_core(&self.routing.copies),
             ..RoutingConfig::default()
         })
     }

@@ -13,15 +13,21 @@ use super::declare::settings;
 use super::secret::Secret;
 use super::trust::TenantSettings;
 use super::value::{
-    at_least, finite_seconds, knob, percent, positive_seconds, prior, share, time_constant, Setting,
+    at_least, finite_seconds, knob, min_copies, percent, positive_seconds, positive_share, prior,
+    share, time_constant, Setting,
 };
 use super::{ConfigError, Flag};
-use crate::routing::{Health, Policy, RoutingConfig};
+use crate::routing::{Health, Placement, Policy, RoutingConfig};
 use crate::store::Durability;
 
 /// The routing core's defaults, which `[routing]` starts from.
 fn core() -> RoutingConfig {
     RoutingConfig::default()
+}
+
+/// The planner's defaults, which `[placement]` starts from.
+fn placement() -> Placement {
+    Placement::default()
 }
 
 /// The routing core's health defaults, which `[health]` starts from.
@@ -168,6 +174,35 @@ settings! {
         reload_horizon_loads: f64 = core().reload_horizon_loads, check knob;
         preload_margin: f64 = core().preload_margin, check knob;
         preload_idle_loads: f64 = core().preload_idle_loads, check knob;
+        /// Copies each label keeps at least, whatever its demand (`[routing.copies]`,
+        /// label = n; file only), like Triton's instance count or KServe's minReplicas.
+        copies: BTreeMap<String, u32> = BTreeMap::new(), check min_copies;
+    }
+
+    section placement: PlacementSection, prefix "placement_",
+        "How many copies of each label the pool holds (`[placement]`; `simulate --set placement_...` takes them too)." {
+        /// Seconds between plans of the copies per label ("inf": no planner).
+        interval_s: f64 = placement().interval_s, check positive_seconds;
+        /// The share of one task slot a label's planned copy may keep busy.
+        copy_utilization: f64 = placement().copy_utilization, check positive_share;
+        /// A target above what demand needs drops by one copy after this many seconds.
+        shrink_after_s: f64 = placement().shrink_after_s, check finite_seconds;
+        /// Loads the planner itself starts per window (a task's own miss is not counted)...
+        load_budget: u32 = placement().load_budget;
+        /// ...of this many seconds.
+        load_window_s: f64 = placement().load_window_s, check positive_seconds;
+        /// A label is active while a task for it arrived within this many seconds.
+        active_s: f64 = placement().active_s, check positive_seconds;
+        /// Time constant of the work and blocked-arrival rates the planner measures.
+        rate_tau_s: f64 = placement().rate_tau_s, check time_constant;
+        /// The share of the spare label slots that second copies may take.
+        spare_share: f64 = placement().spare_share, check share;
+        /// Load times a task waits for a busy holder of a label at its target of copies
+        /// before loading one more (`patience_loads` when lower).
+        patience_at_target_loads: f64 = placement().patience_at_target_loads, check knob;
+        /// Act on the demand's targets (evict above them first, load up to them); off:
+        /// they are shown, and only `[routing.copies]` is loaded and kept.
+        follow_demand: bool = placement().follow_demand;
     }
 
     section health: HealthSection, prefix "health_",

@@ -104,7 +104,10 @@ fn every_setting_is_in_the_shipped_file_and_every_flag_is_a_setting() {
             line.starts_with(&format!("{key} =")) || line == format!("[{key}]")
         })
     };
-    let sections = RoutingSection::KEYS.iter().chain(LocalSection::KEYS);
+    let sections = RoutingSection::KEYS
+        .iter()
+        .chain(PlacementSection::KEYS)
+        .chain(LocalSection::KEYS);
     for key in Config::KEYS.iter().chain(sections) {
         assert!(documented(key), "{key} is not in config/default.toml");
     }
@@ -144,4 +147,59 @@ fn tls_takes_a_certificate_and_a_key_or_neither() {
     let (cert, key) = config.server.tls().unwrap();
     assert_eq!((cert, key), (Path::new("cert.pem"), Path::new("key.pem")));
     assert!(Config::default().server.tls().is_none());
+}
+
+#[test]
+fn operator_copies_and_the_planner_knobs_reach_the_routing_core() {
+    let path = write(
+        "[routing.copies]\nresnet = 2\n\"bert-base\" = 1\n[placement]\ninterval_s = 10\nload_budget = 3\n",
+    );
+    let env = vec![(
+        "SMART_ROUTING_PLACEMENT_SPARE_SHARE".to_owned(),
+        "0.25".to_owned(),
+    )];
+    let placement = Config::load(Some(&path), env).unwrap().routing().placement;
+    assert_eq!(
+        placement.min_copies,
+        vec![("bert-base".to_owned(), 1), ("resnet".to_owned(), 2)]
+    );
+    assert_eq!((placement.interval_s, placement.load_budget), (10.0, 3));
+    assert_eq!(placement.spare_share, 0.25);
+    let off = vec![(
+        "SMART_ROUTING_PLACEMENT_INTERVAL_S".to_owned(),
+        "inf".to_owned(),
+    )];
+    assert!(!Config::load(None, off)
+        .unwrap()
+        .routing()
+        .placement
+        .enabled());
+}
+
+#[test]
+fn a_zero_copy_minimum_and_a_bad_planner_knob_are_refused_by_name() {
+    let zero = write("[routing.copies]\nresnet = 0\n");
+    let error = Config::load(Some(&zero), Vec::new())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("resnet") && error.contains("at least 1"),
+        "{error}"
+    );
+    let negative = write("[routing.copies]\nresnet = -1\n");
+    assert!(Config::load(Some(&negative), Vec::new()).is_err());
+    for (key, value) in [
+        ("SMART_ROUTING_PLACEMENT_COPY_UTILIZATION", "0"),
+        ("SMART_ROUTING_PLACEMENT_SPARE_SHARE", "1.5"),
+        ("SMART_ROUTING_PLACEMENT_INTERVAL_S", "0"),
+    ] {
+        let error = Config::load(None, vec![(key.to_owned(), value.to_owned())])
+            .unwrap_err()
+            .to_string();
+        let name = key.trim_start_matches("SMART_ROUTING_").to_lowercase();
+        assert!(
+            error.contains(&name["placement_".len()..]),
+            "{key}: {error}"
+        );
+    }
 }

@@ -137,6 +137,25 @@ pub fn share(value: &f64) -> Result<(), String> {
     }
 }
 
+/// A share above 0, up to 1.
+pub fn positive_share(value: &f64) -> Result<(), String> {
+    if *value > 0.0 && *value <= 1.0 {
+        Ok(())
+    } else {
+        Err("must be above 0 and at most 1".to_owned())
+    }
+}
+
+/// `[routing.copies]`: each label's minimum is at least one copy.
+pub fn min_copies(copies: &BTreeMap<String, u32>) -> Result<(), String> {
+    match copies.iter().find(|(_, n)| **n == 0) {
+        Some((label, _)) => Err(format!(
+            "label '{label}' has 0 copies: a minimum must be at least 1 (remove the line for none)"
+        )),
+        None => Ok(()),
+    }
+}
+
 /// A percentage: from 0 to 100.
 pub fn percent(value: &f64) -> Result<(), String> {
     if (0.0..=100.0).contains(value) {

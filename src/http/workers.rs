@@ -90,7 +90,7 @@ pub async fn list_labels(state: web::Data<AppState>) -> Result<HttpResponse, Api
     path = "/labels/stats",
     tag = "pool",
     responses(
-        (status = 200, description = "Per-label counts since start", body = std::collections::BTreeMap<String, LabelStats>),
+        (status = 200, description = "Per-label counts since start, and the copies planned (`target_copies`), held (`copies`) and the demand (`demand`) now", body = std::collections::BTreeMap<String, LabelStats>),
         (status = 500, description = "Internal error", body = ErrorResponse),
     )
 )]

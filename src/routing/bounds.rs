@@ -204,8 +204,10 @@ impl Scheduler {
         let ids: Vec<LabelId> = self.label_ids.values().copied().collect();
         let mut forgotten = Vec::new();
         for id in ids {
-            let idle =
-                !self.holders.contains_key(&id) && self.queue.count(id) == 0 && !busy.contains(&id);
+            let idle = !self.holders.contains_key(&id)
+                && self.queue.count(id) == 0
+                && !busy.contains(&id)
+                && !self.plan.wants(id);
             if !idle {
                 self.label_idle_since.remove(&id);
                 continue;
@@ -222,6 +224,7 @@ impl Scheduler {
             self.label_ids.remove(&name);
             self.label_idle_since.remove(&id);
             self.estimates.forget_label(id);
+            self.plan.forget(id);
             for worker in self.workers.values_mut() {
                 worker.health.forget_label(id);
             }

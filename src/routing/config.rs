@@ -1,6 +1,7 @@
 //! The routing core's knobs and their defaults.
 
 use super::estimate::Priors;
+pub use super::placement::Placement;
 
 /// Knobs of the routing core. Defaults suit the simulated benchmark and real models.
 /// Apart from the priors and `demand_tau_s`, durations are counted in measured load
@@ -40,6 +41,8 @@ pub struct RoutingConfig {
     pub bounds: Bounds,
     /// How misbehaving workers are found out and worked around; see [`Health`].
     pub health: Health,
+    /// How many copies of each label the pool holds; see [`Placement`].
+    pub placement: Placement,
 }
 
 /// How the core treats workers that stay connected but misbehave (`health.rs`): retries
@@ -147,6 +150,7 @@ impl Default for RoutingConfig {
             preload_idle_loads: 0.5,
             bounds: Bounds::default(),
             health: Health::default(),
+            placement: Placement::default(),
         }
     }
 }
@@ -160,6 +164,16 @@ impl RoutingConfig {
         scaled.priors.load_s *= scale;
         scaled.priors.run_s *= scale;
         scaled.demand_tau_s *= scale;
+        let placement = &mut scaled.placement;
+        for duration in [
+            &mut placement.interval_s,
+            &mut placement.shrink_after_s,
+            &mut placement.load_window_s,
+            &mut placement.active_s,
+            &mut placement.rate_tau_s,
+        ] {
+            *duration *= scale;
+        }
         let health = &mut scaled.health;
         for duration in [
             &mut health.retry_budget_window_s,

@@ -2,6 +2,7 @@
 //! label, how long it is willing to, what loading the label elsewhere costs the other
 //! labels, and which label a worker gives up.
 
+use super::planned::Need;
 use super::policy::Policy;
 use super::queue::Waiting;
 use super::scheduler::{Scheduler, Worker};
@@ -106,7 +107,16 @@ impl Scheduler {
     /// The wait for a holder every task accepts, whatever a load would cost others:
     /// `patience_loads` load times of its label.
     pub(super) fn base_patience(&self, label: LabelId) -> f64 {
-        self.config.patience_loads * self.estimates.load_s(label)
+        let target = self.plan.enforced(label);
+        let loads = if target > 0 && self.copies(label) >= target {
+            self.config
+                .placement
+                .patience_at_target_loads
+                .max(self.config.patience_loads)
+        } else {
+            self.config.patience_loads
+        };
+        loads * self.estimates.load_s(label)
     }
 
     /// The free worker where loading a label costs the others least: `(cost, worker)`.
@@ -116,19 +126,30 @@ impl Scheduler {
         now: Time,
     ) -> Option<(f64, WorkerKey)> {
         free.iter()
-            .filter_map(|w| Some((self.load_cost(*w, now)?, *w)))
-            .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)))
+            .filter_map(|w| {
+                let (need, cost) = self.load_price(*w, now)?;
+                Some((need, cost, *w))
+            })
+            .min_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.cmp(&b.2)))
+            .map(|(_, cost, w)| (cost, w))
     }
 
     /// Expected seconds that loading one more label on `worker` costs later tasks: the
     /// reload its victim will need. `None` when it cannot load at all.
     pub(super) fn load_cost(&self, worker_key: WorkerKey, now: Time) -> Option<f64> {
+        self.load_price(worker_key, now).map(|(_, cost)| cost)
+    }
+
+    /// What loading one more label on `worker` gives up: how much the copy it evicts is
+    /// needed (a spare label slot evicts nothing: a surplus) and [`Self::load_cost`].
+    /// `None` when it cannot load at all.
+    pub(super) fn load_price(&self, worker_key: WorkerKey, now: Time) -> Option<(Need, f64)> {
         let worker = self.workers.get(&worker_key)?;
         if worker.has_spare() {
-            return Some(0.0);
+            return Some((Need::Surplus, 0.0));
         }
         let victim = self.victim(worker_key, now)?;
-        Some(self.reload_cost(victim, now))
+        Some((self.need(victim, now), self.reload_cost(victim, now)))
     }
 
     /// Expected seconds of reload that dropping `label` from one holder causes: its load
@@ -147,7 +168,9 @@ impl Scheduler {
     }
 
     /// The label `worker` should drop to make room, or `None` when it has room or none
-    /// can go (all in use, or, for `affinity`, still under the churn floor).
+    /// can go (all in use, or, for `affinity`, still under the churn floor). Affinity
+    /// gives up a copy above its label's target first, then one whose label keeps
+    /// another, and an active label's last copy only when nothing else can go.
     pub(super) fn victim(&self, worker_key: WorkerKey, now: Time) -> Option<LabelId> {
         let worker = self.workers.get(&worker_key)?;
         if worker.has_spare() {
@@ -164,9 +187,16 @@ impl Scheduler {
         }
         evictable
             .filter(|h| now - h.since >= self.config.churn_factor * self.estimates.load_s(h.label))
-            .map(|h| (self.keep_score(h.label, now), h.last_used, h.label))
-            .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)))
-            .map(|(_, _, label)| label)
+            .map(|h| {
+                let need = self.need(h.label, now);
+                (need, self.keep_score(h.label, now), h.last_used, h.label)
+            })
+            .min_by(|a, b| {
+                a.0.cmp(&b.0)
+                    .then(a.1.total_cmp(&b.1))
+                    .then(a.2.total_cmp(&b.2))
+            })
+            .map(|(.., label)| label)
     }
 
     /// How much keeping `label` on one of its holders is worth: tasks waiting for it plus

@@ -68,7 +68,7 @@ impl Scheduler {
         let Some(waiting) = self.queue.remove(task) else {
             return;
         };
-        self.dequeued(waiting.rank, now);
+        self.fair.started(waiting.rank, now);
         let label = waiting.label;
         if load {
             self.begin_load(worker_key, label, now, actions);

@@ -43,20 +43,22 @@ struct LabelTimes {
     run: Ewma,
 }
 
-/// Arrivals per second, decayed exponentially with time constant `tau`.
+/// A rate per second (of arrivals, or of any amount added), decayed exponentially with
+/// time constant `tau`.
 #[derive(Debug, Clone, Copy, Default)]
-struct Rate {
+pub(super) struct Rate {
     value: f64,
     at: Time,
 }
 
 impl Rate {
-    fn at(&self, now: Time, tau: f64) -> f64 {
+    pub(super) fn at(&self, now: Time, tau: f64) -> f64 {
         self.value * (-(now - self.at).max(0.0) / tau).exp()
     }
 
-    fn bump(&mut self, now: Time, tau: f64) {
-        self.value = self.at(now, tau) + 1.0 / tau;
+    /// `amount` happened at `now` (an arrival: 1).
+    pub(super) fn add(&mut self, amount: f64, now: Time, tau: f64) {
+        self.value = self.at(now, tau) + amount / tau;
         self.at = now;
     }
 }
@@ -206,7 +208,7 @@ impl Estimates {
     /// Counts one arrival of a task for `label`.
     pub fn arrived(&mut self, label: LabelId, now: Time) {
         let tau = self.demand_tau;
-        self.demand.entry(label).or_default().bump(now, tau);
+        self.demand.entry(label).or_default().add(1.0, now, tau);
     }
 
     /// Recent arrivals per second for `label`.

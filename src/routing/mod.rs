@@ -14,6 +14,8 @@ mod faults;
 mod free;
 mod fxhash;
 mod health;
+mod placement;
+mod planned;
 mod policy;
 mod preload;
 mod queue;
@@ -32,10 +34,13 @@ mod tests_bounds;
 #[cfg(test)]
 mod tests_health;
 #[cfg(test)]
+mod tests_placement;
+#[cfg(test)]
 mod tests_tenants;
 
-pub use config::{Bounds, Health};
+pub use config::{Bounds, Health, Placement};
 pub use estimate::Priors;
+pub use planned::LabelPlacement;
 pub use policy::Policy;
 pub use rng::SplitMix64;
 pub use scheduler::{Cancelled, Misreport, RoutingConfig, Scheduler};

@@ -131,6 +131,9 @@ impl Scheduler {
         {
             return Some((best, false));
         }
+        if self.holders.contains_key(&label) {
+            self.plan.blocked(label, now);
+        }
         if self.free.len() == 0 {
             return None;
         }
@@ -210,7 +213,9 @@ impl Scheduler {
                 Some(first) if first.rank.band == waiting.rank.band => {
                     waited > bound + (now - first.enqueued_at)
                 }
-                Some(_) => waited > bound && now - self.band_started(waiting.rank.band) > bound,
+                Some(_) => {
+                    waited > bound && now - self.fair.band_started(waiting.rank.band) > bound
+                }
             };
             let held = worker.held(waiting.label).is_some_and(|h| h.loaded);
             let loadable = can_load && worker.may_load(waiting.label, now);

@@ -135,10 +135,11 @@ impl Scheduler {
             return false;
         }
         self.policy != Policy::Affinity
-            || self.uncovered.iter().all(|label| {
-                // A covered one is dropped from the list by the next preload check.
-                !self.holders.contains_key(label)
-                    && self.asked_again(*label, now) <= self.config.preload_margin
-            })
+            || self.plan_is_idle(now)
+                && self.uncovered.iter().all(|label| {
+                    // A covered one is dropped from the list by the next preload check.
+                    !self.holders.contains_key(label)
+                        && self.asked_again(*label, now) <= self.config.preload_margin
+                })
     }
 }

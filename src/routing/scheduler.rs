@@ -9,10 +9,11 @@ pub use super::config::RoutingConfig;
 use super::estimate::Estimates;
 use super::free::FreeList;
 use super::fxhash::FxHashMap;
+use super::placement::Planner;
 use super::policy::Policy;
 use super::queue::{Queue, Waiting};
 use super::rng::SplitMix64;
-use super::share::{FairShare, Rank};
+use super::share::FairShare;
 use super::types::{
     Action, HealthEvent, LabelEvent, LabelEventKind, LabelId, Outcome, Reject, TaskKey, TaskSpec,
     Time, WorkerKey, WorkerSpec,
@@ -49,9 +50,9 @@ pub struct Scheduler {
     pub(super) estimates: Estimates,
     next_seq: u64,
     /// The virtual clocks that order waiting tasks among tenants.
-    fair: FairShare,
-    /// When a task of each priority last started (priorities that ever waited).
-    band_started: FxHashMap<i32, Time>,
+    pub(super) fair: FairShare,
+    /// How many copies of each label the pool should hold (affinity only).
+    pub(super) plan: Planner,
     pub(super) events: Vec<LabelEvent>,
     /// Workers' health changes since the last `take_health_events`.
     pub(super) health_events: Vec<HealthEvent>,
@@ -87,7 +88,8 @@ impl Scheduler {
             health.retry_budget_ratio,
             health.retry_budget_min_per_s,
         );
-        Self {
+        let plan = Planner::new(config.placement.clone());
+        let mut scheduler = Self {
             policy,
             config,
             rng: SplitMix64::new(seed),
@@ -108,11 +110,16 @@ impl Scheduler {
             estimates,
             next_seq: 0,
             fair: FairShare::default(),
-            band_started: FxHashMap::default(),
+            plan,
             events: Vec::new(),
             health_events: Vec::new(),
             budget,
+        };
+        for (name, min) in scheduler.config.placement.min_copies.clone() {
+            let label = scheduler.label_id(&name);
+            scheduler.plan.set_min(label, min);
         }
+        scheduler
     }
 
     pub fn policy(&self) -> Policy {
@@ -168,20 +175,6 @@ impl Scheduler {
 
     pub fn queued(&self) -> usize {
         self.queue.len()
-    }
-
-    /// A waiting task left the queue to run.
-    pub(super) fn dequeued(&mut self, rank: Rank, now: Time) {
-        self.fair.started(rank);
-        self.band_started.insert(rank.band.0, now);
-    }
-
-    /// When a task of this priority last started (never: minus infinity).
-    pub(super) fn band_started(&self, band: std::cmp::Reverse<i32>) -> Time {
-        self.band_started
-            .get(&band.0)
-            .copied()
-            .unwrap_or(f64::NEG_INFINITY)
     }
 
     pub fn running(&self) -> usize {
@@ -321,6 +314,7 @@ impl Scheduler {
         self.estimates.arrived(label, now);
         self.budget.deposit(now);
         let work_s = self.estimates.run_s(label, task_type);
+        self.plan.arrived(label, task_type, work_s, now);
         let rank = self.fair.arrive(spec.share, work_s, self.next_seq);
         let waiting = Waiting {
             rank,
@@ -496,6 +490,7 @@ impl Scheduler {
         self.health_tick(now, &mut actions);
         self.dispatch_idle(now, &mut actions);
         if self.policy == Policy::Affinity {
+            self.place_copies(now, &mut actions);
             for worker in self.free.as_slice().to_vec() {
                 self.consider_preload(worker, now, &mut actions);
             }

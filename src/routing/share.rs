@@ -46,6 +46,8 @@ pub struct Rank {
 pub struct FairShare {
     band_clock: FxHashMap<i32, u64>,
     last_stamp: FxHashMap<(i32, u32), u64>,
+    /// When a task of each priority last started (priorities that ever waited).
+    band_started: FxHashMap<i32, f64>,
 }
 
 impl FairShare {
@@ -69,10 +71,20 @@ impl FairShare {
         }
     }
 
-    /// A task left the queue to run: its band's virtual time is at least its stamp.
-    pub fn started(&mut self, rank: Rank) {
+    /// A task left the queue to run at `now`: its band's virtual time is at least its
+    /// stamp.
+    pub fn started(&mut self, rank: Rank, now: f64) {
         let clock = self.band_clock.entry(rank.band.0).or_insert(0);
         *clock = (*clock).max(rank.stamp);
+        self.band_started.insert(rank.band.0, now);
+    }
+
+    /// When a task of this priority last started (never: minus infinity).
+    pub fn band_started(&self, band: Reverse<i32>) -> f64 {
+        self.band_started
+            .get(&band.0)
+            .copied()
+            .unwrap_or(f64::NEG_INFINITY)
     }
 }
 
@@ -135,7 +147,7 @@ mod tests {
         // Tenant 1 alone runs 10 tasks.
         for seq in 0..10 {
             let rank = fair.arrive(tenant(1, 0, 1.0), 1.0, seq);
-            fair.started(rank);
+            fair.started(rank, 0.0);
         }
         let busy = fair.arrive(tenant(1, 0, 1.0), 1.0, 10);
         let newcomer = fair.arrive(tenant(2, 0, 1.0), 1.0, 11);

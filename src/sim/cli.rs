@@ -12,9 +12,9 @@ use super::engine::simulate;
 use super::scenario::{Arrivals, Broken, Misbehaviour, Scenario};
 use super::sweep;
 use super::trace::TraceError;
-use crate::config::{Config, ConfigError, HealthSection, RoutingSection};
+use crate::config::ConfigError;
 use crate::report::{PolicyResult, Report};
-use crate::routing::{Policy, RoutingConfig};
+use crate::routing::Policy;
 use crate::workload::{self, ProducerModel};
 
 /// Flags of `smart-routing simulate`. Durations are in original (unscaled) seconds.
@@ -263,38 +263,6 @@ impl SimulateArgs {
         Ok(types)
     }
 
-    /// The `[routing]` section: from `--config` (or the defaults), then every `--set`
-    /// not of `[health]`.
-    pub fn routing_section(&self) -> Result<RoutingSection, SimError> {
-        let mut section = match &self.config {
-            Some(path) => Config::load(Some(path), Vec::new())?.routing,
-            None => RoutingSection::default(),
-        };
-        for item in &self.set {
-            let (key, value) = split_setting(item, "--set")?;
-            if !key.starts_with(HEALTH_PREFIX) {
-                section.set(key, value)?;
-            }
-        }
-        Ok(section)
-    }
-
-    /// The `[health]` section: from `--config` (or the defaults), then every
-    /// `--set health_...`.
-    pub fn health_section(&self) -> Result<HealthSection, SimError> {
-        let mut section = match &self.config {
-            Some(path) => Config::load(Some(path), Vec::new())?.health,
-            None => HealthSection::default(),
-        };
-        for item in &self.set {
-            let (key, value) = split_setting(item, "--set")?;
-            if let Some(key) = key.strip_prefix(HEALTH_PREFIX) {
-                section.set(key, value)?;
-            }
-        }
-        Ok(section)
-    }
-
     /// The misbehaving workers `--misbehave` names.
     fn misbehaving(&self, workers: u32) -> Result<Vec<(u32, Misbehaviour)>, SimError> {
         self.misbehave
@@ -351,10 +319,7 @@ impl SimulateArgs {
         let pool_from_log =
             recorded.is_some() && [self.workers, self.max_labels, self.slots].contains(&None);
         let workers = pick(self.workers, recorded.map(|p| p.workers), 2);
-        let routing = RoutingConfig {
-            health: self.health_section()?.to_core(),
-            ..self.routing_section()?.apply(RoutingConfig::default())
-        };
+        let routing = self.routing_config()?;
         let tenants = super::tenants::parse(&self.tenant, &arrivals)?;
         Ok(Scenario {
             workers,
@@ -412,21 +377,6 @@ impl SimulateArgs {
         c.insert("seed".into(), self.seed.into());
         c.insert("seeds".into(), self.seeds.into());
         c
-    }
-}
-
-/// `KEY=VALUE` split at its first `=`, both sides trimmed and non-empty.
-/// How `--set` names a `[health]` setting.
-const HEALTH_PREFIX: &str = "health_";
-
-pub(super) fn split_setting<'a>(item: &'a str, flag: &str) -> Result<(&'a str, &'a str), SimError> {
-    match item.split_once('=') {
-        Some((key, value)) if !key.trim().is_empty() && !value.trim().is_empty() => {
-            Ok((key.trim(), value.trim()))
-        }
-        _ => Err(SimError::InvalidArgs(format!(
-            "{flag} expects KEY=VALUE, got '{item}'"
-        ))),
     }
 }
 

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::fmt::Write;
 
-use super::engine::{simulate_logged, LabelMove};
+use super::engine::{simulate_logged, LabelMove, Logged};
 use super::scenario::{Arrivals, Scenario};
 use crate::routing::Policy;
 
@@ -33,39 +33,52 @@ pub fn busiest_label(scenario: &Scenario) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Per bucket: the time-weighted mean copies of `label`, and the loads of other labels.
-fn per_bucket(moves: &[LabelMove], label: &str, buckets: usize) -> (Vec<f64>, Vec<u32>) {
-    let mut copy_seconds = vec![0.0; buckets];
-    let mut others = vec![0u32; buckets];
-    let (mut copies, mut since) = (0i64, 0.0f64);
-    let mut account = |until: f64, copies: i64, since: f64| {
+/// Per bucket: the time-weighted mean of a value that is 0 until the first step and
+/// takes each step's value from its time on.
+fn mean_per_bucket(steps: impl IntoIterator<Item = (f64, f64)>, buckets: usize) -> Vec<f64> {
+    let mut sums = vec![0.0; buckets];
+    let (mut value, mut since) = (0.0f64, 0.0f64);
+    let mut account = |until: f64, value: f64, since: f64| {
         let mut t = since;
         while t < until {
             let b = (t / BUCKET_S) as usize;
             let end = ((b + 1) as f64 * BUCKET_S).min(until);
             if b < buckets {
-                copy_seconds[b] += copies as f64 * (end - t);
+                sums[b] += value * (end - t);
             }
             t = end;
         }
     };
-    for m in moves {
-        if m.label == label {
-            account(m.at_s, copies, since);
-            copies += i64::from(m.delta);
-            since = m.at_s;
-        } else if m.delta > 0 {
-            let b = (m.at_s / BUCKET_S) as usize;
-            if b < buckets {
-                others[b] += 1;
-            }
-        }
+    for (at_s, next) in steps {
+        account(at_s, value, since);
+        (value, since) = (next, at_s);
     }
-    account(buckets as f64 * BUCKET_S, copies, since);
-    (copy_seconds.iter().map(|s| s / BUCKET_S).collect(), others)
+    account(buckets as f64 * BUCKET_S, value, since);
+    sums.iter().map(|s| s / BUCKET_S).collect()
 }
 
-/// The CSV: `minute,<label>_arrivals` then `<policy>_copies,<policy>_other_loads` per policy.
+/// Per bucket: the time-weighted mean copies of `label`, and the loads of other labels.
+fn per_bucket(moves: &[LabelMove], label: &str, buckets: usize) -> (Vec<f64>, Vec<u32>) {
+    let mut others = vec![0u32; buckets];
+    for m in moves.iter().filter(|m| m.label != label && m.delta > 0) {
+        let b = (m.at_s / BUCKET_S) as usize;
+        if b < buckets {
+            others[b] += 1;
+        }
+    }
+    let copies = moves
+        .iter()
+        .filter(|m| m.label == label)
+        .scan(0i64, |copies, m| {
+            *copies += i64::from(m.delta);
+            Some((m.at_s, *copies as f64))
+        });
+    (mean_per_bucket(copies, buckets), others)
+}
+
+/// The CSV: `minute,<label>_arrivals` then, per policy, `<policy>_copies`,
+/// `<policy>_target` (the planner's target copies, 0 where it plans none) and
+/// `<policy>_other_loads`.
 pub fn copies_csv(
     scenario: &Scenario,
     policies: &[Policy],
@@ -84,24 +97,25 @@ pub fn copies_csv(
     }
     let mut columns = Vec::new();
     for policy in policies {
-        let (_, moves) = simulate_logged(scenario, *policy, seed).map_err(|error| {
-            super::cli::SimError::Broken {
+        let Logged { moves, targets, .. } = simulate_logged(scenario, *policy, seed, &label)
+            .map_err(|error| super::cli::SimError::Broken {
                 policy: *policy,
                 seed,
                 error,
-            }
-        })?;
-        columns.push((policy.name(), per_bucket(&moves, &label, buckets)));
+            })?;
+        let (copies, others) = per_bucket(&moves, &label, buckets);
+        let targets = mean_per_bucket(targets.iter().map(|(t, n)| (*t, f64::from(*n))), buckets);
+        columns.push((policy.name(), (copies, targets, others)));
     }
     let mut out = format!("minute,{label}_arrivals");
     for (name, _) in &columns {
-        let _ = write!(out, ",{name}_copies,{name}_other_loads");
+        let _ = write!(out, ",{name}_copies,{name}_target,{name}_other_loads");
     }
     out.push('\n');
     for b in 0..buckets {
         let _ = write!(out, "{b},{}", arrivals[b]);
-        for (_, (copies, others)) in &columns {
-            let _ = write!(out, ",{:.2},{}", copies[b], others[b]);
+        for (_, (copies, targets, others)) in &columns {
+            let _ = write!(out, ",{:.2},{:.2},{}", copies[b], targets[b], others[b]);
         }
         out.push('\n');
     }
@@ -134,5 +148,12 @@ mod tests {
         let (copies, others) = per_bucket(&moves, "hot", 2);
         assert_eq!(copies, vec![0.5, 1.5]);
         assert_eq!(others, vec![1, 1]);
+    }
+
+    #[test]
+    fn targets_are_time_weighted_per_bucket() {
+        // 0 until 30 s, 4 until 90 s, then 2.
+        let targets = mean_per_bucket([(0.0, 0.0), (30.0, 4.0), (90.0, 2.0)], 2);
+        assert_eq!(targets, vec![2.0, 3.0]);
     }
 }

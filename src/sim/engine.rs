@@ -19,7 +19,10 @@ use crate::routing::{
 };
 use crate::workload;
 
+mod logged;
 mod workers;
+
+pub use logged::{simulate_logged, LabelMove, Logged};
 
 struct SimWorker {
     rng: SmallRng,
@@ -70,6 +73,9 @@ struct World<'a> {
     /// Unscaled load seconds per label name, where the trace gives them.
     trace_load_s: HashMap<String, f64>,
     moves: Vec<LabelMove>,
+    /// The label whose planned copies are recorded, and its targets as they changed.
+    watch: Option<String>,
+    targets: Vec<(f64, u32)>,
     /// Ticks the scheduler was given.
     ticks: u64,
     /// Attempts the scheduler took off their workers: their end is only a freed slot.
@@ -86,38 +92,21 @@ fn stream(seed: u64, kind: u64, index: u64) -> SmallRng {
 
 /// Runs `scenario` under `policy` with `seed`; the samples are in scaled seconds.
 pub fn simulate(scenario: &Scenario, policy: Policy, seed: u64) -> Result<Samples, Broken> {
-    simulate_logged(scenario, policy, seed).map(|(samples, _)| samples)
-}
-
-/// A label gained (`+1`, a load starts) or lost (`-1`, an eviction) a copy on a worker, at
-/// `at_s` unscaled seconds.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LabelMove {
-    pub at_s: f64,
-    pub label: String,
-    pub delta: i8,
-}
-
-/// [`simulate`], also returning every load and eviction in order.
-pub fn simulate_logged(
-    scenario: &Scenario,
-    policy: Policy,
-    seed: u64,
-) -> Result<(Samples, Vec<LabelMove>), Broken> {
-    let world = run_world(scenario, policy, seed)?;
-    let mut samples = world.samples;
-    samples.loads = Some(world.loads);
-    samples.makespan_s = world.last_done - world.first_sent.unwrap_or(0.0);
-    Ok((samples, world.moves))
+    run_world(scenario, policy, seed, None).map(World::into_samples)
 }
 
 /// How many ticks the scheduler was given in a run of `scenario`.
 #[cfg(test)]
 pub(super) fn ticks_given(scenario: &Scenario, policy: Policy, seed: u64) -> Result<u64, Broken> {
-    run_world(scenario, policy, seed).map(|world| world.ticks)
+    run_world(scenario, policy, seed, None).map(|world| world.ticks)
 }
 
-fn run_world(scenario: &Scenario, policy: Policy, seed: u64) -> Result<World<'_>, Broken> {
+fn run_world<'a>(
+    scenario: &'a Scenario,
+    policy: Policy,
+    seed: u64,
+    watch: Option<&str>,
+) -> Result<World<'a>, Broken> {
     let scale = scenario.time_scale;
     let config = scenario.routing.time_scaled(scale);
     let mut world = World {
@@ -154,6 +143,8 @@ fn run_world(scenario: &Scenario, policy: Policy, seed: u64) -> Result<World<'_>
             Arrivals::Closed { .. } => HashMap::new(),
         },
         moves: Vec::new(),
+        watch: watch.map(str::to_owned),
+        targets: vec![(0.0, 0)],
         ticks: 0,
         abandoned: HashSet::new(),
     };
@@ -191,6 +182,13 @@ fn run_world(scenario: &Scenario, policy: Policy, seed: u64) -> Result<World<'_>
 }
 
 impl World<'_> {
+    fn into_samples(self) -> Samples {
+        let mut samples = self.samples;
+        samples.loads = Some(self.loads);
+        samples.makespan_s = self.last_done - self.first_sent.unwrap_or(0.0);
+        samples
+    }
+
     fn broken(&self, message: String) -> Broken {
         Broken {
             at: self.now,
@@ -241,6 +239,7 @@ impl World<'_> {
                     self.ticks += 1;
                     let actions = self.scheduler.tick(self.now);
                     self.apply(actions)?;
+                    self.watch_target();
                     if self.pending == 0 && self.scheduler.queued() > 0 {
                         idle_ticks += 1;
                         if idle_ticks > 100_000 {

@@ -15,6 +15,7 @@ mod events;
 mod plot;
 mod replay;
 mod scenario;
+mod settings;
 mod sweep;
 mod tenants;
 mod trace;
@@ -28,7 +29,7 @@ mod tests_tuning;
 
 pub use bound::{loads_lower_bound, LoadBound};
 pub use cli::{parse_policies, report, run, SimError, SimulateArgs};
-pub use engine::{simulate, simulate_logged, LabelMove};
+pub use engine::{simulate, simulate_logged, LabelMove, Logged};
 pub use plot::{Plot, Point, Series};
 pub use replay::{is_event_log, parse_event_log};
 pub use scenario::{Arrivals, Broken, Misbehaviour, Scenario};

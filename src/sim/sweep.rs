@@ -4,10 +4,11 @@
 
 use serde_json::{Map, Value};
 
-use super::cli::{parse_policies, run_seeds, split_setting, SimError, SimulateArgs};
+use super::cli::{parse_policies, run_seeds, SimError, SimulateArgs};
 use super::plot::{Plot, Point, Series};
+use super::settings::split_setting;
 use crate::report::PolicyResult;
-use crate::routing::{Policy, RoutingConfig};
+use crate::routing::Policy;
 
 /// The frontier one setting traces, and where the other policies sit.
 #[derive(Debug, Clone)]
@@ -36,17 +37,19 @@ pub fn run(args: &SimulateArgs) -> Result<Sweep, SimError> {
     }
     let mut scenario = args.scenario()?;
     let base = args.routing_section()?;
+    // The swept `[routing]` knob over the scenario's whole config (health, placement).
+    let whole = scenario.routing.clone();
     let mut points = Vec::new();
     for value in &values {
         let mut section = base.clone();
         section.set(key, value)?;
-        scenario.routing = section.apply(RoutingConfig::default());
+        scenario.routing = section.apply(whole.clone());
         points.push((
             (*value).to_owned(),
             run_seeds(args, &scenario, Policy::Affinity)?,
         ));
     }
-    scenario.routing = base.apply(RoutingConfig::default());
+    scenario.routing = whole;
     let mut others = Vec::new();
     for policy in parse_policies(&args.policy)? {
         if policy != Policy::Affinity {

@@ -238,7 +238,7 @@ fn copies_follow_the_busiest_label_minute_by_minute() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "minute,hot_arrivals,affinity_copies,affinity_other_loads"
+        "minute,hot_arrivals,affinity_copies,affinity_target,affinity_other_loads"
     );
     let rows: Vec<Vec<f64>> = lines
         .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
@@ -247,6 +247,13 @@ fn copies_follow_the_busiest_label_minute_by_minute() {
     assert!(
         rows[1][2] > rows[0][2] + 1.0,
         "copies rise with demand: {rows:?}"
+    );
+    // The planner's target rises with the demand too, a time constant (2 minutes) later,
+    // and falls back more slowly still.
+    assert!(rows[0][3] >= 1.0, "{rows:?}");
+    assert!(
+        rows[1][3] > rows[0][3] && rows[2][3] > rows[0][3] + 1.0,
+        "{rows:?}"
     );
     std::fs::remove_dir_all(dir).ok();
 }

@@ -13,6 +13,7 @@ mod layers;
 mod models;
 mod onnx;
 mod open_loop;
+mod placement;
 mod reliability;
 mod replay;
 mod streaming;

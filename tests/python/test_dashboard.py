@@ -82,14 +82,19 @@ def test_dashboard_lists_workers_and_updates_after_tasks(server: Server, browser
     page.wait_for_function(
         """() => {
             const row = document.querySelector('#labels tr[data-label="label-1"]');
-            return row && row.children[1].textContent === "3" && row.children[6].textContent !== "–";
+            return row && row.children[1].textContent === "3" && row.children[8].textContent !== "–"
+                && !row.children[4].textContent.endsWith("–");
         }""",
         timeout=10_000,
     )
     cells = [c.inner_text() for c in page.locator('#labels tr[data-label="label-1"] td').all()]
     assert cells[0] == "label-1" and cells[1] == "3", cells
     assert cells[3].endswith("%"), cells
-    assert any(ch.isdigit() for ch in cells[4]), cells  # p50 shown
+    # Its copies and the planner's target (both at least one: it was just used), its demand.
+    copies, target = (int(n) for n in cells[4].split(" / "))
+    assert copies >= 1 and target >= 1, cells
+    assert float(cells[5]) > 0, cells
+    assert any(ch.isdigit() for ch in cells[6]), cells  # p50 shown
     page.wait_for_function(
         "() => document.querySelector('#events tbody').textContent.includes('task_completed')",
         timeout=10_000,

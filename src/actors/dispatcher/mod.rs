@@ -40,6 +40,8 @@ use events::TaskEvent;
 const TICK: Duration = Duration::from_millis(50);
 /// How often labels nobody uses are looked for (it looks at every label).
 const FORGET_EVERY: Duration = Duration::from_secs(1);
+/// How often the planner's targets go to the registry (`/labels/stats`).
+const PLANS_EVERY: Duration = Duration::from_secs(1);
 
 struct WorkerEntry {
     key: WorkerKey,
@@ -278,6 +280,16 @@ impl Actor for Dispatcher {
                 }
                 this.registry.do_send(LabelsForgotten { labels });
             }
+        });
+        ctx.run_interval(PLANS_EVERY, |this, _| {
+            let labels = this
+                .scheduler
+                .placements(this.now())
+                .into_iter()
+                .filter(|p| p.target > 0 || p.demand > 0.0)
+                .map(|p| (p.label, p.target, p.demand))
+                .collect();
+            this.registry.do_send(LabelsPlanned { labels });
         });
     }
 }

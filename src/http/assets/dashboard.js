@@ -89,10 +89,11 @@ function render(state) {
     const lat = l.latency || {};
     const tr = row([el("td", l.label), num(l.requests), num(l.misses),
       num(l.hit_rate === null ? "–" : `${(l.hit_rate * 100).toFixed(1)} %`),
+      num(`${l.copies} / ${l.target_copies || "–"}`), num(l.demand > 0 ? l.demand.toPrecision(2) : "0"),
       num(ms(lat.p50)), num(ms(lat.p95)), num(ms(lat.p99))]);
     tr.dataset.label = l.label;
     return tr;
-  }), "no task finished yet", 7);
+  }), "no task finished yet", 9);
   document.getElementById("labels-shown").textContent =
     state.labels_total > state.labels.length ? `, ${state.labels.length} of ${state.labels_total}` : "";
 
