@@ -212,17 +212,13 @@ const PRUNE_EVERY: Duration = Duration::from_secs(1);
 fn writer(mut db: sqlite::Db, rx: mpsc::Receiver<Queued>, metrics: &Metrics) {
     let mut last_prune = Instant::now();
     while let Ok(first) = rx.recv() {
-        // Gather what arrives within a short window: fewer, larger transactions.
+        // Gather what arrives within a short window: fewer, larger transactions. Sleep
+        // through it and then take what came, rather than wait in `recv`: every send to a
+        // writer blocked in `recv` wakes it (a futex call and a context switch per write).
         let oldest = first.at;
+        std::thread::sleep(GATHER.saturating_sub(oldest.elapsed()));
         let mut batch = vec![first.op];
-        let until = Instant::now() + GATHER;
-        while batch.len() < MAX_BATCH {
-            let left = until.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(queued) => batch.push(queued.op),
-                Err(_) => break,
-            }
-        }
+        batch.extend(rx.try_iter().take(MAX_BATCH - 1).map(|queued| queued.op));
         let writes = batch
             .iter()
             .filter(|op| !matches!(op, Op::Sync(_) | Op::After(_)))
