@@ -16,7 +16,7 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -r
 trap cleanup EXIT
 
 SMART_ROUTING_MAX_QUEUE=200000 SMART_ROUTING_LABEL_IDLE_S=$IDLE RUST_LOG=warn \
-  "$BIN" serve --bind 127.0.0.1:0 --log-dir "$work/logs" >"$work/serve.out" 2>"$work/serve.err" &
+  "$BIN" serve --bind 127.0.0.1:0 --log-dir "$work/logs" --data-dir "$work/data" >"$work/serve.out" 2>"$work/serve.err" &
 server=$!
 pids+=("$server")
 for _ in $(seq 100); do grep -q listening "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
