@@ -93,8 +93,10 @@ pub(super) fn version_check(model: &str, version: &str) -> Result<(), OipError> 
     }
 }
 
-/// The request's inputs with their data, from raw contents or typed contents.
-pub(super) fn inputs(request: &mut pb::ModelInferRequest) -> Result<Vec<InputTensor>, OipError> {
+/// The request's raw input contents, taken out of it: none, or one per input.
+pub(super) fn raw_contents(
+    request: &mut pb::ModelInferRequest,
+) -> Result<std::vec::IntoIter<Vec<u8>>, OipError> {
     let raw = std::mem::take(&mut request.raw_input_contents);
     if !raw.is_empty() && raw.len() != request.inputs.len() {
         return Err(OipError::bad_request(format!(
@@ -103,7 +105,12 @@ pub(super) fn inputs(request: &mut pb::ModelInferRequest) -> Result<Vec<InputTen
             request.inputs.len()
         )));
     }
-    let mut raw = raw.into_iter();
+    Ok(raw.into_iter())
+}
+
+/// The request's inputs with their data, from raw contents or typed contents.
+pub(super) fn inputs(request: &mut pb::ModelInferRequest) -> Result<Vec<InputTensor>, OipError> {
+    let mut raw = raw_contents(request)?;
     request
         .inputs
         .iter_mut()

@@ -24,15 +24,7 @@ pub const TRITON_PREFIX: &str = "triton_";
 /// The `generate` task's parameters for `request`: a JSON object of its inputs (and its
 /// parameters, as `parameters`).
 pub fn task_parameters(request: &mut pb::ModelInferRequest) -> Result<String, OipError> {
-    let raw = std::mem::take(&mut request.raw_input_contents);
-    if !raw.is_empty() && raw.len() != request.inputs.len() {
-        return Err(OipError::bad_request(format!(
-            "{} raw_input_contents for {} inputs",
-            raw.len(),
-            request.inputs.len()
-        )));
-    }
-    let mut raw = raw.into_iter();
+    let mut raw = super::grpc::raw_contents(request)?;
     let mut object = Map::new();
     for input in &mut request.inputs {
         let elements = match raw.next() {
