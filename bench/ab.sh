@@ -24,20 +24,9 @@ WORK="$(mktemp -d)"
 source "$ROOT/bench/servers.sh"
 
 ceiling() { # ceiling DIR -> the wrk row of the ceiling built in DIR
-  local peers=() pids=() url
-  for i in 1 2 3 4; do
-    "$1/ceiling" peer --bind 127.0.0.1:0 > "$WORK/peer-$i.out" 2>&1 &
-    pids+=("$!")
-    for _ in $(seq 300); do grep -q listening "$WORK/peer-$i.out" && break; sleep 0.1; done
-    peers+=(--peer "$(sed -n 's/^listening on //p' "$WORK/peer-$i.out")")
-  done
-  "$1/ceiling" serve --bind 127.0.0.1:0 "${peers[@]}" > "$WORK/serve.out" 2>&1 &
-  pids+=("$!")
-  for _ in $(seq 300); do grep -q listening "$WORK/serve.out" && break; sleep 0.1; done
-  url="$(sed -n 's/^listening on //p' "$WORK/serve.out")"
-  wrk_row ceiling "$url" /run-task
-  kill "${pids[@]}" 2>/dev/null || true
-  wait "${pids[@]}" 2>/dev/null || true
+  start_ceiling "$1/ceiling"
+  wrk_row ceiling "$URL" /run-task
+  stop_ceiling
 }
 
 open_loop() { # open_loop RATE -> rate|completed/s|p50|p99|p99.9 of the added latency, ms

@@ -20,17 +20,7 @@ WORK="$(mktemp -d)"
 # shellcheck source=bench/servers.sh
 source "$ROOT/bench/servers.sh"
 
-PEERS=()
-for i in 1 2 3 4; do
-  "$CEILING" peer --bind 127.0.0.1:0 > "$WORK/peer-$i.out" 2>&1 &
-  PIDS+=("$!")
-  for _ in $(seq 100); do grep -q listening "$WORK/peer-$i.out" && break; sleep 0.1; done
-  PEERS+=(--peer "$(sed -n 's/^listening on //p' "$WORK/peer-$i.out")")
-done
-"$CEILING" serve --bind 127.0.0.1:0 "${PEERS[@]}" > "$WORK/serve.out" 2>&1 &
-PIDS+=("$!")
-for _ in $(seq 100); do grep -q listening "$WORK/serve.out" && break; sleep 0.1; done
-URL="$(sed -n 's/^listening on //p' "$WORK/serve.out")"
+start_ceiling "$CEILING"
 
 row="$(wrk_row ceiling "$URL" /run-task)"
 if [ "$ROW" = --row ]; then

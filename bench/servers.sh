@@ -1,5 +1,6 @@
-# Sourced by bench/overhead.sh and bench/open-loop.sh: start a release server with four
-# no-op workers (worker --simulate --time-scale 0 --slots 64), stop it, and the wrk row.
+# Sourced by the bench scripts: start a release server with four no-op workers (worker
+# --simulate --time-scale 0 --slots 64), stop it, the same for the ceiling
+# (examples/ceiling.rs and its four echo peers), and the wrk row.
 # Each `start` is a fresh server with a fresh store: every measurement begins with an
 # empty queue; `start DURABILITY tls` serves HTTPS/WSS with the certificates of
 # `make_certs` (workers on wss:// with --ca-cert). Expects ROOT and WORK set; sets URL and
@@ -53,6 +54,29 @@ start() { # start DURABILITY [tls] -> sets URL, SERVER_PID, WORKER_PIDS; 4 no-op
     [ "$(curl -s "${curl_tls[@]}" "$URL/workers" | grep -o noop- | wc -l)" -eq 4 ] && break
     sleep 0.1
   done
+}
+
+start_ceiling() { # start_ceiling BINARY -> sets URL, CEILING_PIDS: examples/ceiling, 4 echo peers
+  local peers=() out
+  CEILING_PIDS=()
+  for i in 1 2 3 4; do
+    out="$WORK/ceiling-peer-$i.out"
+    "$1" peer --bind 127.0.0.1:0 > "$out" 2>&1 &
+    CEILING_PIDS+=("$!")
+    for _ in $(seq 300); do grep -q listening "$out" && break; sleep 0.1; done
+    peers+=(--peer "$(sed -n 's/^listening on //p' "$out")")
+  done
+  out="$WORK/ceiling.out"
+  "$1" serve --bind 127.0.0.1:0 "${peers[@]}" > "$out" 2>&1 &
+  CEILING_PIDS+=("$!")
+  PIDS+=("${CEILING_PIDS[@]}")
+  for _ in $(seq 300); do grep -q listening "$out" && break; sleep 0.1; done
+  URL="$(sed -n 's/^listening on //p' "$out")"
+}
+
+stop_ceiling() { # the ceiling and its peers
+  kill "${CEILING_PIDS[@]}" 2>/dev/null || true
+  wait "${CEILING_PIDS[@]}" 2>/dev/null || true
 }
 
 stop() { # the server and its workers
