@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -15,6 +16,8 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("SR_TEST_BIN", ROOT / "target" / "debug" / "smart-routing"))
+#: The Python SDK workers the tests run (`module:worker` targets).
+WORKERS = Path(__file__).resolve().parent / "workers"
 
 
 @dataclass
@@ -56,6 +59,20 @@ class Server:
         proc = subprocess.Popen(
             [str(BIN), "worker", "--dispatcher", self.ws_url, *args],
             env={**os.environ, "RUST_LOG": "warn"},
+        )
+        self.procs.append(proc)
+        return proc
+
+    def spawn_sdk_worker(self, target: str, *args: str, output=None) -> subprocess.Popen:
+        """Starts the Python SDK's `python -m smart_routing_worker TARGET` against this
+        server, in `WORKERS`; its output to `output` (a file), else a text pipe; killed
+        with the server."""
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "smart_routing_worker", target, "--dispatcher", self.ws_url, *args],
+            cwd=WORKERS,
+            stdout=output or subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=output is None,
         )
         self.procs.append(proc)
         return proc

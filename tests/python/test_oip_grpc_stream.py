@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import queue
 import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,10 +19,9 @@ import pytest
 import tritonclient.grpc as grpcclient
 from sdk_helpers import wait_for
 
-from conftest import Server
+from conftest import WORKERS, Server
 from test_oip_triton import EXPECTED, TINY, repository, serve_models
 
-WORKERS = Path(__file__).resolve().parent / "workers"
 FINAL = "triton_final_response"
 
 
@@ -34,13 +31,7 @@ def stream_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     repo = repository(("tiny", TINY))
     srv = serve_models(repo, "--local-workers", "1")
     log = open(tmp_path_factory.mktemp("streamer") / "worker.log", "w")
-    srv.procs.append(
-        subprocess.Popen(
-            [sys.executable, "-m", "smart_routing_worker", f"{WORKERS / 'streamer.py'}:worker",
-             "--dispatcher", srv.ws_url, "--slots", "4"],
-            cwd=WORKERS, stdout=log, stderr=subprocess.STDOUT,
-        )
-    )
+    srv.spawn_sdk_worker(f"{WORKERS / 'streamer.py'}:worker", "--slots", "4", output=log)
     try:
         srv.wait_workers(2)
         yield srv

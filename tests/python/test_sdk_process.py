@@ -12,24 +12,11 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, Server, start_server
+from conftest import ROOT, WORKERS, Server, start_server
 from sdk_helpers import in_background, wait_for
 
 from smart_routing_worker import TaskContext, Worker, WorkerError
 
-WORKERS = Path(__file__).resolve().parent / "workers"
-
-
-def spawn_sdk_worker(server: Server, target: str, *args: str) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "smart_routing_worker", target, "--dispatcher", server.ws_url, *args],
-        cwd=WORKERS,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    server.procs.append(proc)
-    return proc
 
 
 def gate_task(task_id: str, tmp: Path) -> dict:
@@ -38,7 +25,7 @@ def gate_task(task_id: str, tmp: Path) -> dict:
 
 
 def test_cli_overrides_the_worker_settings(server: Server) -> None:
-    proc = spawn_sdk_worker(server, "gated:worker", "--worker-id", "py-cli", "--slots", "3", "--max-labels", "1")
+    proc = server.spawn_sdk_worker("gated:worker", "--worker-id", "py-cli", "--slots", "3", "--max-labels", "1")
     assert server.wait_workers(1) == ["py-cli"]
     reply = server.post("/run-task", json={"task_id": "e", "task_type": "echo", "label": "x", "parameters_json": "[1]"})
     assert reply.json()["result"] == [1]
@@ -54,7 +41,7 @@ def test_cli_refuses_a_bad_target() -> None:
 
 
 def test_sigterm_finishes_the_running_task_then_exits(server: Server, tmp_path: Path) -> None:
-    proc = spawn_sdk_worker(server, str(WORKERS / "gated.py") + ":worker", "--worker-id", "py-term")
+    proc = server.spawn_sdk_worker(str(WORKERS / "gated.py") + ":worker", "--worker-id", "py-term")
     server.wait_workers(1)
     reply: list = []
     client = threading.Thread(target=lambda: reply.append(server.post("/run-task", json=gate_task("s-1", tmp_path))))
@@ -76,7 +63,7 @@ def test_sigterm_finishes_the_running_task_then_exits(server: Server, tmp_path: 
 def test_server_sigterm_drains_the_python_worker(tmp_path: Path) -> None:
     server = start_server()
     try:
-        proc = spawn_sdk_worker(server, "gated:worker", "--worker-id", "py-drain")
+        proc = server.spawn_sdk_worker("gated:worker", "--worker-id", "py-drain")
         server.wait_workers(1)
         reply: list = []
         client = threading.Thread(target=lambda: reply.append(server.post("/run-task", json=gate_task("d-1", tmp_path))))

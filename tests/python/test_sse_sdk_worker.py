@@ -8,8 +8,6 @@ same worker's `generate` task."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,22 +16,15 @@ import pytest
 import requests
 from sdk_helpers import wait_for
 
-from conftest import Server, start_server
+from conftest import WORKERS, Server, start_server
 
-WORKERS = Path(__file__).resolve().parent / "workers"
 
 
 @pytest.fixture(scope="module")
 def stream_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     srv = start_server()
     log = open(tmp_path_factory.mktemp("streamer") / "worker.log", "w")
-    srv.procs.append(
-        subprocess.Popen(
-            [sys.executable, "-m", "smart_routing_worker", f"{WORKERS / 'streamer.py'}:worker",
-             "--dispatcher", srv.ws_url],
-            cwd=WORKERS, stdout=log, stderr=subprocess.STDOUT,
-        )
-    )
+    srv.spawn_sdk_worker(f"{WORKERS / 'streamer.py'}:worker", output=log)
     try:
         srv.wait_workers(1)
         yield srv

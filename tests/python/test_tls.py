@@ -9,8 +9,6 @@ import json
 import shutil
 import signal
 import ssl
-import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,7 +30,6 @@ FIXTURES = ROOT / "tests" / "fixtures"
 TINY = FIXTURES / "models" / "tiny"
 ORT_LIB = ROOT / ".cache" / "onnxruntime" / "libonnxruntime.so.1.31.1"
 EXPECTED = json.loads((FIXTURES / "tiny_expected.json").read_text())
-WORKERS = Path(__file__).resolve().parent / "workers"
 
 
 @dataclass
@@ -108,15 +105,7 @@ def test_the_sdk_worker_runs_a_task_over_wss(tls_server: Server, certs: Certs, h
 
 
 def test_the_sdk_cli_takes_a_ca_file(tls_server: Server, certs: Certs) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "smart_routing_worker", "gated:worker", "--dispatcher", tls_server.ws_url]
-        + ["--worker-id", "py-cli-tls", "--ca-file", str(certs.ca)],
-        cwd=WORKERS,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    tls_server.procs.append(proc)
+    proc = tls_server.spawn_sdk_worker("gated:worker", "--worker-id", "py-cli-tls", "--ca-file", str(certs.ca))
     assert tls_server.wait_workers(1) == ["py-cli-tls"]
     assert run_echo(tls_server, "t-cli")["result"] == [1, 2]
     proc.send_signal(signal.SIGTERM)
