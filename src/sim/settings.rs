@@ -10,59 +10,51 @@ const HEALTH_PREFIX: &str = "health_";
 /// ...and a `[placement]` one; a key with neither prefix is a `[routing]` setting.
 const PLACEMENT_PREFIX: &str = "placement_";
 
+/// `--config`'s `[routing]`, `[health]` and `[placement]` sections (or the defaults),
+/// each with the `--set`s that name it applied.
+pub struct Sections {
+    pub routing: RoutingSection,
+    pub health: HealthSection,
+    pub placement: PlacementSection,
+}
+
 impl SimulateArgs {
     /// The routing core's knobs: `--config`'s sections (or the defaults), then `--set`.
     pub fn routing_config(&self) -> Result<RoutingConfig, SimError> {
-        let routing = self.routing_section()?;
+        let Sections {
+            routing,
+            health,
+            placement,
+        } = self.sections()?;
         let mut config = routing.apply(RoutingConfig::default());
-        config.health = self.health_section()?.to_core();
-        config.placement = self.placement_section()?.to_core(&routing.copies);
+        config.health = health.to_core();
+        config.placement = placement.to_core(&routing.copies);
         Ok(config)
     }
 
-    /// The `[routing]` section: from `--config` (or the defaults), then every `--set`
-    /// of neither `[health]` nor `[placement]`.
-    pub fn routing_section(&self) -> Result<RoutingSection, SimError> {
-        let mut section = match &self.config {
-            Some(path) => Config::load(Some(path), Vec::new())?.routing,
-            None => RoutingSection::default(),
+    /// The sections from `--config` (or the defaults), then every `--set`: a
+    /// `health_...` key to `[health]`, a `placement_...` key to `[placement]`, any other
+    /// to `[routing]`.
+    pub fn sections(&self) -> Result<Sections, SimError> {
+        let config = match &self.config {
+            Some(path) => Config::load(Some(path), Vec::new())?,
+            None => Config::default(),
         };
-        for (key, value) in self.settings()? {
-            if !key.starts_with(HEALTH_PREFIX) && !key.starts_with(PLACEMENT_PREFIX) {
-                section.set(key, value)?;
-            }
-        }
-        Ok(section)
-    }
-
-    /// The `[health]` section: from `--config` (or the defaults), then every
-    /// `--set health_...`.
-    fn health_section(&self) -> Result<HealthSection, SimError> {
-        let mut section = match &self.config {
-            Some(path) => Config::load(Some(path), Vec::new())?.health,
-            None => HealthSection::default(),
+        let mut sections = Sections {
+            routing: config.routing,
+            health: config.health,
+            placement: config.placement,
         };
         for (key, value) in self.settings()? {
             if let Some(key) = key.strip_prefix(HEALTH_PREFIX) {
-                section.set(key, value)?;
+                sections.health.set(key, value)?;
+            } else if let Some(key) = key.strip_prefix(PLACEMENT_PREFIX) {
+                sections.placement.set(key, value)?;
+            } else {
+                sections.routing.set(key, value)?;
             }
         }
-        Ok(section)
-    }
-
-    /// The `[placement]` section: from `--config` (or the defaults), then every
-    /// `--set placement_...`.
-    fn placement_section(&self) -> Result<PlacementSection, SimError> {
-        let mut section = match &self.config {
-            Some(path) => Config::load(Some(path), Vec::new())?.placement,
-            None => PlacementSection::default(),
-        };
-        for (key, value) in self.settings()? {
-            if let Some(key) = key.strip_prefix(PLACEMENT_PREFIX) {
-                section.set(key, value)?;
-            }
-        }
-        Ok(section)
+        Ok(sections)
     }
 
     fn settings(&self) -> Result<Vec<(&str, &str)>, SimError> {

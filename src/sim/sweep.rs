@@ -36,7 +36,7 @@ pub fn run(args: &SimulateArgs) -> Result<Sweep, SimError> {
         )));
     }
     let mut scenario = args.scenario()?;
-    let base = args.routing_section()?;
+    let base = args.sections()?.routing;
     // The swept `[routing]` knob over the scenario's whole config (health, placement).
     let whole = scenario.routing.clone();
     let mut points = Vec::new();
